@@ -1,0 +1,391 @@
+"""The ``nnlite`` command line: thin typer commands over the library.
+
+Each command parses its options, calls nnlite, and renders with
+``nnlite.ui``. Heavy imports (numpy, numba, rich) happen inside the
+commands, so ``nnlite --help`` stays fast. One handler turns every
+``NnliteError`` or ``OSError`` into one red line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+
+app = typer.Typer(
+    name="nnlite",
+    help="nnlite: learn neural networks by running them — perceptron, MLP, backprop, SGD.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Activation(str, Enum):
+    identity = "identity"
+    sigmoid = "sigmoid"
+    tanh = "tanh"
+    relu = "relu"
+
+
+class Output(str, Enum):
+    auto = "auto"
+    identity = "identity"
+    sigmoid = "sigmoid"
+    softmax = "softmax"
+
+
+class Loss(str, Enum):
+    auto = "auto"
+    mse = "mse"
+    bce = "bce"
+    cce = "cce"
+
+
+class DType(str, Enum):
+    float32 = "float32"
+    float64 = "float64"
+
+
+class Gate(str, Enum):
+    AND = "and"
+    OR = "or"
+    NAND = "nand"
+    XOR = "xor"
+
+
+def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a user mistake (NnliteError, OSError) into one red line and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from nnlite.errors import NnliteError
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = command(*args, **kwargs)
+            _show_warnings(caught)
+            return result
+        except (NnliteError, OSError) as exc:
+            from nnlite import ui
+
+            message = str(exc)
+            if isinstance(exc, OSError) and exc.filename and exc.strerror:
+                message = f"{exc.strerror}: {exc.filename}"
+            ui.error(message)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _show_warnings(caught: list) -> None:
+    if caught:
+        from nnlite import ui
+
+        for w in caught:
+            ui.warn(str(w.message))
+
+
+def _hidden_layers(spec: str) -> list[int]:
+    from nnlite.errors import ConfigError
+
+    spec = spec.strip()
+    if spec.lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in spec.replace("x", ",").split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"bad layer spec {spec!r}: give hidden layer sizes separated by commas, e.g. 64,32"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise ConfigError(
+            f"bad layer spec {spec!r}: every layer needs at least one unit "
+            "(--layers none for no hidden layer)"
+        )
+    return sizes
+
+
+def _load_split(name: str, data_dir: Optional[Path], val_split: Optional[float], seed: int):
+    """(dataset, X_train, y_train, validation or None, description of the validation)."""
+    from nnlite import datasets
+    from nnlite.errors import ConfigError
+
+    ds = datasets.load(name, data_dir=data_dir, seed=seed)
+    if ds.X_test is not None and val_split is None:
+        return ds, ds.X, ds.y, (ds.X_test, ds.y_test), f"published test set ({len(ds.y_test):,})"
+    if val_split is None:
+        val_split = 0.2 if len(ds.y) >= 20 else 0.0
+    if not 0 <= val_split < 1:
+        raise ConfigError(f"--val-split must be in [0, 1), got {val_split}")
+    if val_split == 0:
+        return ds, ds.X, ds.y, None, "none"
+    stratify = ds.n_classes is not None
+    X_tr, X_va, y_tr, y_va = datasets.train_test_split(
+        ds.X, ds.y, test_fraction=val_split, seed=seed, stratify=stratify
+    )
+    return ds, X_tr, y_tr, (X_va, y_va), f"{val_split:.0%} held out ({len(y_va):,})"
+
+
+def _output_layer(ds: Any, output: Output) -> tuple[int, str]:
+    """Units and activation of the output layer a learner would choose for this data."""
+    if ds.n_classes is None:
+        units = 1 if ds.y.ndim == 1 else ds.y.shape[1]
+        act = "identity" if output == Output.auto else output.value
+        return units, act
+    if ds.n_classes <= 2:
+        act = "sigmoid" if output == Output.auto else output.value
+        return (1 if act != "softmax" else 2), act
+    act = "softmax" if output == Output.auto else output.value
+    return ds.n_classes, act
+
+
+@app.command()
+@_handle_errors
+def train(
+    dataset: str = typer.Option(
+        "digits", "--dataset", "-d", help="and, or, nand, xor, moons, circles, spirals, blobs, "
+        "digits, mnist, or a .csv/.npz file (see `nnlite datasets`)."
+    ),
+    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    layers: str = typer.Option("64", "--layers", "-l", help="Hidden layer sizes, e.g. 64,32 (none: no hidden layer)."),
+    activation: Activation = typer.Option(Activation.relu, "--activation", "-a", help="σ of the hidden layers."),
+    output: Output = typer.Option(Output.auto, help="Output activation (auto: softmax for classes, sigmoid for two, identity for regression)."),
+    loss: Loss = typer.Option(Loss.auto, help="Loss (auto: cce after softmax, bce after sigmoid, else mse)."),
+    epochs: int = typer.Option(50, "--epochs", "-e", min=1, help="Passes over the training data."),
+    batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Samples per gradient step (1: pure SGD; n: full batch)."),
+    lr: float = typer.Option(0.1, "--lr", help="Learning rate α in W ← W − α·dW."),
+    seed: int = typer.Option(0, help="Seed for the weights, the split and the batch order."),
+    val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST uses its test set)."),
+    dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation."),
+    save: Optional[Path] = typer.Option(None, "--save", "-o", help="Write the trained model to this .npz file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
+) -> None:
+    """Train a multilayer perceptron with mini-batch SGD and show how it learned."""
+    import numpy as np
+
+    from nnlite import Dense, Sequential, ui
+    from nnlite.errors import ConfigError
+
+    if save is not None and not save.parent.is_dir():
+        # Refuse before training, not after: a bad path should not cost the trained model.
+        raise ConfigError(f"--save: directory {str(save.parent)!r} does not exist")
+    ds, X, y, val, val_desc = _load_split(dataset, data_dir, val_split, seed)
+    units, out_act = _output_layer(ds, output)
+    hidden = [Dense(u, activation.value) for u in _hidden_layers(layers)]
+    model = Sequential(
+        hidden + [Dense(units, out_act)],
+        loss=None if loss == Loss.auto else loss.value,
+        dtype=np.dtype(dtype.value),
+    )
+    model.build(X.shape[1], seed=seed)
+    if not quiet:
+        ui.console.print(
+            f"[bold]{ds.name}[/bold]: {len(y):,} training samples × {X.shape[1]} features; "
+            f"validation: {val_desc}"
+        )
+        ui.console.print(ui.model_table(model, title=f"network (loss: {model.loss})"))
+    with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
+        compile_s = model.warm_up()
+    with ui.TrainingProgress(quiet=quiet) as progress:
+        history = model.fit(
+            X, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+            validation_data=val, callback=progress,
+        )  # fmt: skip
+    rows = [
+        ("train loss", ui._num(history.loss[-1])),
+        ("train accuracy", ui._pct(history.accuracy[-1])),
+    ]
+    if val is not None:
+        rows += [
+            ("validation loss", ui._num(history.val_loss[-1])),
+            ("validation accuracy", ui._pct(history.val_accuracy[-1])),
+        ]
+    rows += [
+        ("epochs × batch size", f"{epochs} × {min(batch_size, len(y))}"),
+        ("learning rate α", f"{lr:g}"),
+        ("kernel start-up (JIT or cache)", f"{compile_s:.2f} s"),
+        ("training time", f"{history.seconds:.2f} s"),
+        ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
+    ]
+    if save is not None:
+        from nnlite import io
+
+        extra = {"dataset": dataset, "val_split": val_split, "seed": seed, "epochs": epochs}
+        path = io.save(model, save, extra=extra)
+        rows.append(("saved to", str(path)))
+    ui.console.print(ui.summary_table(rows))
+    if history.overshoot():
+        ui.warn(
+            f"the loss rose from {history.start_loss:.4g} before training to "
+            f"{history.loss[-1]:.4g}: "
+            f"the learning rate {lr:g} is probably too large (overshoot); try a smaller --lr"
+        )
+    if not quiet:
+        plot = ui.curve(history.loss, title="training loss per epoch")
+        if plot:
+            ui.console.print(plot, highlight=False)
+
+
+@app.command()
+@_handle_errors
+def perceptron(
+    gate: Gate = typer.Option(Gate.AND, "--gate", "-g", help="Logic gate to learn."),
+    eta: float = typer.Option(1.0, help="Learning rate η in w ← w + η(y − ŷ)x."),
+    threshold: float = typer.Option(0.0, help="Threshold θ: the output is 1 when Σ wᵢxᵢ + b ≥ θ."),
+    max_epochs: int = typer.Option(100, min=1, help="Give up after this many passes."),
+) -> None:
+    """Train Rosenblatt's perceptron on a logic gate and print its truth table."""
+    from nnlite import Perceptron, datasets, ui
+
+    ds = datasets.gate(gate.value)
+    p = Perceptron(eta=eta, threshold=threshold, max_epochs=max_epochs).fit(ds.X, ds.y)
+    ui.console.print(
+        f"[bold]{gate.value.upper()}[/bold]: weights w = {p.w.tolist()}, bias b = {p.b[0]:g}, "
+        f"threshold θ = {threshold:g}"
+    )
+    ui.console.print(ui.truth_table(ds.X, ds.y, p.weighted_sum(ds.X), p.predict(ds.X), threshold))
+    if p.converged:
+        ui.console.print(
+            f"[green]converged[/green] after {p.epochs} epochs and {p.n_updates} updates "
+            "(the last epoch made no mistake)."
+        )
+    else:
+        ui.console.print(
+            f"[red]did not converge[/red] in {p.epochs} epochs ({p.n_updates} updates)."
+        )
+        if gate == Gate.XOR:
+            ui.console.print(
+                "XOR is not linearly separable: no line w₁x₁ + w₂x₂ + b = θ puts (0,1) and (1,0) "
+                "on one side and (0,0) and (1,1) on the other, so a single perceptron cannot "
+                "learn it. A hidden layer can: try `nnlite train --dataset xor --layers 4 "
+                "--activation tanh --epochs 2000 --batch-size 4 --lr 0.5`."
+            )
+
+
+def _eval_data(model_path: Path, dataset: Optional[str], data_dir: Optional[Path]):
+    """The data to evaluate on: the named set (its test split if any), or the model's held-out split."""
+    from nnlite import io
+    from nnlite.errors import ConfigError
+
+    model = io.load(model_path)
+    extra = getattr(model, "extra", {})
+    if dataset is None:
+        dataset = extra.get("dataset")
+        if dataset is None:
+            raise ConfigError("this model does not record its data set: pass --dataset")
+        ds, _, _, val, desc = _load_split(
+            dataset, data_dir, extra.get("val_split"), int(extra.get("seed", 0))
+        )
+        if val is None:
+            return model, ds, ds.X, ds.y, "all samples (no held-out split)"
+        return model, ds, val[0], val[1], desc
+    from nnlite import datasets
+
+    ds = datasets.load(dataset, data_dir=data_dir)
+    if ds.X_test is not None:
+        return model, ds, ds.X_test, ds.y_test, f"test set ({len(ds.y_test):,})"
+    return model, ds, ds.X, ds.y, f"all {len(ds.y):,} samples"
+
+
+@app.command()
+@_handle_errors
+def evaluate(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or file (default: the model's own held-out split)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+) -> None:
+    """Loss and accuracy of a saved model on a data set."""
+    from nnlite import ui
+
+    model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
+    loss, acc = model.evaluate(X, y)
+    ui.console.print(
+        ui.summary_table(
+            [("model", str(model_path)), ("data", f"{ds.name}: {desc}"),
+             (f"loss ({model.loss})", ui._num(loss)), ("accuracy", ui._pct(acc))],
+            title="evaluation",
+        )  # fmt: skip
+    )
+
+
+@app.command()
+@_handle_errors
+def predict(
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or .csv/.npz file (default: the model's held-out split)."),
+    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    show: int = typer.Option(10, min=0, help="Rows to show."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write every prediction to this CSV file."),
+) -> None:
+    """Predict with a saved model and show the first rows beside their labels."""
+    import numpy as np
+
+    from nnlite import ui
+    from nnlite.io import atomic_write
+    from rich.table import Table
+
+    model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
+    P = model.predict(X)
+    classes = model.predict_classes(X) if ds.n_classes is not None else None
+    table = Table(title=f"predictions: {ds.name}, {desc}", title_justify="left")
+    table.add_column("row", justify="right")
+    table.add_column("prediction", justify="right")
+    table.add_column("confidence", justify="right")
+    table.add_column("label", justify="right")
+    for i in range(min(show, len(X))):
+        if classes is None:
+            table.add_row(str(i), " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
+            continue
+        conf = P[i].max() if P.shape[1] > 1 else (P[i, 0] if classes[i] else 1 - P[i, 0])
+        mark = "" if classes[i] == y[i] else " [red]✗[/red]"
+        table.add_row(str(i), f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
+    ui.console.print(table)
+    if classes is not None:
+        ui.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
+    if output is not None:
+        with atomic_write(output, "w") as handle:
+            cols = [f"p{j}" for j in range(P.shape[1])]
+            handle.write(",".join((["class"] if classes is not None else []) + cols) + "\n")
+            for i in range(len(P)):
+                vals = [f"{v:.6g}" for v in P[i]]
+                handle.write(",".join(([str(classes[i])] if classes is not None else []) + vals))
+                handle.write("\n")
+        ui.console.print(f"wrote {len(P):,} predictions to {output}")
+
+
+@app.command("datasets")
+@_handle_errors
+def list_datasets(
+    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+) -> None:
+    """List the built-in data sets with their sizes and shapes."""
+    from nnlite import datasets, ui
+
+    ui.console.print(ui.datasets_table(datasets.list_datasets(data_dir=data_dir)))
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+) -> None:
+    if version:
+        from nnlite.config import __version__
+
+        typer.echo(f"nnlite {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

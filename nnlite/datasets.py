@@ -1,0 +1,1170 @@
+"""Data sets for the lessons: logic gates, 2-D toy generators, shipped digits, MNIST, user files.
+
+Owns: the ``Dataset`` record, every built-in data set by name (``load``, ``list_datasets``),
+the readers for IDX (MNIST), CSV and ``.npz`` files with their validation, and the two data
+helpers the training code needs (``train_test_split``, ``one_hot``).
+
+Contract: every loader returns ``X`` as C-contiguous float32 ``(n, d)`` with finite values;
+class labels are int64 ``0..n_classes-1`` (never remapped: a file with other labels is an
+error); regression targets are float32. Every problem with a file or its contents raises
+``errors.DataError`` with a one-line message that names the file; a bad option raises
+``errors.ConfigError`` that lists the valid choices.
+
+Imports: numpy and the standard library, ``nnlite.errors`` and ``nnlite.config`` (the only
+reader of environment variables). Never numba, typer or rich; never prints.
+
+Omits: downloading (MNIST is read from files the user already has), augmentation, and
+feature scaling of user files: CSV and ``.npz`` features are returned as stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import importlib.resources
+import io
+import math
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from nnlite import config, errors
+
+__all__ = [
+    "NAMES",
+    "Dataset",
+    "gate",
+    "list_datasets",
+    "load",
+    "load_csv",
+    "load_digits",
+    "load_mnist",
+    "load_npz",
+    "make_blobs",
+    "make_circles",
+    "make_moons",
+    "make_spirals",
+    "one_hot",
+    "read_idx",
+    "train_test_split",
+]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data set ready for training.
+
+    Attributes
+    ----------
+    name : str
+        Built-in name (``"xor"``, ``"digits"``) or the file's stem.
+    X : ndarray of float32, shape (n, d)
+        Features, one example per row, C-contiguous, all finite.
+    y : ndarray, shape (n,) or (n, k)
+        Classification: int64 labels in ``0..n_classes-1``. Regression: float32.
+    n_classes : int or None
+        Number of classes; None for regression.
+    description : str
+        One line for listings.
+    image_shape : tuple of int or None
+        ``(rows, cols)`` when each row of ``X`` is a flattened image: (8, 8) digits,
+        (28, 28) MNIST.
+    X_test, y_test : ndarray or None
+        A published test split (MNIST t10k, or ``X_test``/``y_test`` in an ``.npz``).
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    n_classes: int | None
+    description: str
+    image_shape: tuple[int, int] | None = None
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # A cheap structural check so a Dataset built by hand cannot smuggle in
+        # float64 or mismatched lengths; the loaders check values, this checks shapes.
+        for X, y, part in ((self.X, self.y, "train"), (self.X_test, self.y_test, "test")):
+            if X is None and y is None:
+                continue
+            if X is None or y is None:
+                raise errors.DataError(f"{self.name}: {part} split has only one of X and y")
+            if X.ndim != 2 or X.dtype != np.float32 or not X.flags.c_contiguous:
+                raise errors.DataError(
+                    f"{self.name}: {part} X must be C-contiguous float32 (n, d), "
+                    f"got {X.dtype} {X.shape}"
+                )
+            if y.shape[:1] != X.shape[:1]:
+                raise errors.DataError(
+                    f"{self.name}: {part} X has {X.shape[0]} rows but y has {y.shape[0]}"
+                )
+
+    @property
+    def n_samples(self) -> int:
+        """Number of training examples, ``X.shape[0]``."""
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of input features, ``X.shape[1]``."""
+        return int(self.X.shape[1])
+
+    @property
+    def is_classification(self) -> bool:
+        """True when ``y`` holds class labels."""
+        return self.n_classes is not None
+
+
+# --------------------------------------------------------------------------- logic gates
+
+_GATES = {
+    "and": (0, 0, 0, 1),
+    "or": (0, 1, 1, 1),
+    "nand": (1, 1, 1, 0),
+    "xor": (0, 1, 1, 0),
+}
+_GATE_NOTES = {
+    "and": "linearly separable",
+    "or": "linearly separable",
+    "nand": "linearly separable",
+    "xor": "not linearly separable: a perceptron cannot learn it",
+}
+
+
+def gate(name: str) -> Dataset:
+    """Truth table of a two-input logic gate.
+
+    Parameters
+    ----------
+    name : {"and", "or", "nand", "xor"}
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (4, 2) with rows (0,0), (0,1), (1,0), (1,1); ``y`` int64 (4,);
+        ``n_classes`` 2.
+    """
+    key = name.lower()
+    if key not in _GATES:
+        raise errors.ConfigError(f"unknown gate {name!r}; valid gates: {', '.join(_GATES)}")
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array(_GATES[key], dtype=np.int64)
+    return Dataset(key, X, y, 2, f"{key.upper()} gate truth table, {_GATE_NOTES[key]}")
+
+
+# ------------------------------------------------------------------------------ generators
+
+
+def _check_n(n_samples: int, minimum: int = 1, what: str = "n_samples") -> int:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
+        raise errors.ConfigError(f"{what} must be an integer, got {n_samples!r}")
+    if n_samples < minimum:
+        raise errors.ConfigError(f"{what} must be at least {minimum}, got {n_samples}")
+    return int(n_samples)
+
+
+def _check_nonneg(value: float, what: str) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise errors.ConfigError(f"{what} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise errors.ConfigError(f"{what} must be a finite number >= 0, got {value}")
+    return value
+
+
+def _finish(
+    name: str, X: np.ndarray, y: np.ndarray, n_classes: int, rng: np.random.Generator, text: str
+) -> Dataset:
+    # The generators build the classes one after another; shuffling once here means a
+    # mini-batch taken from the front is not all one class.
+    order = rng.permutation(len(y))
+    X = np.ascontiguousarray(X[order], dtype=np.float32)
+    return Dataset(name, X, y[order].astype(np.int64), n_classes, text)
+
+
+def _split_counts(n: int, k: int) -> list[int]:
+    """``n`` examples over ``k`` classes as evenly as possible (first classes get the extra)."""
+    return [n // k + (1 if j < n % k else 0) for j in range(k)]
+
+
+def make_moons(n_samples: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Two interleaving half circles (the scikit-learn ``make_moons`` geometry).
+
+    Class 0 is the upper arc ``(cos t, sin t)``, class 1 the lower arc
+    ``(1 - cos t, 1/2 - sin t)``, ``t`` evenly spaced in [0, π]; then Gaussian noise with
+    standard deviation ``noise`` is added to both coordinates. Rows are shuffled.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2) within about [-1, 2] × [-0.5, 1]; ``y`` int64, 2 classes.
+    """
+    n = _check_n(n_samples)
+    noise = _check_nonneg(noise, "noise")
+    rng = np.random.default_rng(seed)
+    n_out, n_in = _split_counts(n, 2)
+    t_out = np.linspace(0.0, np.pi, n_out)
+    t_in = np.linspace(0.0, np.pi, n_in)
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t_out), np.sin(t_out)]),
+            np.column_stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)]),
+        ]
+    )
+    X += rng.normal(0.0, noise, size=X.shape)
+    y = np.repeat([0, 1], [n_out, n_in])
+    return _finish("moons", X, y, 2, rng, f"two interleaving moons, {n} points, noise {noise}")
+
+
+def make_circles(
+    n_samples: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 0
+) -> Dataset:
+    """A small circle inside a large one (the scikit-learn ``make_circles`` geometry).
+
+    Class 0 lies on the unit circle, class 1 on the circle of radius ``factor``; angles are
+    evenly spaced, then Gaussian noise with standard deviation ``noise`` is added.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2) within about [-1, 1]²; ``y`` int64, 2 classes.
+    """
+    n = _check_n(n_samples)
+    noise = _check_nonneg(noise, "noise")
+    if not 0.0 < float(factor) < 1.0:
+        raise errors.ConfigError(f"factor must be strictly between 0 and 1, got {factor}")
+    rng = np.random.default_rng(seed)
+    n_out, n_in = _split_counts(n, 2)
+    t_out = np.linspace(0.0, 2.0 * np.pi, n_out, endpoint=False)
+    t_in = np.linspace(0.0, 2.0 * np.pi, n_in, endpoint=False)
+    X = np.concatenate(
+        [
+            np.column_stack([np.cos(t_out), np.sin(t_out)]),
+            factor * np.column_stack([np.cos(t_in), np.sin(t_in)]),
+        ]
+    )
+    X += rng.normal(0.0, noise, size=X.shape)
+    y = np.repeat([0, 1], [n_out, n_in])
+    text = f"two concentric circles, {n} points, noise {noise}, inner radius {factor}"
+    return _finish("circles", X, y, 2, rng, text)
+
+
+def make_spirals(
+    n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed: int = 0
+) -> Dataset:
+    """Interleaved spiral arms, one per class (the CS231n "spiral data").
+
+    Arm ``j`` has radius ``r`` running evenly from 0 to 1 and angle
+    ``θ = 4j + 4r + noise·N(0, 1)``; a point is ``(r sin θ, r cos θ)``.
+    Unlike the other generators, the noise perturbs the angle, not the coordinates.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, 2) within [-1, 1]²; ``y`` int64, ``n_classes`` classes.
+    """
+    k = _check_n(n_classes, 2, "n_classes")
+    n = _check_n(n_samples, k, "n_samples")
+    noise = _check_nonneg(noise, "noise")
+    rng = np.random.default_rng(seed)
+    parts, labels = [], []
+    for j, m in enumerate(_split_counts(n, k)):
+        r = np.linspace(0.0, 1.0, m)
+        theta = np.linspace(4.0 * j, 4.0 * (j + 1), m) + rng.normal(0.0, noise, size=m)
+        parts.append(np.column_stack([r * np.sin(theta), r * np.cos(theta)]))
+        labels.append(np.full(m, j))
+    text = f"{k} interleaved spiral arms, {n} points, angle noise {noise}"
+    return _finish("spirals", np.concatenate(parts), np.concatenate(labels), k, rng, text)
+
+
+def make_blobs(
+    n_samples: int = 300,
+    centers: int | ArrayLike = 3,
+    n_features: int = 2,
+    std: float = 1.0,
+    seed: int = 0,
+) -> Dataset:
+    """Isotropic Gaussian clusters, one class per cluster.
+
+    Parameters
+    ----------
+    n_samples : int
+        Total number of points, split as evenly as possible between the clusters.
+    centers : int or array_like of shape (k, n_features)
+        Number of clusters, whose centres are then drawn uniformly from the box
+        [-5, 5]^n_features (scikit-learn uses [-10, 10]; the smaller box keeps the
+        features near unit scale), or the centres themselves.
+    n_features : int
+        Dimension of each point; ignored when ``centers`` is an array.
+    std : float
+        Standard deviation of every cluster.
+    seed : int
+        Seed of ``np.random.default_rng``.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n_samples, n_features); ``y`` int64, k classes.
+    """
+    std = _check_nonneg(std, "std")
+    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+        k = _check_n(centers, 1, "centers")
+        d = _check_n(n_features, 1, "n_features")
+        rng = np.random.default_rng(seed)
+        C = rng.uniform(-5.0, 5.0, size=(k, d))
+    else:
+        C = np.asarray(centers, dtype=np.float64)
+        if C.ndim != 2 or C.shape[0] < 1 or C.shape[1] < 1 or not np.isfinite(C).all():
+            raise errors.ConfigError(
+                f"centers must be an integer or a finite (k, n_features) array, got shape {C.shape}"
+            )
+        k, d = C.shape
+        rng = np.random.default_rng(seed)
+    n = _check_n(n_samples, k, "n_samples")
+    counts = _split_counts(n, k)
+    y = np.repeat(np.arange(k), counts)
+    X = C[y] + rng.normal(0.0, std, size=(n, d))
+    text = f"{k} Gaussian blobs in {d}-D, {n} points, std {std}"
+    return _finish("blobs", X, y, k, rng, text)
+
+
+# ---------------------------------------------------------------------------- shipped data
+
+DIGITS_FILE = "digits.npz"
+
+
+def _digits_bytes() -> tuple[bytes, str]:
+    """The shipped ``digits.npz``: from the installed package, else from the checkout."""
+    try:
+        resource = importlib.resources.files("nnlite.data") / DIGITS_FILE
+        if resource.is_file():
+            return resource.read_bytes(), f"nnlite.data/{DIGITS_FILE}"
+    except ModuleNotFoundError:
+        pass  # running from a checkout: data/ is beside nnlite/, not inside it
+    path = config.REPO_DATA_DIR / DIGITS_FILE
+    try:
+        return path.read_bytes(), str(path)
+    except OSError as exc:
+        raise errors.DataError(f"{path}: shipped digits file is missing ({exc.strerror})") from None
+
+
+def load_digits() -> Dataset:
+    """The 8×8 UCI optical digits: 1,797 images, 10 classes (as shipped in scikit-learn).
+
+    Each pixel counts the inked pixels of a 4×4 block (0..16); ``X`` is that count / 16.
+    See ``data/README.md`` for source, licence and checksums.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (1797, 64) in [0, 1]; ``y`` int64 (1797,) in 0..9;
+        ``image_shape`` (8, 8).
+    """
+    raw, where = _digits_bytes()
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+            images = archive["images"]
+            labels = archive["labels"]
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        raise errors.DataError(f"{where}: unreadable shipped digits file ({exc})") from None
+    if images.shape[1:] != (8, 8) or labels.shape != images.shape[:1]:
+        raise errors.DataError(
+            f"{where}: expected images (n, 8, 8) and labels (n,), "
+            f"got {images.shape} and {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise errors.DataError(f"{where}: labels outside 0..9")
+    X = images.reshape(len(images), 64).astype(np.float32)
+    X /= np.float32(16.0)
+    y = labels.astype(np.int64)
+    text = f"UCI optical digits, {len(y)} images of 8x8 pixels, 10 classes"
+    return Dataset("digits", X, y, 10, text, image_shape=(8, 8))
+
+
+# ------------------------------------------------------------------------------ IDX / MNIST
+
+_IDX_LABELS = 0x00000801
+_IDX_IMAGES = 0x00000803
+_GZIP_MAGIC = b"\x1f\x8b"
+# Read in bounded chunks: ``f.read(n)`` allocates ``n`` bytes up front, and ``n`` comes
+# from a header that may be corrupt or hostile.
+_CHUNK = 1 << 20
+
+
+def _read_at_most(f, limit: int) -> bytearray:
+    """Read until EOF or ``limit`` bytes, never allocating more than what was really read."""
+    out = bytearray()
+    while len(out) < limit:
+        chunk = f.read(min(_CHUNK, limit - len(out)))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read one IDX file (the MNIST format), gzip-compressed or raw.
+
+    The header is a big-endian magic number ``0x0000TTDD`` (type ``TT``, here only 0x08 =
+    unsigned byte; ``DD`` dimensions, here 1 for labels or 3 for images), then one
+    big-endian uint32 per dimension, then the data in C order. A file whose first two bytes
+    are the gzip magic is decompressed, whatever its name.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    ndarray of uint8
+        Shape ``(n,)`` for a label file, ``(n, rows, cols)`` for an image file.
+
+    Raises
+    ------
+    errors.DataError
+        Missing or unreadable file, a ``.gz`` name on a file that is not gzip, a corrupt
+        gzip stream, a wrong magic number or type, or a data length that differs from what
+        the header promises (truncated, or trailing bytes). The memory used is bounded by
+        the file's real size, never by the header's claims.
+    """
+    path = Path(path)
+    compressed = False
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if path.suffix == ".gz" and not compressed:
+                raise errors.DataError(f"{path}: named .gz but is not gzip-compressed")
+            if not compressed:
+                return _parse_idx(raw, path)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                return _parse_idx(f, path)
+    except FileNotFoundError:
+        raise errors.DataError(f"{path}: file not found") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        # gzip.BadGzipFile is an OSError; a cut-off gzip stream raises EOFError.
+        what = "corrupt gzip stream" if compressed else "unreadable"
+        raise errors.DataError(f"{path}: {what} ({exc})") from None
+
+
+def _parse_idx(f, path: Path) -> np.ndarray:
+    head = _read_at_most(f, 4)
+    if len(head) < 4:
+        raise errors.DataError(f"{path}: truncated IDX header ({len(head)} of 4 magic bytes)")
+    magic = int.from_bytes(head, "big")
+    if magic >> 16 != 0 or magic & 0xFF not in (1, 3):
+        raise errors.DataError(
+            f"{path}: bad magic number 0x{magic:08X}, not an IDX label (0x{_IDX_LABELS:08X}) "
+            f"or image (0x{_IDX_IMAGES:08X}) file"
+        )
+    if (magic >> 8) & 0xFF != 0x08:
+        raise errors.DataError(
+            f"{path}: IDX element type 0x{(magic >> 8) & 0xFF:02X} is not supported "
+            "(only 0x08, unsigned byte)"
+        )
+    ndim = magic & 0xFF
+    dims_raw = _read_at_most(f, 4 * ndim)
+    if len(dims_raw) < 4 * ndim:
+        raise errors.DataError(
+            f"{path}: truncated IDX header ({4 + len(dims_raw)} of {4 + 4 * ndim} bytes)"
+        )
+    shape = tuple(int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(ndim))
+    expected = math.prod(shape)
+    # Ask for one byte more than promised: getting it means trailing data.
+    data = _read_at_most(f, expected + 1)
+    if len(data) < expected:
+        raise errors.DataError(
+            f"{path}: truncated: header {'x'.join(map(str, shape))} promises {expected} "
+            f"data bytes, file has {len(data)}"
+        )
+    if len(data) > expected:
+        raise errors.DataError(
+            f"{path}: trailing bytes after the {expected} data bytes that header "
+            f"{'x'.join(map(str, shape))} promises"
+        )
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_MNIST_HINT = "point at the folder with --data-dir DIR or the environment variable NNLITE_DATA=DIR"
+
+
+def _mnist_dirs(data_dir: str | Path | None) -> list[Path]:
+    """Folders to search: the argument (or else ``$NNLITE_DATA``), then its ``mnist/``."""
+    base = Path(data_dir).expanduser() if data_dir is not None else config.data_dir()
+    return [] if base is None else [base, base / "mnist"]
+
+
+def _mnist_find(folder: Path) -> dict[str, Path | None]:
+    found: dict[str, Path | None] = {}
+    for key, stem in MNIST_FILES.items():
+        candidates = (folder / f"{stem}.gz", folder / stem)
+        found[key] = next((p for p in candidates if p.is_file()), None)
+    return found
+
+
+def _mnist_locate(data_dir: str | Path | None) -> dict[str, Path] | str:
+    """The four MNIST files, or a one-line explanation of what is missing where."""
+    dirs = _mnist_dirs(data_dir)
+    if not dirs:
+        return (
+            f"MNIST not found: no data folder given; download the four IDX files and {_MNIST_HINT}"
+        )
+    best = None
+    for folder in dirs:
+        found = _mnist_find(folder)
+        if all(found.values()):
+            return found  # type: ignore[return-value]
+        if best is None or sum(map(bool, found.values())) > sum(map(bool, best[1].values())):
+            best = (folder, found)
+    folder, found = best
+    missing = next(MNIST_FILES[k] for k, v in found.items() if v is None)
+    searched = " or ".join(str(d) for d in dirs)
+    return f"MNIST file {missing}.gz (or {missing}) not found in {searched}; {_MNIST_HINT}"
+
+
+def _mnist_pair(
+    images_path: Path, labels_path: Path
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3:
+        raise errors.DataError(f"{images_path}: expected an image file (3-D), got {images.ndim}-D")
+    if labels.ndim != 1:
+        raise errors.DataError(f"{labels_path}: expected a label file (1-D), got {labels.ndim}-D")
+    if len(images) != len(labels):
+        raise errors.DataError(
+            f"{images_path}: {len(images)} images but {labels_path.name} has {len(labels)} labels"
+        )
+    if len(labels) == 0:
+        raise errors.DataError(f"{labels_path}: no examples")
+    if labels.max() > 9:
+        bad = int(np.argmax(labels > 9))
+        raise errors.DataError(f"{labels_path}: label {labels[bad]} at index {bad} is not 0..9")
+    # uint8 -> float32 first, then scale in place: images / 255 would build a float64
+    # copy (376 MB for the 60,000 training images).
+    X = images.reshape(len(images), -1).astype(np.float32)
+    X /= np.float32(255.0)
+    return X, labels.astype(np.int64), (int(images.shape[1]), int(images.shape[2]))
+
+
+def load_mnist(data_dir: str | Path | None = None) -> Dataset:
+    """MNIST handwritten digits from the four standard IDX files.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Folder holding ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
+        ``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz`` (or the same names
+        without ``.gz``), directly or in a ``mnist/`` sub-folder. Default: ``$NNLITE_DATA``.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (60000, 784) and ``X_test`` (10000, 784), pixels / 255 in [0, 1];
+        ``y``, ``y_test`` int64 in 0..9; ``image_shape`` (28, 28).
+
+    Raises
+    ------
+    errors.DataError
+        A file is missing (the message says which, where it looked and how to point at the
+        folder), malformed, or images and labels disagree.
+    """
+    found = _mnist_locate(data_dir)
+    if isinstance(found, str):
+        raise errors.DataError(found)
+    X, y, shape = _mnist_pair(found["train_images"], found["train_labels"])
+    X_test, y_test, test_shape = _mnist_pair(found["test_images"], found["test_labels"])
+    if shape != test_shape:
+        raise errors.DataError(
+            f"{found['test_images']}: test images are {test_shape[0]}x{test_shape[1]}, "
+            f"training images {shape[0]}x{shape[1]}"
+        )
+    text = (
+        f"MNIST handwritten digits, {len(y)} training + {len(y_test)} test images "
+        f"of {shape[0]}x{shape[1]} pixels, 10 classes"
+    )
+    return Dataset("mnist", X, y, 10, text, shape, X_test, y_test)
+
+
+# ---------------------------------------------------------------------------- user files
+
+TASKS = ("auto", "classification", "regression")
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise errors.ConfigError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+    return task
+
+
+def _as_target(t: np.ndarray, path: Path, where, task: str) -> tuple[np.ndarray, int | None]:
+    """Turn a float64 target into (labels, n_classes) or (float32 values, None).
+
+    ``where(i)`` names row ``i`` in messages ("line 7" for CSV, "y[6]" for npz). With
+    ``task="auto"`` an all-integer target means classification and a target with no (or
+    few) integers means regression; a mostly-integer target with a stray fraction is taken
+    for a label column with a typo and rejected, so a mistake is not silently a regression.
+    """
+    bad = ~np.isfinite(t)
+    if bad.any():
+        i = int(np.argwhere(bad)[0][0])
+        raise errors.DataError(f"{path}: {where(i)}: target {t[i]} is not finite")
+    is_int = t == np.round(t)
+    regression = task == "regression" or t.ndim != 1
+    if task == "auto" and not is_int.all() and is_int.mean() <= 0.5:
+        regression = True
+    if regression:
+        if task == "classification":
+            raise errors.DataError(f"{path}: class labels must be 1-D, got shape {t.shape}")
+        y = _float32(t)
+        if not np.isfinite(y).all():
+            i = int(np.argwhere(~np.isfinite(y))[0][0])
+            raise errors.DataError(f"{path}: {where(i)}: target {t[i]} overflows float32")
+        return y, None
+    if not is_int.all():
+        i = int(np.argmin(is_int))
+        raise errors.DataError(
+            f"{path}: {where(i)}: label {t[i]} is not an integer, but {int(is_int.sum())} of "
+            f"{len(t)} targets are; labels must be integers 0..k-1 (task='regression' for a "
+            "numeric target)"
+        )
+    if len(t) and t.min() < 0:
+        i = int(np.argmax(t < 0))
+        raise errors.DataError(
+            f"{path}: {where(i)}: label {int(t[i])} is negative; labels must be integers 0..k-1"
+        )
+    # Every class 0..k-1 present <=> the sorted distinct labels are exactly 0, 1, ..., k-1.
+    # Checked on the distinct values, never with arange(max + 1): a label of 1e15 must not
+    # allocate.
+    distinct = np.unique(t)
+    if distinct[-1] != len(distinct) - 1:
+        gaps = [int(g) for g in np.setdiff1d(np.arange(len(distinct) + 5), distinct)]
+        shown = [str(g) for g in gaps if g < distinct[-1]][:5]
+        more = ", ..." if distinct[-1] + 1 - len(distinct) > len(shown) else ""
+        raise errors.DataError(
+            f"{path}: labels must be 0..k-1 with every class present, but label(s) "
+            f"{', '.join(shown)}{more} never occur (labels run {distinct[0]:g}.."
+            f"{distinct[-1]:g}; task='regression' for a numeric target)"
+        )
+    return t.astype(np.int64), len(distinct)
+
+
+def _as_test_target(t: np.ndarray, path: Path, n_classes: int | None) -> np.ndarray:
+    """Validate ``y_test`` against the classes (or the regression) of ``y``."""
+    if not np.isfinite(t).all():
+        i = int(np.argwhere(~np.isfinite(t))[0][0])
+        raise errors.DataError(f"{path}: y_test[{i}] is not finite")
+    if n_classes is None:
+        y = _float32(t)
+        if not np.isfinite(y).all():
+            raise errors.DataError(f"{path}: y_test overflows float32")
+        return y
+    outside = (t != np.round(t)) | (t < 0) | (t >= n_classes)
+    if t.ndim != 1 or outside.any():
+        i = int(np.argmax(outside)) if t.ndim == 1 else 0
+        raise errors.DataError(
+            f"{path}: y_test[{i}] = {t.flat[i]} is not a label in 0..{n_classes - 1}"
+        )
+    return t.astype(np.int64)
+
+
+def _float32(a: np.ndarray) -> np.ndarray:
+    """Cast to float32; values beyond its range become inf, which the callers report."""
+    with np.errstate(over="ignore"):
+        return a.astype(np.float32)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_column(target: str | int, header: list[str] | None, ncol: int, path: Path) -> int:
+    if isinstance(target, str):
+        if header is not None and target in header:
+            return header.index(target)
+        try:
+            # The CLI passes every option as text: "-1" or "3" mean a column index.
+            target = int(target)
+        except ValueError:
+            columns = f"columns: {', '.join(header)}" if header else "the file has no header row"
+            raise errors.ConfigError(
+                f"{path}: no target column named {target!r}; {columns}"
+            ) from None
+    if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+        raise errors.ConfigError(f"target must be a column name or index, got {target!r}")
+    if not -ncol <= target < ncol:
+        raise errors.ConfigError(
+            f"{path}: target column {target} out of range for {ncol} columns "
+            f"(use 0..{ncol - 1} or -{ncol}..-1)"
+        )
+    return int(target) % ncol
+
+
+def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") -> Dataset:
+    """A numeric CSV file: one example per row, one column of it the target.
+
+    Parameters
+    ----------
+    path : str or Path
+        Comma-separated numbers. The first row is a header when any of its fields is not
+        a number. Blank lines are skipped.
+    target : str or int
+        The target column: an index (negative counts from the end; default the last
+        column), a header name, or the text of an index such as ``"-1"``.
+    task : {"auto", "classification", "regression"}
+        ``"auto"``: a target of integers 0..k-1 (each present) is a class label; a target
+        of mostly non-integers is a regression target. Labels are never remapped.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n, columns - 1) as stored (not rescaled); ``y`` int64 labels or
+        float32 values; ``name`` is the file's stem.
+
+    Raises
+    ------
+    errors.DataError
+        Missing or empty file, ragged rows, a non-number, NaN or inf in a feature (naming
+        the first bad line and column), or labels that are not integers 0..k-1 (naming the
+        line).
+    errors.ConfigError
+        Unknown target column or task.
+    """
+    path = Path(path)
+    _check_task(task)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise errors.DataError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise errors.DataError(f"{path}: not a text (UTF-8) CSV file") from None
+    except OSError as exc:
+        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+    reader = csv.reader(io.StringIO(text))
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            fields = [field.strip() for field in row]
+            if any(fields):
+                lines.append(reader.line_num)
+                rows.append(fields)
+    except csv.Error as exc:
+        raise errors.DataError(f"{path}: line {reader.line_num}: bad CSV ({exc})") from None
+    if not rows:
+        raise errors.DataError(f"{path}: empty file, no rows")
+    header = None
+    if not all(_is_number(field) for field in rows[0]):
+        header, rows, lines = rows[0], rows[1:], lines[1:]
+        if not rows:
+            raise errors.DataError(f"{path}: a header row but no data rows")
+    ncol = len(header) if header is not None else len(rows[0])
+    for line, row in zip(lines, rows, strict=True):
+        if len(row) != ncol:
+            raise errors.DataError(
+                f"{path}: line {line} has {len(row)} columns, expected {ncol} like line "
+                f"{lines[0] - (header is not None)}"
+            )
+    if ncol < 2:
+        raise errors.DataError(f"{path}: needs at least one feature column and a target column")
+    tcol = _target_column(target, header, ncol, path)
+
+    def column(j: int) -> str:
+        return f"column {j + 1}" + (f" ({header[j]!r})" if header is not None else "")
+
+    try:
+        A = np.array(rows, dtype=np.float64)
+    except ValueError:
+        # Slow path only to name the culprit; numpy's message does not say where it is.
+        for line, row in zip(lines, rows, strict=True):
+            for j, field in enumerate(row):
+                if not _is_number(field):
+                    raise errors.DataError(
+                        f"{path}: line {line}, {column(j)}: {field!r} is not a number"
+                    ) from None
+        raise
+    feature_cols = [j for j in range(ncol) if j != tcol]
+    X = np.ascontiguousarray(_float32(A[:, feature_cols]))
+    # Checked after the cast so that 1e39 (finite in float64, inf in float32) is caught too.
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise errors.DataError(
+            f"{path}: line {lines[i]}, {column(feature_cols[j])}: {A[i, feature_cols[j]]} "
+            "is not a finite float32 feature"
+        )
+    y, n_classes = _as_target(A[:, tcol], path, lambda i: f"line {lines[i]}", task)
+    kind = f"{n_classes} classes" if n_classes is not None else "regression"
+    text = f"{path.name}: {len(y)} rows, {X.shape[1]} features, {kind}"
+    return Dataset(path.stem, X, y, n_classes, text)
+
+
+def _npz_features(A: np.ndarray, path: Path, key: str) -> tuple[np.ndarray, tuple | None]:
+    """``X`` of an npz as float32 (n, d) plus the image shape when it was (n, rows, cols)."""
+    if A.dtype.kind not in "biuf":
+        raise errors.DataError(f"{path}: {key} has dtype {A.dtype}, expected numbers")
+    if A.ndim not in (2, 3) or A.shape[0] == 0 or A.size == 0:
+        raise errors.DataError(
+            f"{path}: {key} must be (n, d) or (n, rows, cols) with n, d >= 1, got {A.shape}"
+        )
+    X = _float32(A)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        idx = tuple(int(v) for v in np.argwhere(bad)[0])
+        raise errors.DataError(
+            f"{path}: {key}[{', '.join(map(str, idx))}] = {A[idx]} is not a finite float32"
+        )
+    image_shape = (int(A.shape[1]), int(A.shape[2])) if A.ndim == 3 else None
+    return np.ascontiguousarray(X.reshape(len(X), -1)), image_shape
+
+
+def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
+    """An ``.npz`` archive with arrays ``X`` and ``y`` (and optionally ``X_test``, ``y_test``).
+
+    Parameters
+    ----------
+    path : str or Path
+        Written by ``np.savez(path, X=X, y=y)``. ``X`` is (n, d), or (n, rows, cols) for
+        images, which are flattened and their ``image_shape`` recorded. Read with
+        ``allow_pickle=False``: an archive holding Python objects is refused, not unpickled.
+    task : {"auto", "classification", "regression"}
+        As in ``load_csv``; a 2-D ``y`` is always a regression target.
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 (n, d) as stored (not rescaled); ``y`` int64 labels 0..k-1 or float32.
+
+    Raises
+    ------
+    errors.DataError
+        Not an npz archive, pickled objects, missing ``X`` or ``y``, mismatched lengths,
+        non-finite values, or labels that are not integers 0..k-1.
+    """
+    path = Path(path)
+    _check_task(task)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise errors.DataError(f"{path}: file not found") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise errors.DataError(f"{path}: not a readable .npz archive ({exc})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise errors.DataError(f"{path}: holds a single array, not an .npz archive with X and y")
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        keys = archive.files
+        for key in ("X", "y"):
+            if key not in keys:
+                found = ", ".join(keys) or "none"
+                raise errors.DataError(f"{path}: no array {key!r} (arrays found: {found})")
+        if ("X_test" in keys) != ("y_test" in keys):
+            raise errors.DataError(f"{path}: has only one of X_test and y_test")
+        for key in ("X", "y", "X_test", "y_test"):
+            if key not in keys:
+                continue
+            try:
+                arrays[key] = archive[key]
+            except ValueError as exc:
+                if "allow_pickle" in str(exc):
+                    raise errors.DataError(
+                        f"{path}: array {key!r} holds Python objects (pickle); "
+                        "nnlite loads plain numeric arrays only"
+                    ) from None
+                raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+    X, image_shape = _npz_features(arrays["X"], path, "X")
+    y_raw = arrays["y"]
+    if y_raw.dtype.kind not in "biuf" or y_raw.ndim not in (1, 2):
+        raise errors.DataError(
+            f"{path}: y must be numbers of shape (n,) or (n, k), got {y_raw.dtype} {y_raw.shape}"
+        )
+    if len(y_raw) != len(X):
+        raise errors.DataError(f"{path}: X has {len(X)} rows but y has {len(y_raw)}")
+    y, n_classes = _as_target(y_raw.astype(np.float64), path, lambda i: f"y[{i}]", task)
+    X_test = y_test = None
+    if "X_test" in arrays:
+        X_test, test_shape = _npz_features(arrays["X_test"], path, "X_test")
+        if test_shape != image_shape or X_test.shape[1] != X.shape[1]:
+            raise errors.DataError(
+                f"{path}: X_test rows have shape {arrays['X_test'].shape[1:]}, "
+                f"X rows {arrays['X'].shape[1:]}"
+            )
+        t = arrays["y_test"]
+        if t.dtype.kind not in "biuf" or t.shape[1:] != y_raw.shape[1:] or len(t) != len(X_test):
+            raise errors.DataError(
+                f"{path}: y_test has shape {t.shape}, expected ({len(X_test)},"
+                f"{''.join(f' {s},' for s in y_raw.shape[1:])[:-1] if y_raw.ndim > 1 else ''})"
+            )
+        y_test = _as_test_target(t.astype(np.float64), path, n_classes)
+    kind = f"{n_classes} classes" if n_classes is not None else "regression"
+    test = f" + {len(X_test)} test" if X_test is not None else ""
+    text = f"{path.name}: {len(X)}{test} rows, {X.shape[1]} features, {kind}"
+    return Dataset(path.stem, X, y, n_classes, text, image_shape, X_test, y_test)
+
+
+# ------------------------------------------------------------------------ one entry point
+
+GATES = tuple(_GATES)
+GENERATORS = {
+    "moons": make_moons,
+    "circles": make_circles,
+    "spirals": make_spirals,
+    "blobs": make_blobs,
+}
+NAMES = (*GATES, *GENERATORS, "digits", "mnist")
+
+# name: (kind, samples, features, classes, description) for list_datasets; samples are
+# the generators' defaults and MNIST's training split.
+_CATALOG = {
+    **{g: ("gate", 4, 2, 2, f"{g.upper()} gate truth table, {_GATE_NOTES[g]}") for g in GATES},
+    "moons": ("generated", 200, 2, 2, "two interleaving half circles"),
+    "circles": ("generated", 200, 2, 2, "a small circle inside a large one"),
+    "spirals": ("generated", 300, 2, 3, "three interleaved spiral arms (CS231n)"),
+    "blobs": ("generated", 300, 2, 3, "three Gaussian clusters"),
+    "digits": ("shipped", 1797, 64, 10, "UCI optical handwritten digits, 8x8 pixels"),
+    "mnist": (
+        "download",
+        60000,
+        784,
+        10,
+        "MNIST handwritten digits, 28x28 pixels, plus 10,000 test images",
+    ),
+}
+
+
+def load(
+    name: str,
+    *,
+    data_dir: str | Path | None = None,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    seed: int = 0,
+    target: str | int | None = None,
+) -> Dataset:
+    """Any data set by name or file path: the single entry point.
+
+    Parameters
+    ----------
+    name : str
+        A built-in name (see ``NAMES``: and, or, nand, xor, moons, circles, spirals, blobs,
+        digits, mnist; case-insensitive), or a path to a ``.csv`` or ``.npz`` file.
+    data_dir : str or Path, optional
+        Where MNIST lives (see ``load_mnist``); ignored by the others.
+    n_samples, noise : optional
+        Generator settings; None keeps the generator's default. Giving either for a data
+        set that is not generated raises ``ConfigError`` rather than being ignored.
+    seed : int
+        Seed of the generators; the other data sets are fixed and ignore it.
+    target : str or int, optional
+        Target column of a ``.csv`` file (see ``load_csv``); an error for anything else.
+
+    Raises
+    ------
+    errors.ConfigError
+        Unknown name (the message lists the valid ones) or an option that does not apply.
+    errors.DataError
+        From the loader.
+    """
+    key = name.strip().lower()
+    if key in GENERATORS:
+        if target is not None:
+            raise errors.ConfigError(f"target applies only to .csv files, not to {key!r}")
+        kwargs = {"seed": seed}
+        if n_samples is not None:
+            kwargs["n_samples"] = n_samples
+        if noise is not None:
+            if key == "blobs":
+                kwargs["std"] = noise  # a blob's spread is its noise
+            else:
+                kwargs["noise"] = noise
+        return GENERATORS[key](**kwargs)
+    if n_samples is not None or noise is not None:
+        raise errors.ConfigError(
+            f"n_samples and noise apply only to the generated data sets "
+            f"({', '.join(GENERATORS)}), not to {name!r}"
+        )
+    if target is not None and not key.endswith(".csv"):
+        raise errors.ConfigError(f"target applies only to .csv files, not to {name!r}")
+    if key in _GATES:
+        return gate(key)
+    if key == "digits":
+        return load_digits()
+    if key == "mnist":
+        return load_mnist(data_dir)
+    if key.endswith(".csv"):
+        return load_csv(name, target=-1 if target is None else target)
+    if key.endswith(".npz"):
+        return load_npz(name)
+    if Path(name).is_file():
+        raise errors.ConfigError(f"{name}: unsupported file type; nnlite reads .csv and .npz files")
+    raise errors.ConfigError(
+        f"unknown data set {name!r}; valid names: {', '.join(NAMES)}, "
+        "or a path to a .csv or .npz file"
+    )
+
+
+def _digits_available() -> bool:
+    try:
+        if (importlib.resources.files("nnlite.data") / DIGITS_FILE).is_file():
+            return True
+    except ModuleNotFoundError:
+        pass
+    return (config.REPO_DATA_DIR / DIGITS_FILE).is_file()
+
+
+def list_datasets(data_dir: str | Path | None = None) -> list[dict]:
+    """One dict per built-in data set, without loading any of them.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Where to look for MNIST (default ``$NNLITE_DATA``); only file existence is checked.
+
+    Returns
+    -------
+    list of dict
+        Keys ``name``, ``kind`` ("gate", "generated", "shipped" or "download"), ``samples``
+        (training examples; the default for generators), ``features``, ``classes``,
+        ``description`` and ``available`` (bool), in the order of ``NAMES``.
+    """
+    out = []
+    for name in NAMES:
+        kind, samples, features, classes, text = _CATALOG[name]
+        if name == "digits":
+            available = _digits_available()
+        elif name == "mnist":
+            available = not isinstance(_mnist_locate(data_dir), str)
+        else:
+            available = True
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "samples": samples,
+                "features": features,
+                "classes": classes,
+                "description": text,
+                "available": available,
+            }
+        )
+    return out
+
+
+# -------------------------------------------------------------------------------- helpers
+
+
+def train_test_split(
+    X: np.ndarray,
+    y: np.ndarray,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    stratify: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split rows into a training and a test part, at random but reproducibly.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, ...)
+    y : ndarray, shape (n,) or (n, k)
+    test_fraction : float
+        Share of rows for the test part, strictly between 0 and 1; the test part gets
+        ``round(test_fraction * n)`` rows.
+    seed : int
+        Seed of ``np.random.default_rng``.
+    stratify : bool
+        For integer labels, give each class the same share in both parts (up to rounding,
+        largest remainders first). Ignored for regression targets.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : ndarray
+        Copies (C-contiguous), rows shuffled.
+
+    Raises
+    ------
+    errors.ConfigError
+        ``test_fraction`` outside (0, 1) or leaving a part empty.
+    errors.DataError
+        ``X`` and ``y`` of different lengths.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if len(X) != len(y):
+        raise errors.DataError(f"X has {len(X)} rows but y has {len(y)}")
+    try:
+        fraction = float(test_fraction)
+    except (TypeError, ValueError):
+        raise errors.ConfigError(f"test_fraction must be a number, got {test_fraction!r}") from None
+    if not 0.0 < fraction < 1.0:
+        raise errors.ConfigError(f"test_fraction must be strictly between 0 and 1, got {fraction}")
+    n = len(y)
+    n_test = math.floor(fraction * n + 0.5)
+    if n_test == 0 or n_test == n:
+        part = "test" if n_test == 0 else "training"
+        raise errors.ConfigError(
+            f"test_fraction {fraction} of {n} samples leaves the {part} part empty"
+        )
+    rng = np.random.default_rng(seed)
+    if stratify and y.ndim == 1 and y.dtype.kind in "biu":
+        _, inverse = np.unique(y, return_inverse=True)
+        counts = np.bincount(inverse)
+        exact = fraction * counts
+        share = np.floor(exact).astype(np.int64)
+        extra = n_test - int(share.sum())
+        # Largest remainder: the classes closest to rounding up get the leftover rows.
+        share[np.argsort(share - exact, kind="stable")[:extra]] += 1
+        share = np.minimum(share, counts)
+        is_test = np.zeros(n, dtype=bool)
+        for c, m in enumerate(share):
+            is_test[rng.permutation(np.flatnonzero(inverse == c))[:m]] = True
+        test = rng.permutation(np.flatnonzero(is_test))
+        train = rng.permutation(np.flatnonzero(~is_test))
+    else:
+        order = rng.permutation(n)
+        test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]
+
+
+def one_hot(y: ArrayLike, n_classes: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
+    """Labels as one-hot rows: ``Y[i, y[i]] = 1``, all else 0.
+
+    Parameters
+    ----------
+    y : array_like of int, shape (n,)
+        Labels in ``0..n_classes-1``.
+    n_classes : int
+    dtype : numpy dtype
+        Of the result (float32 by default, the training dtype).
+
+    Returns
+    -------
+    ndarray, shape (n, n_classes)
+        C-contiguous.
+    """
+    k = _check_n(n_classes, 1, "n_classes")
+    y = np.asarray(y)
+    if y.ndim != 1 or (y.size and y.dtype.kind not in "biu"):
+        raise errors.DataError(f"labels must be a 1-D integer array, got {y.dtype} {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= k):
+        raise errors.DataError(f"labels must lie in 0..{k - 1}, got {y.min()}..{y.max()}")
+    Y = np.zeros((len(y), k), dtype=dtype)
+    Y[np.arange(len(y)), y] = 1
+    return Y

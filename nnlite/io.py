@@ -1,0 +1,153 @@
+"""Model files: one ``.npz`` holding the flat parameter vector θ and a JSON record.
+
+Owns: ``save`` (atomic: a temporary file in the same directory, flushed and
+fsynced, then renamed over the target, so an interrupted save never leaves a
+half-written model) and ``load`` (validated: a wrong, truncated or foreign
+file gives ``ModelFileError`` in one line). No pickle anywhere: the JSON
+record is stored as a uint8 array and read with ``allow_pickle=False``.
+Also ``atomic_write``, used by everything in nnlite that writes a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from nnlite.errors import ModelFileError
+
+FORMAT = "nnlite-model"
+FORMAT_VERSION = 1
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
+
+    On any exception the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
+    if path.is_dir():
+        # Otherwise os.replace fails later with the temporary file's name in the message.
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save(model: Any, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` (a built ``Sequential``) to ``path`` atomically; returns the path.
+
+    ``extra`` is stored in the JSON record (e.g. how the model was trained).
+    """
+    model._require_built()
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    record = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "architecture": model.architecture(),
+        "history": model.history.as_dict(),
+        "extra": extra or {},
+    }
+    meta = np.frombuffer(json.dumps(record, allow_nan=True).encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as handle:
+        np.savez(handle, theta=model.theta, meta=meta)
+    return path
+
+
+def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
+    """(JSON record, θ) of a model file, validated; raises ``ModelFileError``."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise ModelFileError(f"{str(path)!r} is a directory, not a model file")
+    # An .npz is a zip archive; np.load on other bytes says "pickled data ... load it
+    # unsafely", which is the wrong advice for a file that is simply not a model.
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{str(path)!r} cannot be read: {exc.strerror}") from None
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise ModelFileError(f"{str(path)!r} is not an nnlite model (not an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            if not {"theta", "meta"} <= keys:
+                raise ModelFileError(f"{str(path)!r} is not an nnlite model (no theta/meta arrays)")
+            theta = npz["theta"]
+            meta = npz["meta"]
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
+        raise ModelFileError(
+            f"{str(path)!r} is not a readable nnlite model (truncated or not .npz): {exc}"
+        ) from None
+    try:
+        if meta.dtype != np.uint8:
+            raise ValueError("record is not bytes")
+        record = json.loads(meta.tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{str(path)!r} has a damaged model record: {exc}") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not an nnlite model file")
+    if record.get("version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{str(path)!r} has model format version {record.get('version')!r}; "
+            f"this nnlite reads version {FORMAT_VERSION}"
+        )
+    return record, theta
+
+
+def load(path: str | os.PathLike) -> Any:
+    """Read a model written by ``save``; returns a built ``Sequential``."""
+    from nnlite.errors import NnliteError
+    from nnlite.layers import Dense
+    from nnlite.models import History, Sequential
+
+    record, theta = read_record(path)
+    arch = record.get("architecture")
+    try:
+        layers = [Dense(int(x["units"]), str(x["activation"])) for x in arch["layers"]]
+        model = Sequential(layers, loss=arch["loss"], dtype=arch["dtype"])
+        model.build(int(arch["n_inputs"]))
+    except (KeyError, TypeError, ValueError, NnliteError) as exc:
+        raise ModelFileError(f"{str(path)!r} has an invalid architecture record: {exc}") from None
+    if theta.ndim != 1 or theta.size != model.theta.size:
+        raise ModelFileError(
+            f"{str(path)!r} holds {theta.size} parameters but its architecture needs "
+            f"{model.theta.size}"
+        )
+    if theta.dtype != model.theta.dtype:
+        raise ModelFileError(f"{str(path)!r}: parameters are {theta.dtype}, record says {arch['dtype']}")
+    if not np.isfinite(theta).all():
+        raise ModelFileError(f"{str(path)!r} holds non-finite parameters")
+    model.set_parameters(theta)
+    history = record.get("history") or {}
+    if not isinstance(history, dict) or not isinstance(record.get("extra") or {}, dict):
+        raise ModelFileError(f"{str(path)!r} has a damaged model record (history or extra)")
+    model.history = History(**{k: v for k, v in history.items() if k in History.__annotations__})
+    model.extra = record.get("extra") or {}
+    return model

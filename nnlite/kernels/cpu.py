@@ -1,0 +1,670 @@
+"""CPU kernels of nnlite, compiled with ``numba.njit``.
+
+Owns: every numerical step of the lesson on the CPU — activations and their
+derivatives, dense forward and backward propagation, the losses and their
+gradients, the SGD update, the Rosenblatt perceptron, and the compiled
+training loop that chains them. Imports numpy and numba only.
+
+Contracts (shared with the CUDA twins in ``cuda.py``):
+
+* Row convention: X (n, i), W (i, o), b (o,), Z and A (n, o).
+* Arguments: inputs, then preallocated outputs, then scalars. Kernels write
+  only the arrays documented as outputs and never allocate in the hot path.
+* Every array is C-contiguous and all arrays of one call share one float
+  dtype (float32 by default, float64 for reference checks). Constants are
+  built with ``X.dtype.type(...)``: a bare Python float would promote a
+  float32 kernel to float64 inside Numba.
+* The 1/n batch mean is applied once, in the loss gradient; ``dW = Xᵀ·dZ``
+  then has no division.
+
+Omits: parallel loops (``prange`` costs more than it saves at MLP sizes on a
+shared 2-core box; see ``../shared/numba-notes.md``), momentum and other
+optimisers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Activation codes (the names live in ``nnlite/activations.py``).
+IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
+# Loss codes (the names live in ``nnlite/losses.py``).
+MSE, BCE, CCE = 0, 1, 2
+
+_jit = njit(cache=True, nogil=True)
+
+
+# ---------------------------------------------------------------------------
+# Scalar activations σ and their derivatives σ′ (written in terms of the
+# output a = σ(z) where that is cheaper, as the lesson does for the sigmoid).
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^(−z)), evaluated without overflow for large |z|."""
+    one = type(z)(1)
+    if z >= 0:
+        return one / (one + math.exp(-z))
+    e = math.exp(z)  # for z < 0 use e^z / (1 + e^z): e^(−z) could overflow
+    return e / (one + e)
+
+
+@_jit
+def sigmoid_grad(a):
+    """σ′(z) = σ(z)·(1 − σ(z)), given a = σ(z)."""
+    return a * (type(a)(1) - a)
+
+
+@_jit
+def tanh_grad(a):
+    """tanh′(z) = 1 − tanh²(z), given a = tanh(z)."""
+    return type(a)(1) - a * a
+
+
+@_jit
+def relu(z):
+    """ReLU(z) = max(0, z)."""
+    return z if z > 0 else type(z)(0)
+
+
+@_jit
+def relu_grad(z):
+    """ReLU′(z) = 1 if z > 0 else 0 (we take 0 at z = 0)."""
+    return type(z)(1) if z > 0 else type(z)(0)
+
+
+# ---------------------------------------------------------------------------
+# Activations over arrays.
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def _softmax_row(Z, A, i):
+    """A[i] = softmax(Z[i]) = e^(Z[i] − max Z[i]) / Σ e^(Z[i] − max Z[i]).
+
+    Departs from the lesson's e^z / Σ e^z by the row-max shift: it leaves the
+    result unchanged and keeps e^z from overflowing.
+    """
+    m = Z[i, 0]
+    for j in range(1, Z.shape[1]):
+        if Z[i, j] > m:
+            m = Z[i, j]
+    s = Z.dtype.type(0)
+    for j in range(Z.shape[1]):
+        e = math.exp(Z[i, j] - m)
+        A[i, j] = e
+        s += e
+    inv = Z.dtype.type(1) / s
+    for j in range(Z.shape[1]):
+        A[i, j] *= inv
+
+
+@_jit
+def activation_forward(Z, A, act):
+    """A = σ(Z), elementwise (softmax: row by row).
+
+    Parameters
+    ----------
+    Z : (n, o) float array, input.
+    A : (n, o) float array, output (may be ``Z`` itself except for softmax).
+    act : int, activation code (IDENTITY, SIGMOID, TANH, RELU, SOFTMAX).
+    """
+    n, o = Z.shape
+    if act == SOFTMAX:
+        for i in range(n):
+            _softmax_row(Z, A, i)
+    elif act == SIGMOID:
+        for i in range(n):
+            for j in range(o):
+                A[i, j] = sigmoid(Z[i, j])
+    elif act == TANH:
+        for i in range(n):
+            for j in range(o):
+                A[i, j] = math.tanh(Z[i, j])
+    elif act == RELU:
+        for i in range(n):
+            for j in range(o):
+                A[i, j] = relu(Z[i, j])
+    else:
+        for i in range(n):
+            for j in range(o):
+                A[i, j] = Z[i, j]
+
+
+@_jit
+def activation_grad(Z, A, dA, dZ, act):
+    """dZ = dA ⊙ σ′(Z) — the chain rule through the activation.
+
+    For softmax σ′ is a Jacobian per row; we apply it without forming it:
+    dZ = A ⊙ (dA − Σⱼ dAⱼ·Aⱼ).
+
+    Parameters
+    ----------
+    Z, A : (n, o) float arrays, the layer's pre-activation and activation.
+    dA : (n, o) float array, ∂L/∂A.
+    dZ : (n, o) float array, output ∂L/∂Z.
+    act : int, activation code.
+    """
+    n, o = Z.shape
+    if act == SOFTMAX:
+        for i in range(n):
+            s = Z.dtype.type(0)
+            for j in range(o):
+                s += dA[i, j] * A[i, j]
+            for j in range(o):
+                dZ[i, j] = A[i, j] * (dA[i, j] - s)
+    elif act == SIGMOID:
+        for i in range(n):
+            for j in range(o):
+                dZ[i, j] = dA[i, j] * sigmoid_grad(A[i, j])
+    elif act == TANH:
+        for i in range(n):
+            for j in range(o):
+                dZ[i, j] = dA[i, j] * tanh_grad(A[i, j])
+    elif act == RELU:
+        for i in range(n):
+            for j in range(o):
+                dZ[i, j] = dA[i, j] * relu_grad(Z[i, j])
+    else:
+        for i in range(n):
+            for j in range(o):
+                dZ[i, j] = dA[i, j]
+
+
+# ---------------------------------------------------------------------------
+# Dense layer.
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def dense_forward(X, W, b, Z, A, act):
+    """Z = X·W + b;  A = σ(Z)  (forward propagation through one dense layer).
+
+    The matrix product goes to BLAS (``np.dot`` with an output argument); the
+    bias and the activation are then applied in one pass over the output.
+
+    Parameters
+    ----------
+    X : (n, i) float array, the layer's input (the previous layer's A).
+    W : (i, o) float array, weights.  b : (o,) float array, biases.
+    Z : (n, o) float array, output: pre-activations.
+    A : (n, o) float array, output: activations.
+    act : int, activation code.
+    """
+    np.dot(X, W, Z)  # Z = X·W
+    n, o = Z.shape
+    if act == SOFTMAX:
+        for i in range(n):
+            for j in range(o):
+                Z[i, j] += b[j]  # Z = X·W + b
+            _softmax_row(Z, A, i)  # A = softmax(Z)
+    elif act == SIGMOID:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]  # z = x·w + b
+                Z[i, j] = z
+                A[i, j] = sigmoid(z)  # a = σ(z)
+    elif act == TANH:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = math.tanh(z)
+    elif act == RELU:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = relu(z)
+    else:
+        for i in range(n):
+            for j in range(o):
+                z = Z[i, j] + b[j]
+                Z[i, j] = z
+                A[i, j] = z
+
+
+@_jit
+def dense_backward(X, W, dZ, dW, db, dX, want_dX):
+    """dW = Xᵀ·dZ;  db = Σₙ dZ;  dX = dZ·Wᵀ  (backward through X·W + b).
+
+    ``dZ`` already holds ∂L/∂Z (from ``activation_grad`` or a fused loss
+    gradient) including the 1/n batch mean, so nothing here divides.
+
+    Parameters
+    ----------
+    X : (n, i) float array, the layer's input.  W : (i, o) float array.
+    dZ : (n, o) float array, ∂L/∂Z.
+    dW : (i, o) float array, output ∂L/∂W.  db : (o,) float array, output ∂L/∂b.
+    dX : (n, i) float array, output ∂L/∂X (the previous layer's dA); written
+        only when ``want_dX`` (the first layer's input needs no gradient).
+    want_dX : bool.
+    """
+    np.dot(X.T, dZ, dW)  # dW = Xᵀ·dZ
+    n, o = dZ.shape
+    for j in range(o):
+        db[j] = 0
+    for i in range(n):  # db = Σₙ dZ, summed in row order (deterministic)
+        for j in range(o):
+            db[j] += dZ[i, j]
+    if want_dX:
+        np.dot(dZ, W.T, dX)  # dX = dZ·Wᵀ
+
+
+# ---------------------------------------------------------------------------
+# Losses L(P, Y) (scalars, means over the batch) and their gradients.
+# P is the network's output A of the last layer, Y the targets, both (n, o).
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def _clip(p, eps):
+    """Clip a probability to [eps, 1 − eps] so that log never sees 0."""
+    one = type(p)(1)
+    if p < eps:
+        return type(p)(eps)
+    if p > one - eps:
+        return one - type(p)(eps)
+    return p
+
+
+@_jit
+def mse_loss(P, Y):
+    """L = 1/(n·o) · Σ (P − Y)²  (mean squared error over all entries)."""
+    s = P.dtype.type(0)
+    n, o = P.shape
+    for i in range(n):
+        for j in range(o):
+            d = P[i, j] - Y[i, j]
+            s += d * d
+    return s / P.dtype.type(n * o)
+
+
+@_jit
+def mse_grad(P, Y, dP):
+    """dP = ∂L/∂P = 2·(P − Y) / (n·o)."""
+    n, o = P.shape
+    scale = P.dtype.type(2) / P.dtype.type(n * o)
+    for i in range(n):
+        for j in range(o):
+            dP[i, j] = scale * (P[i, j] - Y[i, j])
+
+
+@_jit
+def bce_loss(P, Y, eps):
+    """L = −1/(n·o) · Σ [Y·log P + (1 − Y)·log(1 − P)], P clipped to [eps, 1 − eps]."""
+    one = P.dtype.type(1)
+    s = P.dtype.type(0)
+    n, o = P.shape
+    for i in range(n):
+        for j in range(o):
+            p = _clip(P[i, j], eps)
+            y = Y[i, j]
+            s -= y * math.log(p) + (one - y) * math.log(one - p)
+    return s / P.dtype.type(n * o)
+
+
+@_jit
+def bce_grad(P, Y, dP, eps):
+    """dP = (P − Y) / (P·(1 − P)) / (n·o), P clipped to [eps, 1 − eps]."""
+    one = P.dtype.type(1)
+    n, o = P.shape
+    inv = one / P.dtype.type(n * o)
+    for i in range(n):
+        for j in range(o):
+            p = _clip(P[i, j], eps)
+            dP[i, j] = (p - Y[i, j]) / (p * (one - p)) * inv
+
+
+@_jit
+def cce_loss(P, Y, eps):
+    """L = −1/n · Σᵢ Σⱼ Yᵢⱼ·log Pᵢⱼ (categorical cross-entropy), P clipped below at eps."""
+    s = P.dtype.type(0)
+    n, o = P.shape
+    for i in range(n):
+        for j in range(o):
+            if Y[i, j] != 0:
+                s -= Y[i, j] * math.log(_clip(P[i, j], eps))
+    return s / P.dtype.type(n)
+
+
+@_jit
+def cce_grad(P, Y, dP, eps):
+    """dP = −Y / P / n (the long way round; training uses ``softmax_cce_grad``)."""
+    n, o = P.shape
+    inv = P.dtype.type(1) / P.dtype.type(n)
+    for i in range(n):
+        for j in range(o):
+            dP[i, j] = -Y[i, j] / _clip(P[i, j], eps) * inv
+
+
+@_jit
+def softmax_cce_grad(P, Y, dZ):
+    """dZ = (P − Y) / n: softmax followed by cross-entropy, differentiated together.
+
+    The softmax Jacobian times ∂L/∂P collapses to P − Y, so the Jacobian is
+    never formed (and no 1/P appears).
+    """
+    n, o = P.shape
+    inv = P.dtype.type(1) / P.dtype.type(n)
+    for i in range(n):
+        for j in range(o):
+            dZ[i, j] = (P[i, j] - Y[i, j]) * inv
+
+
+@_jit
+def sigmoid_bce_grad(P, Y, dZ):
+    """dZ = (P − Y) / (n·o): sigmoid followed by binary cross-entropy, fused."""
+    n, o = P.shape
+    inv = P.dtype.type(1) / P.dtype.type(n * o)
+    for i in range(n):
+        for j in range(o):
+            dZ[i, j] = (P[i, j] - Y[i, j]) * inv
+
+
+@_jit
+def loss_value(P, Y, loss, eps):
+    """Dispatch to ``mse_loss``, ``bce_loss`` or ``cce_loss`` by loss code."""
+    if loss == MSE:
+        return mse_loss(P, Y)
+    if loss == BCE:
+        return bce_loss(P, Y, eps)
+    return cce_loss(P, Y, eps)
+
+
+@_jit
+def is_fused(act, loss):
+    """True when the output activation and the loss differentiate together."""
+    return (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
+
+
+@_jit
+def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
+    """dZ of the output layer: fused (P − Y)/n, or ∂L/∂P then ``activation_grad``.
+
+    Writes ``dZ`` and, on the unfused path, ``dA`` = ∂L/∂P.
+    """
+    if act == SOFTMAX and loss == CCE:
+        softmax_cce_grad(A, Y, dZ)
+    elif act == SIGMOID and loss == BCE:
+        sigmoid_bce_grad(A, Y, dZ)
+    else:
+        if loss == MSE:
+            mse_grad(A, Y, dA)
+        elif loss == BCE:
+            bce_grad(A, Y, dA, eps)
+        else:
+            cce_grad(A, Y, dA, eps)
+        activation_grad(Z, A, dA, dZ, act)
+
+
+# ---------------------------------------------------------------------------
+# Gradient descent.
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def sgd_update(W, dW, lr):
+    """W ← W − α·dW, in place (any shape; W and dW C-contiguous, same shape)."""
+    w = W.reshape(W.size)
+    dw = dW.reshape(dW.size)
+    alpha = W.dtype.type(lr)
+    for k in range(w.size):
+        w[k] -= alpha * dw[k]
+
+
+# ---------------------------------------------------------------------------
+# The Rosenblatt perceptron: ŷ = 1 if x·w + b ≥ θ else 0.
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def perceptron_predict(X, w, b, threshold, out):
+    """out = [X·w + b ≥ θ] as 0/1 (a sum exactly at the threshold fires).
+
+    Parameters
+    ----------
+    X : (n, i) float array.  w : (i,) float array.  b : (1,) float array.
+    threshold : float, θ.
+    out : (n,) int64 array, output 0/1.
+    """
+    for r in range(X.shape[0]):
+        s = b[0]
+        for k in range(X.shape[1]):
+            s += X[r, k] * w[k]  # weighted sum Σ wₖxₖ + b
+        out[r] = 1 if s >= threshold else 0
+
+
+@_jit
+def perceptron_step(x, y, w, b, eta, threshold):
+    """One learning-rule step on one sample: w ← w + η(y − ŷ)x, b ← b + η(y − ŷ).
+
+    Parameters
+    ----------
+    x : (i,) float array.  y : int, target 0/1.
+    w : (i,) float array, updated in place.  b : (1,) float array, updated in place.
+    eta : float, η.  threshold : float, θ.
+
+    Returns
+    -------
+    int : the error y − ŷ (0 when the sample was already right).
+    """
+    s = b[0]
+    for k in range(x.shape[0]):
+        s += x[k] * w[k]
+    y_hat = 1 if s >= threshold else 0
+    err = y - y_hat
+    if err != 0:
+        step = w.dtype.type(eta) * w.dtype.type(err)
+        for k in range(x.shape[0]):
+            w[k] += step * x[k]
+        b[0] += step
+    return err
+
+
+@_jit
+def perceptron_epoch(X, y, w, b, eta, threshold):
+    """One pass of the learning rule over the samples in order; returns the number of updates."""
+    updates = 0
+    for r in range(X.shape[0]):
+        if perceptron_step(X[r], y[r], w, b, eta, threshold) != 0:
+            updates += 1
+    return updates
+
+
+# ---------------------------------------------------------------------------
+# A whole network. Parameters and per-layer buffers live in flat vectors and
+# each layer's W, b, Z, A, … is a view into them at an offset: one SGD update
+# covers every layer, a model file is one array, and no typed lists are needed.
+# ``dims`` = (n_in, units₁, …, units_L); ``acts`` = activation code per layer.
+# ---------------------------------------------------------------------------
+
+
+@_jit
+def _param_views(theta, dims, layer):
+    """(W, b) of ``layer`` as views into the flat parameter vector ``theta``."""
+    off = 0
+    for k in range(layer):
+        off += dims[k] * dims[k + 1] + dims[k + 1]
+    i = dims[layer]
+    o = dims[layer + 1]
+    W = theta[off : off + i * o].reshape((i, o))
+    b = theta[off + i * o : off + i * o + o]
+    return W, b
+
+
+@_jit
+def _act_view(buf, dims, layer, m):
+    """Rows 0..m−1 of ``layer``'s (batch, units) buffer inside the flat ``buf``."""
+    cap = buf.shape[0] // _units_total(dims)
+    off = 0
+    for k in range(layer):
+        off += cap * dims[k + 1]
+    o = dims[layer + 1]
+    return buf[off : off + m * o].reshape((m, o))
+
+
+@_jit
+def _units_total(dims):
+    t = 0
+    for k in range(1, dims.shape[0]):
+        t += dims[k]
+    return t
+
+
+@_jit
+def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
+    """Forward propagation through every layer: A⁰ = X, Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ).
+
+    Parameters
+    ----------
+    X : (m, n_in) float array, the batch.
+    theta : flat float array of all parameters.  dims, acts : int64 arrays.
+    Zbuf, Abuf : flat float arrays of capacity ≥ m rows per layer, outputs.
+    """
+    m = X.shape[0]
+    A_prev = X
+    for layer in range(acts.shape[0]):
+        W, b = _param_views(theta, dims, layer)
+        Z = _act_view(Zbuf, dims, layer, m)
+        A = _act_view(Abuf, dims, layer, m)
+        dense_forward(A_prev, W, b, Z, A, acts[layer])
+        A_prev = A
+
+
+@_jit
+def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """Backward propagation from the loss to every W and b (right to left).
+
+    Needs the forward pass's Z and A in ``Zbuf``/``Abuf``. Writes ∂L/∂Z and
+    ∂L/∂A per layer into ``dZbuf``/``dAbuf`` and ∂L/∂θ into ``grad`` (laid out
+    like ``theta``).
+    """
+    m = X.shape[0]
+    L = acts.shape[0]
+    last = L - 1
+    output_grad(
+        _act_view(Zbuf, dims, last, m),
+        _act_view(Abuf, dims, last, m),
+        Y,
+        _act_view(dAbuf, dims, last, m),
+        _act_view(dZbuf, dims, last, m),
+        acts[last],
+        loss,
+        eps,
+    )
+    for layer in range(last, -1, -1):
+        W, _ = _param_views(theta, dims, layer)
+        dW, db = _param_views(grad, dims, layer)
+        dZ = _act_view(dZbuf, dims, layer, m)
+        if layer > 0:
+            A_prev = _act_view(Abuf, dims, layer - 1, m)
+            dA_prev = _act_view(dAbuf, dims, layer - 1, m)
+            dense_backward(A_prev, W, dZ, dW, db, dA_prev, True)
+            activation_grad(
+                _act_view(Zbuf, dims, layer - 1, m),
+                A_prev,
+                dA_prev,
+                _act_view(dZbuf, dims, layer - 1, m),
+                acts[layer - 1],
+            )
+        else:
+            dense_backward(X, W, dZ, dW, db, X, False)
+
+
+@_jit
+def count_correct(P, Y):
+    """Number of rows whose predicted class matches the target's.
+
+    Several outputs: argmax P = argmax Y. One output: [P ≥ ½] = [Y ≥ ½].
+    """
+    n, o = P.shape
+    half = P.dtype.type(0.5)
+    correct = 0
+    for i in range(n):
+        if o == 1:
+            if (P[i, 0] >= half) == (Y[i, 0] >= half):
+                correct += 1
+        else:
+            bp = 0
+            by = 0
+            for j in range(1, o):
+                if P[i, j] > P[i, bp]:
+                    bp = j
+                if Y[i, j] > Y[i, by]:
+                    by = j
+            if bp == by:
+                correct += 1
+    return correct
+
+
+@_jit
+def train_batches(
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+):  # fmt: skip
+    """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time.
+
+    For each batch: gather its rows, forward pass, loss, backward pass, then
+    θ ← θ − α·∂L/∂θ (every W and b at once). The whole loop runs compiled;
+    the caller slices an epoch into chunks to report progress between them.
+
+    Parameters
+    ----------
+    X : (N, n_in) float array.  Y : (N, n_out) float array, targets.
+    order : (N,) int64 array, the epoch's sample order.
+    start, stop : int, the range of ``order`` to run (a multiple of
+        ``batch_size`` apart, except at the end of the epoch).
+    Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
+    Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
+    stats : (4,) float64 array, output: Σ batch loss × rows, Σ correct rows,
+        rows done, and the first batch's loss (set when rows done was 0). Stops early, before updating, at the first batch whose
+        loss is not finite.
+
+    Returns
+    -------
+    int : −1, or the index (from 0, within this call) of the non-finite batch.
+    """
+    batch = 0
+    for s in range(start, stop, batch_size):
+        m = min(batch_size, stop - s)
+        Xm = Xb[:m]
+        Ym = Yb[:m]
+        for r in range(m):  # gather the batch's rows in the epoch's order
+            Xm[r] = X[order[s + r]]
+            Ym[r] = Y[order[s + r]]
+        forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
+        P = _act_view(Abuf, dims, acts.shape[0] - 1, m)
+        batch_loss = loss_value(P, Ym, loss, eps)
+        if not math.isfinite(batch_loss):
+            return batch
+        if stats[2] == 0:
+            stats[3] = batch_loss  # the loss before the first update
+        stats[0] += batch_loss * m
+        stats[1] += count_correct(P, Ym)
+        stats[2] += m
+        backward_pass(Xm, Ym, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+        sgd_update(theta, grad, lr)  # θ ← θ − α·∂L/∂θ
+        batch += 1
+    return -1
+
+
+@_jit
+def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
+    """Σ loss × rows and Σ correct over rows ``start:stop`` (no update).
+
+    ``Zbuf``/``Abuf`` hold at least ``stop − start`` rows per layer.
+    ``stats`` (≥ 3,) float64 is incremented like in ``train_batches``.
+    """
+    Xm = X[start:stop]
+    Ym = Y[start:stop]
+    m = stop - start
+    forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
+    P = _act_view(Abuf, dims, acts.shape[0] - 1, m)
+    stats[0] += loss_value(P, Ym, loss, eps) * m
+    stats[1] += count_correct(P, Ym)
+    stats[2] += m

@@ -1,0 +1,606 @@
+"""Models: the multilayer perceptron (``Sequential``) and Rosenblatt's ``Perceptron``.
+
+Owns: building a network (weight initialisation), the training loop's
+driver (shuffling, mini-batches, validation, history, progress events,
+divergence diagnosis), prediction and evaluation. All arithmetic happens in
+the kernels (``nnlite.kernels``); models never print — they report progress
+through a ``Callback``. Imports numpy, the kernels and nnlite's tables.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnlite import activations, losses
+from nnlite.config import CLIP_EPS, DEFAULT_DTYPE, SAMPLES_PER_CHUNK
+from nnlite.errors import ConfigError, DataError, DivergenceError
+from nnlite.kernels import get_backend
+from nnlite.layers import Dense
+from nnlite.optim import SGD
+
+EVAL_ROWS = 1024  # rows per compiled call when predicting or evaluating
+
+
+class Callback:
+    """Receives training progress. Subclass and override what you need."""
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        """``info``: epochs, batches_per_epoch, samples, batch_size."""
+
+    def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
+        """Called between compiled chunks of an epoch with the running loss/accuracy."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called after each epoch with loss, accuracy (and val_loss, val_accuracy)."""
+
+
+@dataclass
+class History:
+    """Per-epoch figures of a ``fit``: lists indexed by epoch (from 0)."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    samples: int = 0
+    start_loss: float = math.nan  # loss of the very first batch, before any update
+
+    def overshoot(self) -> bool:
+        """True when the last epoch's loss is above the loss before training: α is too large."""
+        return bool(self.loss) and self.loss[-1] > self.start_loss
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+            "seconds": self.seconds,
+            "samples": self.samples,
+            "start_loss": self.start_loss,
+        }
+
+
+def _as_matrix(X: Any, dtype: np.dtype, what: str = "X") -> np.ndarray:
+    """X as a C-contiguous 2-D float array of ``dtype``, finite (copies only if needed)."""
+    try:
+        X = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{what} is not a numeric array: {exc}") from None
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise DataError(f"{what} must be numeric, got dtype {X.dtype}")
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise DataError(f"{what} must be 2-D (samples, features), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise DataError(f"{what} has no samples")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        row = int(np.argwhere(~np.isfinite(X))[0, 0])
+        raise DataError(f"{what} contains NaN or infinity (first in row {row})")
+    return X
+
+
+class Sequential:
+    """A multilayer perceptron: layers applied left to right, A⁰ = X, Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ).
+
+    Parameters
+    ----------
+    layers : list of Dense
+        Hidden layers then the output layer. The input size is taken from the
+        data at the first ``fit`` (or given by ``n_inputs``).
+    loss : str
+        ``mse``, ``bce`` or ``cce``; ``None`` picks the usual partner of the
+        output activation (softmax → cce, sigmoid → bce, else mse).
+    dtype : numpy float dtype
+        float32 (default, fast) or float64 (reference checks).
+    device : str
+        Compute backend (``"cpu"``).
+    n_inputs : int, optional
+        Build immediately for this many input features.
+    seed : int
+        Seed of the weight initialisation when built from the constructor.
+
+    Hyper-parameters are stored as given and validated when the model is built.
+    """
+
+    def __init__(
+        self,
+        layers: list[Dense],
+        loss: str | None = None,
+        dtype: Any = DEFAULT_DTYPE,
+        device: str = "cpu",
+        n_inputs: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.layers = list(layers)
+        self.loss = loss
+        self.dtype = dtype
+        self.device = device
+        self.theta: np.ndarray | None = None
+        self.history = History()
+        if n_inputs is not None:
+            self.build(n_inputs, seed=seed)
+
+    # -- construction ------------------------------------------------------
+
+    @property
+    def built(self) -> bool:
+        return self.theta is not None
+
+    @property
+    def n_inputs(self) -> int:
+        self._require_built()
+        return int(self._dims[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.layers[-1].units)
+
+    def _validate(self) -> None:
+        if not self.layers:
+            raise ConfigError("a Sequential model needs at least one Dense layer")
+        for layer in self.layers:
+            if not isinstance(layer, Dense):
+                raise ConfigError(f"Sequential takes Dense layers, got {layer!r}")
+            layer.validate()
+        for layer in self.layers[:-1]:
+            if layer.activation == "softmax":
+                raise ConfigError("softmax belongs on the output layer only")
+        out = self.layers[-1].activation
+        self.loss = losses.default_for(out) if self.loss is None else losses.canonical(self.loss)
+        losses.check_pair(out, self.loss, self.n_outputs)
+        dtype = np.dtype(self.dtype)
+        if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
+        self.dtype = dtype
+        self.kernels = get_backend(self.device)
+
+    def build(self, n_inputs: int, seed: int = 0) -> Sequential:
+        """Validate, then allocate and initialise every W and b for ``n_inputs`` features.
+
+        Weights: Glorot uniform U(±√(6/(i+o))) for sigmoid, tanh, softmax and
+        identity layers; He normal N(0, 2/i) for ReLU layers. Biases: 0.
+        """
+        self._validate()
+        if int(n_inputs) < 1:
+            raise ConfigError(f"the network needs at least one input, got {n_inputs}")
+        self._set_dims(int(n_inputs))
+        rng = np.random.default_rng(seed)
+        self.theta = np.zeros(self._n_params, dtype=self.dtype)
+        self._bind_layers()
+        for layer in self.layers:
+            i, o = layer.W.shape
+            if activations.INIT[layer.activation] == "he":
+                layer.W[...] = rng.normal(0.0, math.sqrt(2.0 / i), size=(i, o))
+            else:
+                limit = math.sqrt(6.0 / (i + o))
+                layer.W[...] = rng.uniform(-limit, limit, size=(i, o))
+        return self
+
+    def _set_dims(self, n_inputs: int) -> None:
+        self._dims = np.array([n_inputs] + [layer.units for layer in self.layers], np.int64)
+        self._acts = np.array([activations.code(layer.activation) for layer in self.layers])
+        self._acts = self._acts.astype(np.int64)
+        self._n_params = int(sum(i * o + o for i, o in zip(self._dims[:-1], self._dims[1:])))
+        self._units = int(self._dims[1:].sum())
+
+    def _bind_layers(self) -> None:
+        """Point each layer's W and b at its slice of the flat parameter vector θ."""
+        off = 0
+        for layer, i, o in zip(self.layers, self._dims[:-1], self._dims[1:]):
+            layer.W = self.theta[off : off + i * o].reshape(i, o)
+            layer.b = self.theta[off + i * o : off + i * o + o]
+            off += i * o + o
+
+    def set_parameters(self, theta: np.ndarray) -> None:
+        """Replace every W and b at once with a flat vector laid out like ``theta``."""
+        self._require_built()
+        theta = np.asarray(theta)
+        if theta.shape != (self._n_params,):
+            raise ConfigError(f"expected {self._n_params} parameters, got shape {theta.shape}")
+        self.theta[...] = theta
+
+    def _require_built(self) -> None:
+        if self.theta is None:
+            raise ConfigError("the model has not been built yet: call fit() or build() first")
+
+    def buffers(self, rows: int) -> dict[str, np.ndarray]:
+        """Scratch arrays for ``rows`` samples: Z, A, dZ, dA of every layer and ∂L/∂θ."""
+        size = rows * self._units
+        return {
+            "Z": np.zeros(size, self.dtype),
+            "A": np.zeros(size, self.dtype),
+            "dZ": np.zeros(size, self.dtype),
+            "dA": np.zeros(size, self.dtype),
+            "grad": np.zeros(self._n_params, self.dtype),
+        }
+
+    def layer_view(self, buf: np.ndarray, layer: int, rows: int) -> np.ndarray:
+        """Rows 0..rows−1 of ``layer``'s block in a buffer from ``buffers``."""
+        cap = buf.size // self._units
+        off = cap * int(self._dims[1 : layer + 1].sum())
+        o = int(self._dims[layer + 1])
+        return buf[off : off + rows * o].reshape(rows, o)
+
+    # -- data --------------------------------------------------------------
+
+    def targets(self, y: Any) -> np.ndarray:
+        """Targets as an (n, outputs) float matrix: class labels become one-hot rows.
+
+        A 1-D integer y with several output units is a class label per sample;
+        with one output unit it is the target value itself (0/1 for a binary
+        problem).
+        """
+        y = np.asarray(y)
+        o = self.n_outputs
+        if y.ndim == 1 and o > 1:
+            if not (np.issubdtype(y.dtype, np.integer) or _integral(y)):
+                raise DataError(f"labels must be class numbers 0..{o - 1} for {o} output units")
+            labels = y.astype(np.int64)
+            bad = (labels < 0) | (labels >= o)
+            if bad.any():
+                raise DataError(
+                    f"label {labels[bad][0]} is out of range for {o} output units "
+                    f"(labels must be 0..{o - 1})"
+                )
+            Y = np.zeros((y.shape[0], o), self.dtype)
+            Y[np.arange(y.shape[0]), labels] = 1
+            return Y
+        Y = _as_matrix(y, self.dtype, "y")
+        if Y.shape[1] != o:
+            raise DataError(f"y has {Y.shape[1]} columns but the network has {o} outputs")
+        if self.loss in ("bce", "cce") and ((Y < 0) | (Y > 1)).any():
+            raise DataError(f"{losses.TITLES[self.loss]} needs targets in [0, 1]")
+        return Y
+
+    def _inputs(self, X: Any) -> np.ndarray:
+        X = _as_matrix(X, self.dtype, "X")
+        if self.built and X.shape[1] != self.n_inputs:
+            raise DataError(f"X has {X.shape[1]} features but the network expects {self.n_inputs}")
+        return X
+
+    # -- training ----------------------------------------------------------
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int = 10,
+        batch_size: int = 32,
+        lr: float = 0.1,
+        shuffle: bool = True,
+        validation_data: tuple[Any, Any] | None = None,
+        seed: int = 0,
+        callback: Callback | None = None,
+    ) -> History:
+        """Train with stochastic mini-batch gradient descent, θ ← θ − α·∂L/∂θ per batch.
+
+        ``batch_size`` = n is full-batch gradient descent; 1 is pure SGD. The
+        same ``seed`` gives the same initial weights, the same batch order and
+        so identical results. Returns (and appends to) ``self.history``.
+
+        Raises ``DivergenceError`` when the loss stops being finite, naming
+        the epoch, the batch and the first layer whose values overflowed.
+        """
+        self._validate()
+        if not self.built:
+            self.build(_as_matrix(X, self.dtype, "X").shape[1], seed=seed)
+        opt = SGD(lr)
+        opt.validate()
+        epochs = _positive_int(epochs, "epochs")
+        batch_size = _positive_int(batch_size, "batch size")
+        X = self._inputs(X)
+        Y = self.targets(y)
+        if Y.shape[0] != X.shape[0]:
+            raise DataError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
+        val = None
+        if validation_data is not None:
+            Xv = self._inputs(validation_data[0])
+            Yv = self.targets(validation_data[1])
+            if Yv.shape[0] != Xv.shape[0]:
+                raise DataError(f"validation X has {Xv.shape[0]} samples but y has {Yv.shape[0]}")
+            val = (Xv, Yv)
+
+        k = self.kernels
+        n = X.shape[0]
+        batch_size = min(batch_size, n)
+        batches = -(-n // batch_size)
+        # Progress is reported between compiled chunks of whole batches.
+        chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
+        buf = self.buffers(batch_size)
+        Xb = np.zeros((batch_size, X.shape[1]), self.dtype)
+        Yb = np.zeros((batch_size, Y.shape[1]), self.dtype)
+        eps = CLIP_EPS[self.dtype]
+        loss_code = losses.code(self.loss)
+        rng = np.random.default_rng(seed)
+        callback = callback or Callback()
+        callback.on_train_begin(
+            {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size}
+        )
+        start_time = time.perf_counter()
+        order = np.arange(n, dtype=np.int64)
+        for epoch in range(len(self.history.loss), len(self.history.loss) + epochs):
+            if shuffle:
+                order = rng.permutation(n).astype(np.int64)
+            stats = np.zeros(4, np.float64)
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk)
+                bad = k.train_batches(
+                    X, Y, order, start, stop, batch_size, self.theta, self._dims, self._acts,
+                    loss_code, opt.lr, eps, Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
+                    buf["grad"], stats,
+                )  # fmt: skip
+                if bad >= 0:
+                    self.history.seconds += time.perf_counter() - start_time
+                    batch = start // batch_size + int(bad)
+                    rows = min(batch_size, n - batch * batch_size)
+                    raise self._divergence(epoch, batch, buf, rows, opt.lr)
+                done = stop // batch_size + (stop % batch_size > 0)
+                callback.on_batch_end(epoch, done, _logs(stats))
+            if math.isnan(self.history.start_loss):
+                self.history.start_loss = float(stats[3])
+            logs = _logs(stats)
+            if val is not None:
+                logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val)
+            self._record(logs, classify=_is_classification(Y))
+            self.history.samples += n
+            callback.on_epoch_end(epoch, logs)
+        self.history.seconds += time.perf_counter() - start_time
+        return self.history
+
+    def _record(self, logs: dict[str, float], classify: bool) -> None:
+        h = self.history
+        h.loss.append(logs["loss"])
+        h.accuracy.append(logs["accuracy"] if classify else math.nan)
+        if "val_loss" in logs:
+            h.val_loss.append(logs["val_loss"])
+            h.val_accuracy.append(logs["val_accuracy"] if classify else math.nan)
+
+    def _divergence(
+        self, epoch: int, batch: int, buf: dict[str, np.ndarray], rows: int, lr: float
+    ) -> DivergenceError:
+        """Name the first layer whose weights or values stopped being finite."""
+        layer_at = None
+        for index, layer in enumerate(self.layers):
+            Z = self.layer_view(buf["Z"], index, rows)
+            A = self.layer_view(buf["A"], index, rows)
+            finite = all(np.isfinite(a).all() for a in (layer.W, layer.b, Z, A))
+            # a saturated softmax/sigmoid output is finite but gives log(0):
+            big = np.abs(Z).max() > 1e15 if Z.size else False
+            if not finite or big:
+                layer_at = index
+                break
+        where = ""
+        if layer_at is not None:
+            layer = self.layers[layer_at]
+            where = f"; values first overflowed in layer {layer_at + 1} ({layer!r})"
+        msg = (
+            f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss is no longer "
+            f"finite{where}. The learning rate {lr:g} is probably too large: try a smaller one"
+        )
+        return DivergenceError(msg, epoch=epoch, batch=batch, layer=layer_at)
+
+    def warm_up(self) -> float:
+        """Compile (or load from numba's cache) the kernels ``fit`` and ``evaluate`` use.
+
+        Runs them once on one row of zeros with a copy of θ, so the model is
+        unchanged. Returns the seconds it took (the JIT cost a first run pays).
+        """
+        self._require_built()
+        start = time.perf_counter()
+        k = self.kernels
+        X = np.zeros((1, self.n_inputs), self.dtype)
+        Y = np.zeros((1, self.n_outputs), self.dtype)
+        buf = self.buffers(1)
+        theta = self.theta.copy()
+        stats = np.zeros(4, np.float64)
+        order = np.zeros(1, np.int64)
+        k.train_batches(
+            X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
+            CLIP_EPS[self.dtype], X.copy(), Y.copy(), buf["Z"], buf["A"], buf["dZ"], buf["dA"],
+            buf["grad"], stats,
+        )  # fmt: skip
+        k.evaluate_rows(
+            X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),
+            CLIP_EPS[self.dtype], buf["Z"], buf["A"], stats,
+        )  # fmt: skip
+        return time.perf_counter() - start
+
+    # -- inference ---------------------------------------------------------
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The network's output A of the last layer for each row of X, shape (n, outputs)."""
+        self._require_built()
+        X = self._inputs(X)
+        k = self.kernels
+        rows = min(EVAL_ROWS, X.shape[0])
+        buf = self.buffers(rows)
+        out = np.empty((X.shape[0], self.n_outputs), self.dtype)
+        last = len(self.layers) - 1
+        for start in range(0, X.shape[0], rows):
+            Xm = X[start : start + rows]
+            k.forward_pass(Xm, self.theta, self._dims, self._acts, buf["Z"], buf["A"])
+            out[start : start + Xm.shape[0]] = self.layer_view(buf["A"], last, Xm.shape[0])
+        return out
+
+    def predict_classes(self, X: Any) -> np.ndarray:
+        """Predicted class per row: argmax of the outputs, or [p ≥ ½] for one output."""
+        P = self.predict(X)
+        if P.shape[1] == 1:
+            return (P[:, 0] >= 0.5).astype(np.int64)
+        return P.argmax(axis=1)
+
+    def evaluate(self, X: Any, y: Any) -> tuple[float, float]:
+        """(loss, accuracy) on X, y; accuracy is NaN for regression targets."""
+        self._require_built()
+        X = self._inputs(X)
+        Y = self.targets(y)
+        if Y.shape[0] != X.shape[0]:
+            raise DataError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
+        loss, acc = self._evaluate_matrix(X, Y)
+        return loss, (acc if _is_classification(Y) else math.nan)
+
+    def _evaluate_matrix(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
+        k = self.kernels
+        rows = min(EVAL_ROWS, X.shape[0])
+        buf = self.buffers(rows)
+        stats = np.zeros(3, np.float64)
+        eps = CLIP_EPS[self.dtype]
+        loss_code = losses.code(self.loss)
+        for start in range(0, X.shape[0], rows):
+            stop = min(X.shape[0], start + rows)
+            k.evaluate_rows(
+                X, Y, start, stop, self.theta, self._dims, self._acts, loss_code, eps,
+                buf["Z"], buf["A"], stats,
+            )  # fmt: skip
+        logs = _logs(stats)
+        return logs["loss"], logs["accuracy"]
+
+    # -- description -------------------------------------------------------
+
+    def architecture(self) -> dict[str, Any]:
+        """The JSON-able record of the network (what ``save`` stores beside θ)."""
+        self._require_built()
+        return {
+            "n_inputs": self.n_inputs,
+            "layers": [{"units": int(x.units), "activation": x.activation} for x in self.layers],
+            "loss": self.loss,
+            "dtype": np.dtype(self.dtype).name,
+        }
+
+    def summary(self) -> list[tuple[str, str, int]]:
+        """(layer, W shape, parameters) per layer."""
+        self._require_built()
+        return [
+            (repr(layer), f"{layer.W.shape[0]}×{layer.W.shape[1]}", layer.W.size + layer.b.size)
+            for layer in self.layers
+        ]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(x) for x in self.layers)
+        return f"Sequential([{inner}], loss={self.loss!r})"
+
+
+def _logs(stats: np.ndarray) -> dict[str, float]:
+    seen = stats[2]
+    if seen == 0:
+        return {"loss": math.nan, "accuracy": math.nan}
+    return {"loss": float(stats[0] / seen), "accuracy": float(stats[1] / seen)}
+
+
+def _integral(y: np.ndarray) -> bool:
+    return np.issubdtype(y.dtype, np.floating) and bool(np.all(np.mod(y, 1) == 0))
+
+
+def _is_classification(Y: np.ndarray) -> bool:
+    """Targets are classes when every row is one-hot, or 0/1 for a single output."""
+    if Y.shape[1] == 1:
+        return bool(np.all((Y == 0) | (Y == 1)))
+    return bool(np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1))
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Perceptron:
+    """Rosenblatt's perceptron: ŷ = 1 if Σ wᵢxᵢ + b ≥ θ else 0.
+
+    Learning rule, one sample at a time in order: w ← w + η(y − ŷ)x and
+    b ← b + η(y − ŷ). ``fit`` repeats passes (epochs) until a pass makes no
+    mistake (converged) or ``max_epochs`` is reached. A weighted sum exactly
+    at the threshold fires (≥).
+
+    Parameters
+    ----------
+    eta : float
+        Learning rate η.
+    threshold : float
+        θ. The bias b learns to move the boundary, so θ = 0 loses nothing.
+    max_epochs : int
+        Give up after this many passes (a non-separable set such as XOR never converges).
+    """
+
+    def __init__(
+        self, eta: float = 1.0, threshold: float = 0.0, max_epochs: int = 100, dtype: Any = None
+    ) -> None:
+        self.eta = eta
+        self.threshold = threshold
+        self.max_epochs = max_epochs
+        self.dtype = DEFAULT_DTYPE if dtype is None else dtype
+        self.w: np.ndarray | None = None
+        self.b: np.ndarray | None = None
+        self.updates_per_epoch: list[int] = []
+        self.converged = False
+
+    @property
+    def n_updates(self) -> int:
+        """Total number of learning-rule updates made (mistakes corrected)."""
+        return int(sum(self.updates_per_epoch))
+
+    @property
+    def epochs(self) -> int:
+        return len(self.updates_per_epoch)
+
+    def _validate(self) -> None:
+        for name in ("eta", "threshold"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        if self.eta <= 0:
+            raise ConfigError(f"eta must be positive, got {self.eta}")
+        self.max_epochs = _positive_int(self.max_epochs, "max_epochs")
+
+    def fit(self, X: Any, y: Any) -> Perceptron:
+        """Start from w = 0, b = 0 and apply the learning rule until no mistakes."""
+        self._validate()
+        X = _as_matrix(X, self.dtype, "X")
+        y = _binary_labels(y, X.shape[0])
+        k = get_backend("cpu")
+        self.w = np.zeros(X.shape[1], self.dtype)
+        self.b = np.zeros(1, self.dtype)
+        self.updates_per_epoch = []
+        self.converged = False
+        for _ in range(self.max_epochs):
+            updates = k.perceptron_epoch(X, y, self.w, self.b, self.eta, self.threshold)
+            self.updates_per_epoch.append(int(updates))
+            if updates == 0:
+                self.converged = True
+                break
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 output per row."""
+        if self.w is None:
+            raise ConfigError("the perceptron has not been trained yet: call fit() first")
+        X = _as_matrix(X, self.dtype, "X")
+        if X.shape[1] != self.w.shape[0]:
+            raise DataError(f"X has {X.shape[1]} features but the perceptron has {self.w.size}")
+        out = np.empty(X.shape[0], np.int64)
+        get_backend("cpu").perceptron_predict(X, self.w, self.b, self.threshold, out)
+        return out
+
+    def weighted_sum(self, X: Any) -> np.ndarray:
+        """Σ wᵢxᵢ + b per row (what is compared with the threshold), in float64."""
+        X = _as_matrix(X, np.float64, "X")
+        return X @ self.w.astype(np.float64) + float(self.b[0])
+
+
+def _binary_labels(y: Any, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise DataError(f"y must hold one 0/1 label per sample ({n}), got shape {y.shape}")
+    if not np.all((y == 0) | (y == 1)):
+        raise DataError("the perceptron's labels must be 0 or 1")
+    return y.astype(np.int64)
+

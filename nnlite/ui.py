@@ -1,0 +1,202 @@
+"""Terminal rendering with rich: progress bars, tables and plots.
+
+Owns: everything nnlite shows in a terminal — the training progress (a
+rich ``Progress`` in a terminal, one plain line per epoch elsewhere), the
+summary table, the loss curve drawn with text, the perceptron's truth
+table, the data set list and the one-line error. The library core never
+imports this module; ``cli.py`` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from nnlite.models import Callback
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def error(message: str) -> None:
+    """The one red line a user mistake gets, on stderr."""
+    err_console.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    err_console.print(Text(f"warning: {message}", style="yellow"), soft_wrap=True)
+
+
+def _pct(x: float) -> str:
+    return "—" if x is None or math.isnan(x) else f"{100 * x:.2f}%"
+
+
+def _num(x: float) -> str:
+    return "—" if x is None or math.isnan(x) else f"{x:.4f}"
+
+
+class TrainingProgress(Callback):
+    """Progress of ``Sequential.fit``: a live rich bar in a terminal, plain lines otherwise.
+
+    In a terminal: an epoch bar and a transient batch bar, with the running
+    loss and accuracy as fields. Outside a terminal (a log file, CI): one
+    line per epoch. ``quiet`` shows nothing.
+    """
+
+    def __init__(self, quiet: bool = False, out: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = out or console
+        self.live = self.console.is_terminal and not quiet
+        self.progress: Progress | None = None
+
+    def __enter__(self) -> TrainingProgress:
+        if self.live:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self.epochs = info["epochs"]
+        self.batches = info["batches_per_epoch"]
+        if self.progress is not None:
+            self.epoch_task = self.progress.add_task("epochs", total=self.epochs, loss="—", acc="—")
+            self.batch_task = self.progress.add_task(
+                "batches", total=self.batches, loss="—", acc="—"
+            )
+
+    def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(
+                self.batch_task,
+                completed=batches_done,
+                description=f"epoch {epoch + 1}",
+                loss=_num(logs["loss"]),
+                acc=_pct(logs["accuracy"]),
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.quiet:
+            return
+        if self.progress is not None:
+            self.progress.update(
+                self.epoch_task,
+                advance=1,
+                loss=_num(logs.get("val_loss", logs["loss"])),
+                acc=_pct(logs.get("val_accuracy", logs["accuracy"])),
+            )
+            self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—")
+            return
+        line = f"epoch {epoch + 1}/{self.epochs}  loss {_num(logs['loss'])}"
+        line += f"  acc {_pct(logs['accuracy'])}"
+        if "val_loss" in logs:
+            line += f"  val_loss {_num(logs['val_loss'])}  val_acc {_pct(logs['val_accuracy'])}"
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+
+def model_table(model: Any, title: str = "network") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("layer")
+    table.add_column("W shape", justify="right")
+    table.add_column("parameters", justify="right")
+    for name, shape, count in model.summary():
+        table.add_row(name, shape, f"{count:,}")
+    table.add_row("total", "", f"{model.theta.size:,}", style="bold")
+    return table
+
+
+def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def curve(values: Sequence[float], *, title: str, height: int = 8, width: int = 60) -> str:
+    """A line chart of ``values`` drawn with text, one column per epoch (resampled to ``width``)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(finite) < 2:
+        return ""
+    n = len(values)
+    cols = min(width, n)
+    sampled = [values[round(c * (n - 1) / max(cols - 1, 1))] for c in range(cols)]
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or 1.0
+    grid = [[" "] * cols for _ in range(height)]
+    for c, v in enumerate(sampled):
+        if v is None or not math.isfinite(v):
+            continue
+        r = round((hi - v) / span * (height - 1))
+        grid[r][c] = "•"
+    label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
+    lines = [title]
+    for r, row in enumerate(grid):
+        label = f"{hi:.4g}" if r == 0 else (f"{lo:.4g}" if r == height - 1 else "")
+        lines.append(f"{label:>{label_w}} │{''.join(row)}")
+    lines.append(f"{'':>{label_w}} └{'─' * cols}")
+    lines.append(f"{'':>{label_w}}  epoch 1{' ' * max(cols - 8 - len(str(n)), 1)}{n}")
+    return "\n".join(lines)
+
+
+def datasets_table(rows: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="data sets", title_justify="left")
+    for col, justify in [
+        ("name", "left"),
+        ("kind", "left"),
+        ("samples", "right"),
+        ("features", "right"),
+        ("classes", "right"),
+        ("available", "center"),
+        ("description", "left"),
+    ]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["kind"],
+            "—" if row.get("samples") is None else f"{row['samples']:,}",
+            "—" if row.get("features") is None else str(row["features"]),
+            "—" if row.get("classes") is None else str(row["classes"]),
+            "yes" if row.get("available") else "[red]no[/red]",
+            row.get("description", ""),
+        )
+    return table
+
+
+def truth_table(X: Any, y: Any, weighted: Any, y_hat: Any, threshold: float) -> Table:
+    table = Table(title="truth table", title_justify="left")
+    for col in ("x₁", "x₂", "Σ wᵢxᵢ + b", f"≥ θ={threshold:g}?", "ŷ", "y", ""):
+        table.add_column(col, justify="right")
+    for row, target, s, out in zip(X, y, weighted, y_hat):
+        ok = "[green]✓[/green]" if out == target else "[red]✗[/red]"
+        table.add_row(
+            *(f"{v:g}" for v in row), f"{s:+.3f}", "yes" if s >= threshold else "no",
+            str(out), str(target), ok,
+        )  # fmt: skip
+    return table

@@ -1,0 +1,16 @@
+"""Test session set-up. Must run before anything imports numba.
+
+The CUDA kernels are tested in Numba's CUDA simulator unless NNLITE_REAL_GPU=1
+(on a machine with a GPU). The simulator cannot be switched on after numba is
+first imported, so this happens here, at the very top.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+if os.environ.get("NNLITE_REAL_GPU") != "1":
+    os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+# tests/ on the path, so test modules can import reference.py and kernel_cases.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -1,0 +1,134 @@
+"""Independent float64 references for nnlite's kernels (numpy and scipy only).
+
+Never imports nnlite: a bug in nnlite cannot leak into its own reference.
+Row convention as in the lesson: X (n, i), W (i, o), b (o,), Z and A (n, o).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+# Activation names in kernel-code order (identity, sigmoid, tanh, relu, softmax).
+ACT_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax")
+LOSS_NAMES = ("mse", "bce", "cce")
+
+
+def f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def activation(Z, name):
+    """σ(Z) in float64."""
+    Z = f64(Z)
+    if name == "identity":
+        return Z.copy()
+    if name == "sigmoid":
+        return special.expit(Z)
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.maximum(Z, 0.0)
+    if name == "softmax":
+        return special.softmax(Z, axis=1)
+    raise ValueError(name)
+
+
+def activation_jacobian_vjp(Z, dA, name):
+    """dZ = dA ⊙ σ′(Z); for softmax, each row's full Jacobian diag(a) − a·aᵀ applied to dA."""
+    Z, dA = f64(Z), f64(dA)
+    if name == "identity":
+        return dA.copy()
+    if name == "sigmoid":
+        s = special.expit(Z)
+        return dA * s * (1 - s)
+    if name == "tanh":
+        return dA * (1 - np.tanh(Z) ** 2)
+    if name == "relu":
+        return dA * (Z > 0)
+    if name == "softmax":
+        out = np.empty_like(Z)
+        for r in range(Z.shape[0]):
+            a = special.softmax(Z[r])
+            J = np.diag(a) - np.outer(a, a)  # ∂aᵢ/∂zⱼ, formed explicitly on purpose
+            out[r] = J.T @ dA[r]
+        return out
+    raise ValueError(name)
+
+
+def dense_forward(X, W, b, name):
+    Z = f64(X) @ f64(W) + f64(b)
+    return Z, activation(Z, name)
+
+
+def dense_backward(X, W, dZ):
+    X, W, dZ = f64(X), f64(W), f64(dZ)
+    return X.T @ dZ, dZ.sum(axis=0), dZ @ W.T
+
+
+def clip(P, eps):
+    return np.clip(f64(P), eps, 1 - eps)
+
+
+def loss(P, Y, name, eps):
+    P, Y = f64(P), f64(Y)
+    n = P.shape[0]
+    if name == "mse":
+        return np.mean((P - Y) ** 2)
+    if name == "bce":
+        Pc = clip(P, eps)
+        return -np.mean(special.xlogy(Y, Pc) + special.xlogy(1 - Y, 1 - Pc))
+    if name == "cce":
+        return -special.xlogy(Y, np.maximum(P, eps)).sum() / n
+    raise ValueError(name)
+
+
+def loss_grad(P, Y, name, eps):
+    """∂L/∂P of ``loss`` (closed forms written from the definitions above)."""
+    P, Y = f64(P), f64(Y)
+    n, o = P.shape
+    if name == "mse":
+        return 2 * (P - Y) / (n * o)
+    if name == "bce":
+        Pc = clip(P, eps)
+        return (-(Y / Pc) + (1 - Y) / (1 - Pc)) / (n * o)
+    if name == "cce":
+        return -Y / np.maximum(P, eps) / n
+    raise ValueError(name)
+
+
+def network_forward(X, params, acts):
+    """A⁰ = X, Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ); params is a list of (W, b)."""
+    A = f64(X)
+    for (W, b), name in zip(params, acts):
+        A = activation(A @ f64(W) + f64(b), name)
+    return A
+
+
+def unpack(theta, dims):
+    """Split a flat θ into [(W, b), …] for layer sizes dims = (n_in, units…)."""
+    params, off = [], 0
+    for i, o in zip(dims[:-1], dims[1:]):
+        W = theta[off : off + i * o].reshape(i, o)
+        b = theta[off + i * o : off + i * o + o]
+        params.append((W, b))
+        off += i * o + o
+    return params
+
+
+def network_loss(theta, X, Y, dims, acts, loss_name, eps=1e-12):
+    """L(θ) in float64, for finite differences."""
+    P = network_forward(X, unpack(f64(theta), dims), acts)
+    return loss(P, Y, loss_name, eps)
+
+
+def central_fprime(theta, f, *args, h=1e-5):
+    """∇f by central differences, built from scipy's ``approx_fprime``.
+
+    ``approx_fprime`` is a forward difference (error O(h)); averaging it with
+    the backward difference (step −h) gives the central difference, O(h²).
+    """
+    from scipy.optimize import approx_fprime
+
+    theta = f64(theta)
+    return (approx_fprime(theta, f, h, *args) + approx_fprime(theta, f, -h, *args)) / 2
