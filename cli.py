@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -326,10 +327,10 @@ def predict(
 ) -> None:
     """Predict with a saved model and show the first rows beside their labels."""
     import numpy as np
+    from rich.table import Table
 
     from nnlite import ui
     from nnlite.io import atomic_write
-    from rich.table import Table
 
     model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
     P = model.predict(X)

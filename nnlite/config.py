@@ -64,7 +64,8 @@ def configure_numba_cache() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     candidates = [
         Path(base) / "nnlite" / f"numba-{__version__}",
-        Path(tempfile.gettempdir()) / f"nnlite-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}",
+        Path(tempfile.gettempdir())
+        / f"nnlite-numba-{os.getuid() if hasattr(os, 'getuid') else 'u'}",
     ]
     for path in candidates:
         if _writable(path):

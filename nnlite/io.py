@@ -141,7 +141,9 @@ def load(path: str | os.PathLike) -> Any:
             f"{model.theta.size}"
         )
     if theta.dtype != model.theta.dtype:
-        raise ModelFileError(f"{str(path)!r}: parameters are {theta.dtype}, record says {arch['dtype']}")
+        raise ModelFileError(
+            f"{str(path)!r}: parameters are {theta.dtype}, record says {arch['dtype']}"
+        )
     if not np.isfinite(theta).all():
         raise ModelFileError(f"{str(path)!r} holds non-finite parameters")
     model.set_parameters(theta)

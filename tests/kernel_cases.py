@@ -9,8 +9,9 @@ device, launch, copy back) poisons every output with NaN before the call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import reference as ref
@@ -63,8 +64,12 @@ def _cases() -> list[Case]:
                 f"dense_forward[{act}]",
                 "dense_forward",
                 lambda rng, n, i, o, dt, code=code: [
-                    _normal(rng, (n, i), dt), _normal(rng, (i, o), dt), _normal(rng, (o,), dt),
-                    _empty((n, o), dt), _empty((n, o), dt), code,
+                    _normal(rng, (n, i), dt),
+                    _normal(rng, (i, o), dt),
+                    _normal(rng, (o,), dt),
+                    _empty((n, o), dt),
+                    _empty((n, o), dt),
+                    code,
                 ],  # fmt: skip
                 (3, 4),
                 lambda a, act=act: list(ref.dense_forward(a[0], a[1], a[2], act)),
@@ -75,7 +80,9 @@ def _cases() -> list[Case]:
                 f"activation_forward[{act}]",
                 "activation_forward",
                 lambda rng, n, i, o, dt, code=code: [
-                    _normal(rng, (n, o), dt, 3.0), _empty((n, o), dt), code
+                    _normal(rng, (n, o), dt, 3.0),
+                    _empty((n, o), dt),
+                    code,
                 ],
                 (1,),
                 lambda a, act=act: [ref.activation(a[0], act)],
@@ -103,8 +110,13 @@ def _cases() -> list[Case]:
             "dense_backward",
             "dense_backward",
             lambda rng, n, i, o, dt: [
-                _normal(rng, (n, i), dt), _normal(rng, (i, o), dt), _normal(rng, (n, o), dt),
-                _empty((i, o), dt), _empty((o,), dt), _empty((n, i), dt), True,
+                _normal(rng, (n, i), dt),
+                _normal(rng, (i, o), dt),
+                _normal(rng, (n, o), dt),
+                _empty((i, o), dt),
+                _empty((o,), dt),
+                _empty((n, i), dt),
+                True,
             ],  # fmt: skip
             (3, 4, 5),
             lambda a: list(ref.dense_backward(a[0], a[1], a[2])),
@@ -155,8 +167,11 @@ def _cases() -> list[Case]:
         Case(
             "softmax_cce_grad",
             "softmax_cce_grad",
-            lambda rng, n, i, o, dt: [_probs(rng, n, o, dt), _one_hot(rng, n, o, dt),
-                                      _empty((n, o), dt)],  # fmt: skip
+            lambda rng, n, i, o, dt: [
+                _probs(rng, n, o, dt),
+                _one_hot(rng, n, o, dt),
+                _empty((n, o), dt),
+            ],  # fmt: skip
             (2,),
             lambda a: [
                 ref.activation_jacobian_vjp(
@@ -169,9 +184,11 @@ def _cases() -> list[Case]:
         Case(
             "sigmoid_bce_grad",
             "sigmoid_bce_grad",
-            lambda rng, n, i, o, dt: [rng.uniform(0.02, 0.98, (n, o)).astype(dt),
-                                      rng.integers(0, 2, (n, o)).astype(dt),
-                                      _empty((n, o), dt)],  # fmt: skip
+            lambda rng, n, i, o, dt: [
+                rng.uniform(0.02, 0.98, (n, o)).astype(dt),
+                rng.integers(0, 2, (n, o)).astype(dt),
+                _empty((n, o), dt),
+            ],  # fmt: skip
             (2,),
             lambda a: [
                 ref.activation_jacobian_vjp(

@@ -46,7 +46,11 @@ def test_kernels_keep_the_input_dtype(dtype):
                 assert out.dtype == np.dtype(dtype), case.name
         if case.returns:  # numba boxes scalars as Python floats: check the compiled type
             kernel = getattr(cpu, case.kernel)
-            sigs = [s for s in kernel.nopython_signatures if str(s.args[0].dtype) == np.dtype(dtype).name]
+            sigs = [
+                s
+                for s in kernel.nopython_signatures
+                if str(s.args[0].dtype) == np.dtype(dtype).name
+            ]
             assert sigs and all(str(s.return_type) == np.dtype(dtype).name for s in sigs), case.name
 
 

@@ -88,7 +88,9 @@ def test_forward_pass_matches_reference(hidden, out_act, loss, n_out, dtype):
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(P, want, rtol=tol, atol=tol)
     loss_value, _ = model.evaluate(X, Y)
-    assert loss_value == pytest.approx(ref.loss(want, Y, loss, 1e-12), rel=1e-4 if dtype == np.float32 else 1e-10)
+    assert loss_value == pytest.approx(
+        ref.loss(want, Y, loss, 1e-12), rel=1e-4 if dtype == np.float32 else 1e-10
+    )
 
 
 def test_one_full_batch_step_is_theta_minus_lr_times_gradient():
@@ -108,7 +110,9 @@ def test_batch_size_one_is_one_update_per_sample_in_order():
     model, X, Y, dims, acts = _problem(rng, 4, 2, ("sigmoid",), "sigmoid", "mse", 1)
     theta = model.theta.copy()
     for r in range(4):
-        g = ref.central_fprime(theta, ref.network_loss, X[r : r + 1], Y[r : r + 1], dims, acts, "mse")
+        g = ref.central_fprime(
+            theta, ref.network_loss, X[r : r + 1], Y[r : r + 1], dims, acts, "mse"
+        )
         theta = theta - 0.5 * g
     model.fit(X, Y, epochs=1, batch_size=1, lr=0.5, shuffle=False)
     np.testing.assert_allclose(model.theta, theta, atol=1e-7)
@@ -173,7 +177,9 @@ def test_predict_in_chunks_equals_one_pass():
     X = rng.normal(size=(2500, 6)).astype(np.float32)
     m = Sequential([Dense(5, "tanh"), Dense(3, "softmax")], n_inputs=6)
     P = m.predict(X)
-    want = ref.network_forward(X, ref.unpack(m.theta.astype(np.float64), [6, 5, 3]), ["tanh", "softmax"])
+    want = ref.network_forward(
+        X, ref.unpack(m.theta.astype(np.float64), [6, 5, 3]), ["tanh", "softmax"]
+    )
     np.testing.assert_allclose(P, want, rtol=1e-5, atol=1e-6)
 
 
@@ -221,7 +227,9 @@ def test_bad_inputs_are_clear_errors():
         m.predict(np.ones((2, 3)))
 
 
-@pytest.mark.parametrize("gate,y", [("and", [0, 0, 0, 1]), ("or", [0, 1, 1, 1]), ("nand", [1, 1, 1, 0])])
+@pytest.mark.parametrize(
+    "gate,y", [("and", [0, 0, 0, 1]), ("or", [0, 1, 1, 1]), ("nand", [1, 1, 1, 0])]
+)
 def test_perceptron_learns_linearly_separable_gates(gate, y):
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
     p = Perceptron().fit(X, y)
