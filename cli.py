@@ -68,6 +68,7 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         from nnlite.errors import NnliteError
 
         try:
+            caught: list = []
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = command(*args, **kwargs)
@@ -76,6 +77,7 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (NnliteError, OSError) as exc:
             from nnlite import ui
 
+            _show_warnings(caught)
             message = str(exc)
             if isinstance(exc, OSError) and exc.filename and exc.strerror:
                 message = f"{exc.strerror}: {exc.filename}"
@@ -159,13 +161,13 @@ def train(
     activation: Activation = typer.Option(Activation.relu, "--activation", "-a", help="σ of the hidden layers."),
     output: Output = typer.Option(Output.auto, help="Output activation (auto: softmax for classes, sigmoid for two, identity for regression)."),
     loss: Loss = typer.Option(Loss.auto, help="Loss (auto: cce after softmax, bce after sigmoid, else mse)."),
-    epochs: int = typer.Option(50, "--epochs", "-e", min=1, help="Passes over the training data."),
+    epochs: int = typer.Option(100, "--epochs", "-e", min=1, help="Passes over the training data."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Samples per gradient step (1: pure SGD; n: full batch)."),
     lr: float = typer.Option(0.1, "--lr", help="Learning rate α in W ← W − α·dW."),
     seed: int = typer.Option(0, help="Seed for the weights, the split and the batch order."),
     val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST uses its test set)."),
     dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation."),
-    save: Optional[Path] = typer.Option(None, "--save", "-o", help="Write the trained model to this .npz file."),
+    save: Optional[Path] = typer.Option(None, "--save", "-s", help="Write the trained model to this .npz file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
 ) -> None:
     """Train a multilayer perceptron with mini-batch SGD and show how it learned."""

@@ -941,7 +941,7 @@ _CATALOG = {
     "blobs": ("generated", 300, 2, 3, "three Gaussian clusters"),
     "digits": ("shipped", 1797, 64, 10, "UCI optical handwritten digits, 8x8 pixels"),
     "mnist": (
-        "download",
+        "external",
         60000,
         784,
         10,
@@ -1041,7 +1041,7 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict]:
     Returns
     -------
     list of dict
-        Keys ``name``, ``kind`` ("gate", "generated", "shipped" or "download"), ``samples``
+        Keys ``name``, ``kind`` ("gate", "generated", "shipped" or "external": files you provide), ``samples``
         (training examples; the default for generators), ``features``, ``classes``,
         ``description`` and ``available`` (bool), in the order of ``NAMES``.
     """

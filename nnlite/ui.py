@@ -131,8 +131,8 @@ def model_table(model: Any, title: str = "network") -> Table:
 
 def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
     table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("what", style="bold")
-    table.add_column("value", justify="right")
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", justify="right", overflow="fold")
     for key, value in rows:
         table.add_row(key, value)
     return table
@@ -160,31 +160,27 @@ def curve(values: Sequence[float], *, title: str, height: int = 8, width: int = 
         label = f"{hi:.4g}" if r == 0 else (f"{lo:.4g}" if r == height - 1 else "")
         lines.append(f"{label:>{label_w}} │{''.join(row)}")
     lines.append(f"{'':>{label_w}} └{'─' * cols}")
-    lines.append(f"{'':>{label_w}}  epoch 1{' ' * max(cols - 8 - len(str(n)), 1)}{n}")
+    right = f"epoch {n}"
+    lines.append(f"{'':>{label_w}}  1{' ' * max(cols - 1 - len(right), 1)}{right}")
     return "\n".join(lines)
 
 
 def datasets_table(rows: Sequence[dict[str, Any]]) -> Table:
     table = Table(title="data sets", title_justify="left")
-    for col, justify in [
-        ("name", "left"),
-        ("kind", "left"),
-        ("samples", "right"),
-        ("features", "right"),
-        ("classes", "right"),
-        ("available", "center"),
-        ("description", "left"),
-    ]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("name", no_wrap=True)
+    table.add_column("samples × features", justify="right", no_wrap=True)
+    table.add_column("classes", justify="right", no_wrap=True)
+    table.add_column("here?", justify="center", no_wrap=True)
+    table.add_column("what it is", overflow="fold", ratio=1)
     for row in rows:
+        samples = "—" if row.get("samples") is None else f"{row['samples']:,}"
+        features = "—" if row.get("features") is None else str(row["features"])
         table.add_row(
             row["name"],
-            row["kind"],
-            "—" if row.get("samples") is None else f"{row['samples']:,}",
-            "—" if row.get("features") is None else str(row["features"]),
+            f"{samples} × {features}",
             "—" if row.get("classes") is None else str(row["classes"]),
             "yes" if row.get("available") else "[red]no[/red]",
-            row.get("description", ""),
+            f"{row['kind']}: {row.get('description', '')}",
         )
     return table
 

@@ -73,7 +73,7 @@ def theta(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def default_run():
-    """``nnlite train`` with every default (digits, 50 epochs), run once."""
+    """``nnlite train`` with every default (digits, 100 epochs), run once."""
     return invoke("train")
 
 
@@ -83,14 +83,14 @@ def default_run():
 def test_train_defaults_learn_the_digits(default_run):
     out = ok(default_run)
     assert "digits" in out
-    assert summary_value(out, "epochs × batch size") == "50 × 32"
+    assert summary_value(out, "epochs × batch size") == "100 × 32"
     assert percent(out, "validation accuracy") >= 95.0
 
 
 def test_train_outside_a_terminal_prints_one_plain_line_per_epoch(default_run):
     out = ok(default_run)
-    epochs = [int(m) for m in re.findall(r"^epoch (\d+)/50  loss \S+  acc ", out, re.M)]
-    assert epochs == list(range(1, 51))
+    epochs = [int(m) for m in re.findall(r"^epoch (\d+)/100  loss \S+  acc ", out, re.M)]
+    assert epochs == list(range(1, 101))
     assert "\r" not in default_run.stdout  # no progress-bar redraws
     assert default_run.stderr == ""
 
@@ -162,7 +162,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
         path = tmp_path / name
         ok(
             invoke(
-                "train", "-d", "spirals", "-l", "16", "-e", "3", "--seed", seed, "-o", path, "-q"
+                "train", "-d", "spirals", "-l", "16", "-e", "3", "--seed", seed, "-s", path, "-q"
             )
         )
         return theta(path)
@@ -246,7 +246,7 @@ def test_evaluate_missing_model(tmp_path):
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
 def test_evaluate_and_predict_refuse_a_corrupt_model(tmp_path, damage):
     model = tmp_path / "m.npz"
-    ok(invoke("train", "-d", "moons", "-e", "2", "-o", model, "-q"))
+    ok(invoke("train", "-d", "moons", "-e", "2", "-s", model, "-q"))
     data = model.read_bytes()
     model.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"garbage" * 40)
     for command in ("evaluate", "predict"):
@@ -257,7 +257,7 @@ def test_evaluate_and_predict_refuse_a_corrupt_model(tmp_path, damage):
 
 def test_predict_output_onto_a_directory_names_it(tmp_path):
     model = tmp_path / "m.npz"
-    ok(invoke("train", "-d", "moons", "-e", "2", "-o", model, "-q"))
+    ok(invoke("train", "-d", "moons", "-e", "2", "-s", model, "-q"))
     (tmp_path / "out").mkdir()
     line = clean_error(invoke("predict", model, "--show", "0", "-o", tmp_path / "out"), "directory")
     assert str(tmp_path / "out") in line and ".tmp" not in line

@@ -578,7 +578,7 @@ def test_list_datasets_without_loading(tmp_path):
     assert all(set(d) == keys for d in listing)
     by_name = {d["name"]: d for d in listing}
     assert by_name["mnist"]["available"] and by_name["digits"]["available"]
-    assert by_name["xor"]["kind"] == "gate" and by_name["mnist"]["kind"] == "download"
+    assert by_name["xor"]["kind"] == "gate" and by_name["mnist"]["kind"] == "external"
     assert by_name["spirals"]["classes"] == 3 and by_name["digits"]["features"] == 64
     assert not {d["name"]: d for d in datasets.list_datasets(tmp_path / "none")}["mnist"][
         "available"
