@@ -68,7 +68,6 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         from nnlite.errors import NnliteError
 
         try:
-            caught: list = []
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = command(*args, **kwargs)
