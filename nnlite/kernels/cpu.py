@@ -635,8 +635,12 @@ def train_batches(
         Xm = Xb[:m]
         Ym = Yb[:m]
         for r in range(m):  # gather the batch's rows in the epoch's order
-            Xm[r] = X[order[s + r]]
-            Ym[r] = Y[order[s + r]]
+            row = order[s + r]
+            # element loops: a row assignment ``Xm[r] = X[row]`` costs seconds of JIT time
+            for c in range(X.shape[1]):
+                Xm[r, c] = X[row, c]
+            for c in range(Y.shape[1]):
+                Ym[r, c] = Y[row, c]
         forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
         P = _act_view(Abuf, dims, acts.shape[0] - 1, m)
         batch_loss = loss_value(P, Ym, loss, eps)
