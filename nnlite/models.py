@@ -19,7 +19,7 @@ import numpy as np
 from nnlite import activations, losses
 from nnlite.config import CLIP_EPS, DEFAULT_DTYPE, SAMPLES_PER_CHUNK
 from nnlite.errors import ConfigError, DataError, DivergenceError
-from nnlite.kernels import get_backend
+from nnlite.kernels import get_backend, memory_for
 from nnlite.layers import Dense
 from nnlite.optim import SGD
 
@@ -162,6 +162,19 @@ class Sequential:
             raise ConfigError(f"dtype must be float32 or float64, got {dtype}")
         self.dtype = dtype
         self.kernels = get_backend(self.device)
+        self.memory = memory_for(self.kernels)  # host arrays on the CPU, device arrays on CUDA
+        if dtype not in self.memory.dtypes:
+            raise ConfigError(
+                f"the {self.memory.device} kernels compute in "
+                f"{' or '.join(d.name for d in self.memory.dtypes)}, not {dtype}; "
+                "use dtype float32 (or the cpu device for float64)"
+            )
+
+    def use_device(self, device: str) -> Sequential:
+        """Run later ``fit``/``predict``/``evaluate`` calls on ``device`` (cpu, cuda, auto)."""
+        self.device = device
+        self._validate()
+        return self
 
     def build(self, n_inputs: int, seed: int = 0) -> Sequential:
         """Validate, then allocate and initialise every W and b for ``n_inputs`` features.
@@ -310,14 +323,21 @@ class Sequential:
             val = (Xv, Yv)
 
         k = self.kernels
+        mem = self.memory  # on the CPU put/get return their argument: no copies
         n = X.shape[0]
         batch_size = min(batch_size, n)
         batches = -(-n // batch_size)
         # Progress is reported between compiled chunks of whole batches.
         chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
-        buf = self.buffers(batch_size)
-        Xb = np.zeros((batch_size, X.shape[1]), self.dtype)
-        Yb = np.zeros((batch_size, Y.shape[1]), self.dtype)
+        buf = {name: mem.put(a) for name, a in self.buffers(batch_size).items()}
+        Xb = mem.put(np.zeros((batch_size, X.shape[1]), self.dtype))
+        Yb = mem.put(np.zeros((batch_size, Y.shape[1]), self.dtype))
+        theta = mem.put(self.theta)  # θ stays on the device for the whole fit
+        # The data set stays on the device when it fits; else each chunk is copied.
+        resident = mem.fits(X.nbytes + Y.nbytes)
+        Xd, Yd = (mem.put(X), mem.put(Y)) if resident else (X, Y)
+        if val is not None and resident:
+            val = (mem.put(val[0]), mem.put(val[1]))
         eps = CLIP_EPS[self.dtype]
         loss_code = losses.code(self.loss)
         rng = np.random.default_rng(seed)
@@ -330,11 +350,18 @@ class Sequential:
         for epoch in range(len(self.history.loss), len(self.history.loss) + epochs):
             if shuffle:
                 order = rng.permutation(n).astype(np.int64)
-            stats = np.zeros(4, np.float64)
+            order_d = mem.put(order) if resident else None  # one copy per epoch
+            stats = mem.stats()
             for start in range(0, n, chunk):
                 stop = min(n, start + chunk)
+                if resident:
+                    Xc, Yc, order_c, lo, hi = Xd, Yd, order_d, start, stop
+                else:  # copy this chunk's rows, in the epoch's order
+                    rows_c = order[start:stop]
+                    Xc, Yc, lo, hi = mem.put(X[rows_c]), mem.put(Y[rows_c]), 0, stop - start
+                    order_c = mem.put(np.arange(hi, dtype=np.int64))
                 bad = k.train_batches(
-                    X, Y, order, start, stop, batch_size, self.theta, self._dims, self._acts,
+                    Xc, Yc, order_c, lo, hi, batch_size, theta, self._dims, self._acts,
                     loss_code, opt.lr, eps, Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
                     buf["grad"], stats,
                 )  # fmt: skip
@@ -342,17 +369,21 @@ class Sequential:
                     self.history.seconds += time.perf_counter() - start_time
                     batch = start // batch_size + int(bad)
                     rows = min(batch_size, n - batch * batch_size)
-                    raise self._divergence(epoch, batch, buf, rows, opt.lr)
+                    mem.get(theta, self.theta)
+                    host_buf = {name: mem.get(a) for name, a in buf.items()}
+                    raise self._divergence(epoch, batch, host_buf, rows, opt.lr)
                 done = stop // batch_size + (stop % batch_size > 0)
-                callback.on_batch_end(epoch, done, _logs(stats))
+                callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
+            stats = mem.read_stats(stats)
             if math.isnan(self.history.start_loss):
                 self.history.start_loss = float(stats[3])
             logs = _logs(stats)
             if val is not None:
-                logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val)
+                logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val, theta=theta)
             self._record(logs, classify=_is_classification(Y))
             self.history.samples += n
             callback.on_epoch_end(epoch, logs)
+        mem.get(theta, self.theta)  # θ comes back once, at the end
         self.history.seconds += time.perf_counter() - start_time
         return self.history
 
@@ -396,22 +427,24 @@ class Sequential:
         """
         self._require_built()
         start = time.perf_counter()
-        k = self.kernels
-        X = np.zeros((1, self.n_inputs), self.dtype)
-        Y = np.zeros((1, self.n_outputs), self.dtype)
-        buf = self.buffers(1)
-        theta = self.theta.copy()
-        stats = np.zeros(4, np.float64)
-        order = np.zeros(1, np.int64)
+        k, put = self.kernels, self.memory.put
+        X = put(np.zeros((1, self.n_inputs), self.dtype))
+        Y = put(np.zeros((1, self.n_outputs), self.dtype))
+        buf = {name: put(a) for name, a in self.buffers(1).items()}
+        theta = put(self.theta.copy())
+        stats = self.memory.stats()
+        order = put(np.zeros(1, np.int64))
         k.train_batches(
             X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
-            CLIP_EPS[self.dtype], X.copy(), Y.copy(), buf["Z"], buf["A"], buf["dZ"], buf["dA"],
-            buf["grad"], stats,
+            CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
+            put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
+            buf["dA"], buf["grad"], stats,
         )  # fmt: skip
         k.evaluate_rows(
             X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),
             CLIP_EPS[self.dtype], buf["Z"], buf["A"], stats,
         )  # fmt: skip
+        self.memory.synchronize()
         return time.perf_counter() - start
 
     # -- inference ---------------------------------------------------------
@@ -420,15 +453,16 @@ class Sequential:
         """The network's output A of the last layer for each row of X, shape (n, outputs)."""
         self._require_built()
         X = self._inputs(X)
-        k = self.kernels
+        k, mem = self.kernels, self.memory
         rows = min(EVAL_ROWS, X.shape[0])
         buf = self.buffers(rows)
+        Zbuf, Abuf, theta, X = mem.put(buf["Z"]), mem.put(buf["A"]), mem.put(self.theta), mem.put(X)
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         last = len(self.layers) - 1
         for start in range(0, X.shape[0], rows):
             Xm = X[start : start + rows]
-            k.forward_pass(Xm, self.theta, self._dims, self._acts, buf["Z"], buf["A"])
-            out[start : start + Xm.shape[0]] = self.layer_view(buf["A"], last, Xm.shape[0])
+            k.forward_pass(Xm, theta, self._dims, self._acts, Zbuf, Abuf)
+            out[start : start + Xm.shape[0]] = mem.get(self.layer_view(Abuf, last, Xm.shape[0]))
         return out
 
     def predict_classes(self, X: Any) -> np.ndarray:
@@ -448,20 +482,23 @@ class Sequential:
         loss, acc = self._evaluate_matrix(X, Y)
         return loss, (acc if _is_classification(Y) else math.nan)
 
-    def _evaluate_matrix(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, float]:
-        k = self.kernels
+    def _evaluate_matrix(self, X: Any, Y: Any, theta: Any = None) -> tuple[float, float]:
+        """(loss, accuracy) with θ (default: the model's; during ``fit``, the device copy)."""
+        k, mem = self.kernels, self.memory
         rows = min(EVAL_ROWS, X.shape[0])
         buf = self.buffers(rows)
-        stats = np.zeros(3, np.float64)
+        Zbuf, Abuf, X, Y = mem.put(buf["Z"]), mem.put(buf["A"]), mem.put(X), mem.put(Y)
+        theta = mem.put(self.theta) if theta is None else theta
+        stats = mem.stats()
         eps = CLIP_EPS[self.dtype]
         loss_code = losses.code(self.loss)
         for start in range(0, X.shape[0], rows):
             stop = min(X.shape[0], start + rows)
             k.evaluate_rows(
-                X, Y, start, stop, self.theta, self._dims, self._acts, loss_code, eps,
-                buf["Z"], buf["A"], stats,
+                X, Y, start, stop, theta, self._dims, self._acts, loss_code, eps,
+                Zbuf, Abuf, stats,
             )  # fmt: skip
-        logs = _logs(stats)
+        logs = _logs(mem.read_stats(stats))
         return logs["loss"], logs["accuracy"]
 
     # -- description -------------------------------------------------------
@@ -603,4 +640,3 @@ def _binary_labels(y: Any, n: int) -> np.ndarray:
     if not np.all((y == 0) | (y == 1)):
         raise DataError("the perceptron's labels must be 0 or 1")
     return y.astype(np.int64)
-
