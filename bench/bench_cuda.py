@@ -56,6 +56,13 @@ TILES = {  # name: (BM, BN, BK, TM, TN[, contiguous[, pipelined]])
     "32x32x16 2x2 strided pipelined": (32, 32, 16, 2, 2, 0, 1),
     "32x32x32 2x2 strided pipelined": (32, 32, 32, 2, 2, 0, 1),
     "16x16x16 1x1 pipelined": (16, 16, 16, 1, 1, 0, 1),
+    # K-step generated fully unrolled (vector shared loads); last field: min blocks per SM
+    "128x64x8 8x4 contiguous pipelined unrolled": (128, 64, 8, 8, 4, 1, 1, 1),
+    "128x64x8 8x4 contiguous pipelined unrolled 2/SM": (128, 64, 8, 8, 4, 1, 1, 1, 2),
+    "128x64x16 8x4 contiguous pipelined unrolled 2/SM": (128, 64, 16, 8, 4, 1, 1, 1, 2),
+    "128x128x8 8x8 contiguous pipelined unrolled": (128, 128, 8, 8, 8, 1, 1, 1),
+    "128x128x8 8x8 contiguous pipelined unrolled 2/SM": (128, 128, 8, 8, 8, 1, 1, 1, 2),
+    "64x64x16 4x4 contiguous pipelined unrolled": (64, 64, 16, 4, 4, 1, 1, 1),
 }
 
 
@@ -87,17 +94,17 @@ def _rel(a, ref):
     return float(np.linalg.norm(a - ref) / max(np.linalg.norm(ref), 1e-30))
 
 
-def bench_gemm(cuda, gpu, cp, sizes, tiles, repeats):
+def bench_gemm(cuda, gpu, cp, sizes, tiles, repeats, baseline=None):
     rows = []
     rng = np.random.default_rng(0)
     for M, K, N in sizes:
-        row = _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng)
+        row = _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng, baseline)
         rows.append(row)
         print(_gemm_line(row), flush=True)
     return rows
 
 
-def _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng):
+def _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng, baseline=None):
     X = rng.standard_normal((M, K), np.float32)
     W = (rng.standard_normal((K, N), np.float32) / np.float32(np.sqrt(K))).astype(np.float32)
     b = rng.standard_normal(N, np.float32)
@@ -131,9 +138,13 @@ def _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng):
         row[f"ours[{name}]"] = {"ms": ms, "gflops": flops / ms / 1e6, "rel_err": err}
     gpu.set_launch_config(gpu.PRODUCTION)
     Z, A = cuda.device_array((M, N), np.float32), cuda.device_array((M, N), np.float32)
-    ms = _events_ms(cuda, lambda: gpu.dense_forward(dX, dW, db, Z, A, gpu.RELU), repeats)
-    row["dense_forward_relu"] = {"ms": ms, "gflops": flops / ms / 1e6,
-                                 "rel_err": _rel(Z.copy_to_host(), ref + b)}  # fmt: skip
+    for key, mod in (("dense_forward_relu", gpu), ("baseline_dense_forward_relu", baseline)):
+        if mod is None:
+            continue
+        Z.copy_to_device(np.full((M, N), np.nan, np.float32))
+        ms = _events_ms(cuda, lambda m=mod: m.dense_forward(dX, dW, db, Z, A, m.RELU), repeats)
+        row[key] = {"ms": ms, "gflops": flops / ms / 1e6,
+                    "rel_err": _rel(Z.copy_to_host(), ref + b)}  # fmt: skip
     best = max((v["gflops"], k) for k, v in row.items() if k.startswith("ours["))
     row["best_tile"] = best[1][5:-1]
     row["best_gflops"] = best[0]
@@ -142,6 +153,10 @@ def _gemm_row(cuda, gpu, cp, M, K, N, tiles, repeats, rng):
         row["production_pct_of_cublas"] = (
             100 * row["dense_forward_relu"]["gflops"] / row["cublas_gflops"]
         )
+        if "baseline_dense_forward_relu" in row:
+            row["baseline_pct_of_cublas"] = (
+                100 * row["baseline_dense_forward_relu"]["gflops"] / row["cublas_gflops"]
+            )
     return row
 
 
@@ -152,6 +167,13 @@ def _gemm_line(row):
     s += f" best ours {row['best_gflops']:8.0f} ({row['best_tile']})"
     if "best_pct_of_cublas" in row:
         s += f" = {row['best_pct_of_cublas']:5.1f}% | dense_forward {row['production_pct_of_cublas']:5.1f}%"
+        if "baseline_pct_of_cublas" in row:
+            s += f" (baseline {row['baseline_pct_of_cublas']:5.1f}%)"
+    for k, v in row.items():
+        if isinstance(v, dict):
+            print(
+                f"    {k:<60} {v['gflops']:8.0f} GFLOP/s  {v['ms']:8.3f} ms  err {v['rel_err']:.1e}"
+            )
     return s
 
 
@@ -264,6 +286,15 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--json", type=Path, help="write all results to this file")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--sizes", help="M×K×N list, e.g. 4096x784x1024,1024x1024x1024")
+    parser.add_argument("--tiles", help="comma-separated substrings of the tile names to time")
+    parser.add_argument("--batches", help="training batch sizes, e.g. 32,128")
+    parser.add_argument("--no-backward", action="store_true", help="skip the backward product")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another cuda.py (e.g. the committed one) whose dense_forward to time too",
+    )
     args = parser.parse_args()
     status, detail = probe_gpu()
     if status != "available":
@@ -291,13 +322,29 @@ def main() -> int:
     if cp is None:
         print("CuPy is not installed: the cuBLAS columns are skipped")
     sizes = SIZES[:3] if args.quick else SIZES
+    if args.sizes:
+        sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
+    tiles = TILES
+    if args.tiles:
+        wanted = args.tiles.split(",")
+        tiles = {k: v for k, v in TILES.items() if any(w == k for w in wanted)}
+    baseline = None
+    if args.baseline:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("nnlite_cuda_baseline", args.baseline)
+        baseline = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = baseline  # dataclasses look their module up
+        spec.loader.exec_module(baseline)
     repeats = 3 if args.quick else args.repeats
     results = {"info": info}
-    results["gemm"] = bench_gemm(cuda, gpu, cp, sizes, TILES, repeats)
-    results["backward"] = bench_backward(cuda, gpu, cp, repeats)
-    results["training"] = bench_training(
-        cuda, gpu, torch, [32, 128] if args.quick else [32, 128, 512]
-    )
+    results["gemm"] = bench_gemm(cuda, gpu, cp, sizes, tiles, repeats, baseline)
+    if not args.no_backward:
+        results["backward"] = bench_backward(cuda, gpu, cp, repeats)
+    batches = [32, 128] if args.quick else [32, 128, 512]
+    if args.batches:
+        batches = [int(x) for x in args.batches.split(",")]
+    results["training"] = bench_training(cuda, gpu, torch, batches)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -44,7 +44,8 @@ How the work is split:
   docstring). Measured numbers: ``bench/RESULTS.md``.
 
 Omits: warp shuffles (the simulator lacks them, and the reductions here are
-small), vector (128-bit) loads, float64 (use the CPU for reference runs),
+small), vector (128-bit) global loads (the unrolled K-step's shared reads do
+become ``ld.shared.v4.f32``), float64 (use the CPU for reference runs),
 multi-GPU, CUDA graphs. Perceptron training is sequential over samples by
 definition (Rosenblatt's rule); only the sum over features of each sample is
 parallel (one thread block).
@@ -113,7 +114,8 @@ _device = cuda.jit(device=True) if SIMULATOR else cuda.jit(device=True, forceinl
 class LaunchConfig:
     """Tile and block sizes of the launchers.
 
-    gemm_large, gemm_small, gemm_tiny : (BM, BN, BK, TM, TN[, contiguous[, pipelined]])
+    gemm_large, gemm_small, gemm_tiny :
+        (BM, BN, BK, TM, TN[, contiguous[, pipelined[, unrolled[, min_blocks]]]])
         Block tile BM×BN, K-step BK, and the TM×TN outputs each thread keeps in
         registers; (BM/TM)·(BN/TN) threads per block (flags: see
         ``_gemm_kernel``). The first of large, small, tiny (if set) that still
@@ -127,11 +129,12 @@ class LaunchConfig:
     """
 
     # Measured on an H100 (bench/RESULTS.md): 128×64 tiles with 8×4 outputs per thread,
-    # contiguous and pipelined, were fastest from 2048² up and at 4096×784×1024;
-    # 64×64 (4×4) at 1024³; at MLP sizes the product is latency-bound and the most
+    # contiguous, pipelined, the K-step unrolled and registers capped for 2 blocks per
+    # multiprocessor were fastest from 1024³ up and at 4096×784×1024; 64×64 (4×4) is the
+    # fallback for mid sizes; at MLP sizes the product is latency-bound and the most
     # blocks win (16×16, one output per thread, still shared-memory tiled).
     gemm_small: tuple[int, ...] = (64, 64, 16, 4, 4, 1, 1)
-    gemm_large: tuple[int, ...] = (128, 64, 8, 8, 4, 1, 1)
+    gemm_large: tuple[int, ...] = (128, 64, 8, 8, 4, 1, 1, 1, 2)
     large_min_blocks: int = 128
     gemm_tiny: tuple[int, ...] | None = (16, 16, 16, 1, 1, 0, 1)
     threads: int = 256
@@ -145,7 +148,7 @@ PRODUCTION = LaunchConfig()
 # blocks and both GEMM tiles, and the simulator (one OS thread per CUDA thread) stays quick.
 TESTING = LaunchConfig(
     gemm_small=(8, 8, 4, 2, 2, 1, 1),
-    gemm_large=(16, 16, 8, 4, 4, 1, 1),
+    gemm_large=(16, 16, 8, 4, 4, 1, 1, 1),
     gemm_tiny=None,
     large_min_blocks=4,
     threads=32,
@@ -408,6 +411,33 @@ def _tile_value(X, r, k, R, K, trans):
 
 
 @functools.cache
+def _k_step(BK, TM, TN, TY, TX, contiguous):
+    """The K-step of the register-blocked product, generated fully unrolled.
+
+    ``acc[i, j] += Σₖ As[cur, k, m_i] · Bs[cur, k, n_j]`` over the BK rows of
+    the staged tiles, written out as BK·(TM + TN) shared reads into scalar
+    fragments and BK·TM·TN FMAs. Numba (NVVM) does not unroll a ``range(BK)``
+    loop of this size, and only straight-line code with constant offsets lets
+    the compiler fuse a thread's contiguous shared reads into vector
+    (``ld.shared.v4.f32``) loads.
+    """
+    lines = ["def k_step(As, Bs, cur, ty, tx, acc):"]
+    for kk in range(BK):
+        for i in range(TM):
+            m = f"ty * {TM} + {i}" if contiguous else f"ty + {i * TY}"
+            lines.append(f"    a{i} = As[cur, {kk}, {m}]")
+        for j in range(TN):
+            n = f"tx * {TN} + {j}" if contiguous else f"tx + {j * TX}"
+            lines.append(f"    b{j} = Bs[cur, {kk}, {n}]")
+        for i in range(TM):
+            for j in range(TN):
+                lines.append(f"    acc[{i}, {j}] += a{i} * b{j}")
+    namespace: dict = {}
+    exec(compile("\n".join(lines) + "\n", f"<nnlite k_step {BK}x{TM}x{TN}>", "exec"), namespace)
+    return _device(namespace["k_step"])
+
+
+@functools.cache
 def _gemm_kernel(tile, trans_a, trans_b, epilogue):
     """Build the register-blocked GEMM kernel for one tile shape and variant.
 
@@ -430,6 +460,10 @@ def _gemm_kernel(tile, trans_a, trans_b, epilogue):
     # Pipelined: two shared buffers; the next K-step's tiles are read from global
     # memory into registers while this one is computed, and one barrier per step.
     PIPELINED = len(tile) > 6 and tile[6] == 1
+    # Unrolled: the K-step is generated straight-line code (``_k_step``).
+    UNROLLED = len(tile) > 7 and tile[7] == 1
+    # Blocks per multiprocessor the compiler must leave registers for (launch bounds).
+    MIN_BLOCKS = tile[8] if len(tile) > 8 else 1
     TY = BM // TM  # threads along the rows of the tile
     TX = BN // TN  # threads along its columns
     NT = TX * TY
@@ -438,11 +472,17 @@ def _gemm_kernel(tile, trans_a, trans_b, epilogue):
     PAD = 4  # pads the shared rows so the transposing stores hit distinct banks
     BMP = BM + PAD
     BNP = BN + PAD
+    k_step = _k_step(BK, TM, TN, TY, TX, CONTIGUOUS)
+    # 16-byte aligned shared tiles let a thread's 4 contiguous floats be one vector load
+    # (the simulator does not accept an alignment, and needs none).
+    ALIGN = None if SIMULATOR else 16
 
-    @_jit(launch_bounds=(NT,))
+    @_jit(launch_bounds=(NT, MIN_BLOCKS))
     def gemm_kernel(A, B, bias, C, D, P, Q, act, M, N, K):
-        As = cuda.shared.array((2, BK, BMP), float32)  # op(A) tiles, k-major: As[buf, k, m]
-        Bs = cuda.shared.array((2, BK, BNP), float32)  # op(B) tiles: Bs[buf, k, n]
+        As = cuda.shared.array(
+            (2, BK, BMP), float32, alignment=ALIGN
+        )  # op(A) tiles, k-major: As[buf, k, m]
+        Bs = cuda.shared.array((2, BK, BNP), float32, alignment=ALIGN)  # op(B) tiles: Bs[buf, k, n]
         acc = cuda.local.array((TM, TN), float32)  # this thread's outputs, in registers
         ra = cuda.local.array(TM, float32)
         rb = cuda.local.array(TN, float32)
@@ -486,14 +526,21 @@ def _gemm_kernel(tile, trans_a, trans_b, epilogue):
                             Bs[0, kk, nn] = pb[r]
                     cuda.syncthreads()
                 # Outer products of a column of As and a row of Bs, TM×TN per thread.
-                for kk in range(BK):
-                    for i in range(TM):
-                        ra[i] = As[cur, kk, ty * TM + i] if CONTIGUOUS else As[cur, kk, ty + i * TY]
-                    for j in range(TN):
-                        rb[j] = Bs[cur, kk, tx * TN + j] if CONTIGUOUS else Bs[cur, kk, tx + j * TX]
-                    for i in range(TM):
+                if UNROLLED:
+                    k_step(As, Bs, cur, ty, tx, acc)
+                else:
+                    for kk in range(BK):
+                        for i in range(TM):
+                            ra[i] = (
+                                As[cur, kk, ty * TM + i] if CONTIGUOUS else As[cur, kk, ty + i * TY]
+                            )
                         for j in range(TN):
-                            acc[i, j] += ra[i] * rb[j]
+                            rb[j] = (
+                                Bs[cur, kk, tx * TN + j] if CONTIGUOUS else Bs[cur, kk, tx + j * TX]
+                            )
+                        for i in range(TM):
+                            for j in range(TN):
+                                acc[i, j] += ra[i] * rb[j]  # Z = X·W, one k at a time
                 if not PIPELINED:
                     cuda.syncthreads()
             if PIPELINED:
