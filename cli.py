@@ -53,6 +53,20 @@ class DType(str, Enum):
     float64 = "float64"
 
 
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+DEVICE_HELP = "Where the kernels run: cpu, cuda (an NVIDIA GPU; float32), or auto (cuda when usable)."
+
+
 class Gate(str, Enum):
     AND = "and"
     OR = "or"
@@ -166,6 +180,7 @@ def train(
     seed: int = typer.Option(0, help="Seed for the weights, the split and the batch order."),
     val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST uses its test set)."),
     dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation."),
+    device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
     save: Optional[Path] = typer.Option(None, "--save", "-s", help="Write the trained model to this .npz file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
 ) -> None:
@@ -185,6 +200,7 @@ def train(
         hidden + [Dense(units, out_act)],
         loss=None if loss == Loss.auto else loss.value,
         dtype=np.dtype(dtype.value),
+        device=device.value,
     )
     model.build(X.shape[1], seed=seed)
     if not quiet:
@@ -213,6 +229,7 @@ def train(
         ("epochs × batch size", f"{epochs} × {min(batch_size, len(y))}"),
         ("learning rate α", f"{lr:g}"),
         ("kernel start-up (JIT or cache)", f"{compile_s:.2f} s"),
+        ("device", _describe_device(model)),
         ("training time", f"{history.seconds:.2f} s"),
         ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
     ]
@@ -302,11 +319,13 @@ def evaluate(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or file (default: the model's own held-out split)."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
 ) -> None:
     """Loss and accuracy of a saved model on a data set."""
     from nnlite import ui
 
     model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
+    model.use_device(device.value)
     loss, acc = model.evaluate(X, y)
     ui.console.print(
         ui.summary_table(
@@ -360,6 +379,140 @@ def predict(
                 handle.write(",".join(([str(classes[i])] if classes is not None else []) + vals))
                 handle.write("\n")
         ui.console.print(f"wrote {len(P):,} predictions to {output}")
+
+
+def _describe_device(model: Any) -> str:
+    from nnlite.kernels import describe_device
+
+    return describe_device(model.kernels)
+
+
+@app.command()
+@_handle_errors
+def compare(
+    output_format: Format = typer.Option(Format.table, "--format", help="table (rich) or json."),
+    quick: Optional[bool] = typer.Option(None, "--quick/--full", help="Tiny shapes and one repeat (default in the simulator)."),
+    repeats: Optional[int] = typer.Option(None, min=1, help="Timed repeats per measurement (median shown)."),
+    epochs: int = typer.Option(3, min=1, help="Epochs of the side-by-side training run."),
+    seed: int = typer.Option(0, help="Seed of the random inputs and of the network."),
+) -> None:
+    """Run every kernel on the CPU and on the GPU: how closely they agree, and how fast each is.
+
+    Also sweeps the batch size and the layer width to find where the GPU
+    starts to win, and trains the same seeded network on both devices. Needs
+    an NVIDIA GPU, or NUMBA_ENABLE_CUDASIM=1 (Numba's simulator: the numbers
+    agree, the timings measure the simulator).
+    """
+    import json
+
+    from nnlite import compare as comparison
+
+    result = comparison.run(quick=quick, repeats=repeats, epochs=epochs, seed=seed)
+    if output_format == Format.json:
+        typer.echo(json.dumps(result, indent=1))
+        return
+    from nnlite import ui, ui_compare
+
+    ui.console.print(ui_compare.render(result))
+
+
+class TraceModel(str, Enum):
+    mlp = "mlp"
+    perceptron = "perceptron"
+
+
+class TraceFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Example(str, Enum):
+    mazur = "mazur"
+
+
+@app.command()
+@_handle_errors
+def trace(
+    model: TraceModel = typer.Option(TraceModel.mlp, "--model", help="mlp (a network: backpropagation) or perceptron (Rosenblatt's learning rule)."),
+    gate: Optional[Gate] = typer.Option(None, "--gate", "-g", help="Perceptron: the logic gate to learn (default and)."),
+    example: Optional[Example] = typer.Option(None, "--example", help="mazur: Matt Mazur's 'A Step by Step Backpropagation Example' (his 2-2-2 network, weights, α = 0.5; biases held fixed)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or .csv/.npz file (default xor)."),
+    layers: Optional[str] = typer.Option(None, "--layers", "-l", help="Hidden layer sizes, e.g. 3,2 (default 2; none: no hidden layer)."),
+    activation: Optional[Activation] = typer.Option(None, "--activation", "-a", help="σ of the hidden layers (default sigmoid)."),
+    output: Optional[Output] = typer.Option(None, help="Output activation (auto: sigmoid for two classes, softmax for more, identity for regression)."),
+    loss: Optional[Loss] = typer.Option(None, help="Loss (auto: cce after softmax, else mse)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate α (η for the perceptron); default 0.5 (perceptron 1)."),
+    steps: Optional[int] = typer.Option(None, min=1, help="Training steps to trace (default 1)."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Trace whole passes over the data instead (perceptron: give up after this many; default 20)."),
+    sample: Optional[int] = typer.Option(None, min=0, help="The first sample (from 0); the trace walks the data in order from it."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Samples per step (default 1)."),
+    seed: int = typer.Option(0, help="Seed of the initial weights."),
+    dtype: Optional[DType] = typer.Option(None, help="float32 (default, as in training) or float64 (default for --example)."),
+    threshold: Optional[float] = typer.Option(None, help="Perceptron: the threshold θ (default 0)."),
+    unfused: bool = typer.Option(False, "--unfused", help="Softmax + cross-entropy: also show the softmax Jacobian times ∂L/∂p beside the fused p − y."),
+    precision: int = typer.Option(4, min=0, max=17, help="Digits after the decimal point."),
+    output_format: TraceFormat = typer.Option(TraceFormat.text, "--format", help="text (panels) or json (one object per event and line, full arrays)."),
+    interactive: bool = typer.Option(False, "--interactive", "-i", help="Wait for Enter before each step (q quits); never waits outside a terminal."),
+    device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
+) -> None:
+    """Trace training step by step with the real numbers: forward, loss, backward, update."""
+    from nnlite import trace as tracing
+    from nnlite import ui_trace
+
+    events = tracing.run(
+        model=model, gate=gate, example=example, dataset=dataset,
+        layers=None if layers is None else _hidden_layers(layers), activation=activation,
+        output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
+        batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
+        device=device,
+    )  # fmt: skip
+    if output_format == TraceFormat.json:
+        ui_trace.write_json(events)
+    else:
+        ui_trace.play(events, precision=precision, interactive=interactive)
+
+
+@app.command()
+@_handle_errors
+def lesson(
+    topic: Optional[str] = typer.Argument(None, metavar="TOPIC", help="perceptron, activations, xor, learning-rate, sgd, local-minima or optimum; leave out to list them."),
+) -> None:
+    """Watch a claim of the lesson demonstrated, with scipy's reference beside nnlite's result."""
+    from nnlite import lessons, ui, ui_lesson
+
+    if topic is None:
+        ui.console.print(ui_lesson.topics_table(lessons.TOPICS))
+        return
+    name = lessons.topic_name(topic)
+    with ui.console.status(f"running the {name} lesson…"):
+        result = lessons.run(name)
+    for part in ui_lesson.render(name, result):
+        ui.console.print(part)
+        ui.console.print()
+
+
+@app.command()
+@_handle_errors
+def gradcheck(
+    layers: str = typer.Option("4", "--layers", "-l", help="Hidden layer sizes, e.g. 5,3 (none: no hidden layer)."),
+    activation: Activation = typer.Option(Activation.tanh, "--activation", "-a", help="σ of the hidden layers."),
+    output: Output = typer.Option(Output.auto, help="Output activation (auto: softmax for several outputs, sigmoid for one)."),
+    loss: Loss = typer.Option(Loss.auto, help="Loss (auto: cce after softmax, bce after sigmoid, else mse)."),
+    inputs: int = typer.Option(3, help="Input features."),
+    outputs: int = typer.Option(2, help="Output units."),
+    samples: int = typer.Option(5, help="Rows in the random batch."),
+    seed: int = typer.Option(0, help="Seed of the weights and of the random batch."),
+) -> None:
+    """Check backpropagation yourself: analytic vs finite-difference gradients, layer by layer."""
+    from nnlite import lessons, ui, ui_lesson
+
+    result = lessons.gradient_check(
+        hidden=_hidden_layers(layers), activation=activation.value, output=output.value,
+        loss=loss.value, n_inputs=inputs, n_outputs=outputs, n_samples=samples, seed=seed,
+    )  # fmt: skip
+    ui.console.print(ui_lesson.gradcheck_table(result))
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 @app.command("datasets")

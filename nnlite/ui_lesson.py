@@ -1,0 +1,483 @@
+"""Terminal rendering of ``nnlite lesson`` and ``nnlite gradcheck`` with rich.
+
+Owns: the short explanation of each lesson in the lesson's own terms, its text plots
+(loss curves, activation curves, the loss landscape with where each start ended) and its
+tables, which put the scipy reference beside nnlite's result. Reads the plain results of
+``nnlite/lessons.py``; computes nothing the tests do not check. Imports rich and numpy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from nnlite import lessons
+
+MARKS = "•ox+*#"
+SHADES = " .:-=+*%#@"
+
+
+def _e(x: float) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
+def _vec(v: Any, digits: int = 4) -> str:
+    # round first, then add 0.0: −1e−15 shows as 0.000, not −0.000
+    return "(" + ", ".join(f"{round(float(x), digits) + 0.0:.{digits}f}" for x in np.ravel(v)) + ")"
+
+
+def _table(title: str, *columns: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    return table
+
+
+def _para(text: str) -> Text:
+    return Text(" ".join(text.split()), style="default")
+
+
+def chart(
+    series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
+    *,
+    title: str,
+    xlabel: str = "",
+    ylabel: str = "",
+    width: int = 60,
+    height: int = 12,
+) -> str:
+    """Several (label, xs, ys) series in one text chart, one mark per series, with a legend.
+
+    Non-finite points are skipped; points outside the frame of the finite ones cannot occur.
+    """
+    pts = [
+        (x, y)
+        for _, xs, ys in series
+        for x, y in zip(xs, ys)
+        if math.isfinite(x) and math.isfinite(y)
+    ]
+    if len(pts) < 2:
+        return ""
+    x_lo, x_hi = min(p[0] for p in pts), max(p[0] for p in pts)
+    y_lo, y_hi = min(p[1] for p in pts), max(p[1] for p in pts)
+    x_span, y_span = (x_hi - x_lo) or 1.0, (y_hi - y_lo) or 1.0
+    grid = [[" "] * width for _ in range(height)]
+    for k, (_, xs, ys) in enumerate(series):
+        for x, y in zip(xs, ys):
+            if math.isfinite(x) and math.isfinite(y):
+                c = round((x - x_lo) / x_span * (width - 1))
+                r = round((y_hi - y) / y_span * (height - 1))
+                grid[r][c] = MARKS[k % len(MARKS)]
+    label_w = max(len(f"{y_hi:.3g}"), len(f"{y_lo:.3g}"), len(ylabel))
+    lines = [title]
+    if ylabel:
+        lines.append(f"{ylabel:>{label_w}}")
+    for r, row in enumerate(grid):
+        label = f"{y_hi:.3g}" if r == 0 else (f"{y_lo:.3g}" if r == height - 1 else "")
+        lines.append(f"{label:>{label_w}} │{''.join(row)}")
+    lines.append(f"{'':>{label_w}} └{'─' * width}")
+    left, right = f"{x_lo:.3g}", f"{x_hi:.3g}"
+    middle = xlabel.center(max(width - len(left) - len(right), 0))
+    lines.append(f"{'':>{label_w}}  {left}{middle}{right}")
+    legend = "   ".join(
+        f"{MARKS[k % len(MARKS)]} {label}" for k, (label, _, _) in enumerate(series)
+    )
+    lines.append(f"{'':>{label_w}}  {legend}")
+    return "\n".join(lines)
+
+
+def topics_table(topics: dict[str, str]) -> Table:
+    table = Table(title="lessons (run: nnlite lesson NAME)", title_justify="left")
+    table.add_column("name", no_wrap=True, style="bold")
+    table.add_column("what it shows, with scipy's reference beside nnlite's result", ratio=1)
+    for name, text in topics.items():
+        table.add_row(name, text)
+    return table
+
+
+def render(topic: str, result: Any) -> list[RenderableType]:
+    """The renderables of one lesson's result, top to bottom."""
+    return {
+        "perceptron": _perceptron,
+        "activations": _activations,
+        "xor": _xor,
+        "learning-rate": _learning_rate,
+        "sgd": _sgd,
+        "local-minima": _local_minima,
+        "optimum": _optimum,
+    }[topic](result)
+
+
+# -- perceptron --------------------------------------------------------------------
+
+
+def _perceptron(runs: list[lessons.PerceptronRun]) -> list[RenderableType]:
+    intro = _para(
+        """The perceptron outputs ŷ = 1 when the weighted sum Σ wᵢxᵢ + b reaches the threshold
+        θ, else 0, and learns one sample at a time: w ← w + η(y − ŷ)x, b ← b + η(y − ŷ). If a
+        line separates the two classes it stops making mistakes, after at most (R/γ)²
+        updates (Novikoff): R is the length of the longest input (x, 1), γ the widest margin
+        a separating line can leave. If no line separates them, as for XOR, it never stops.
+        scipy decides separability on its own, with a linear program (linprog), and finds
+        γ with a constrained minimisation."""
+    )
+    table = _table(
+        "scipy's verdict beside nnlite's perceptron (η = 1, θ = 0, at most 1000 epochs)",
+        "data", "linprog", "γ", "(R/γ)²", "nnlite converged", "updates",
+    )  # fmt: skip
+    table.columns[0].no_wrap = True
+    for r in runs:
+        table.add_row(
+            r.name, "separable" if r.separable else "[red]not separable[/red]", _e(r.margin),
+            _e(r.bound),
+            f"yes, {r.epochs} epochs" if r.converged else f"[red]no[/red], {r.epochs} epochs",
+            str(r.n_updates),
+        )  # fmt: skip
+    shown = [r for r in runs if r.name in ("AND", "XOR")]
+    plot = chart(
+        [(f"{r.name} mistakes", range(1, 21), r.updates_per_epoch[:20]) for r in shown],
+        title="mistakes (updates) per epoch, first 20 epochs",
+        xlabel="epoch",
+        height=6,
+        width=40,
+    )
+    agree = all(r.converged == r.separable for r in runs) and all(
+        r.n_updates <= r.bound for r in runs if r.separable
+    )
+    verdict = (
+        "nnlite converged exactly where linprog found a separating line, and within Novikoff's bound."
+        if agree
+        else "[red]nnlite and scipy disagree: see the table.[/red]"
+    )
+    return [intro, table, Text(plot), Text.from_markup(verdict)]
+
+
+# -- activations ---------------------------------------------------------------------
+
+
+def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
+    intro = _para(
+        """An activation σ bends the straight line z = x·w + b. The sigmoid 1/(1 + e⁻ᶻ) maps
+        every z into (0, 1) and saturates: far from 0 its slope σ′ = σ(1 − σ) vanishes. tanh
+        maps into (−1, 1) and is zero-centred (tanh(−z) = −tanh z). ReLU max(0, z) passes
+        positives unchanged and zeroes the rest. Softmax turns a row of scores into a
+        probability distribution over the classes. nnlite's kernels are compared with
+        scipy.special (expit, softmax; tanh z = 2·expit(2z) − 1)."""
+    )
+    keep = np.abs(r.z) <= 4
+    z = r.z[keep]
+    plots = [
+        chart([(name, z, r.nnlite[name][keep]) for name in ("sigmoid", "tanh")],
+              title="sigmoid and tanh (nnlite's kernels)", xlabel="z", height=9),
+        chart([("relu", z, r.nnlite["relu"][keep])], title="ReLU", xlabel="z", height=6),
+        chart([(f"{name}′", z, r.grad_nnlite[name][keep]) for name in ("sigmoid", "tanh")],
+              title="their slopes σ′(z): they vanish as σ saturates", xlabel="z", height=7),
+    ]  # fmt: skip
+    s, t, relu = r.nnlite["sigmoid"], r.nnlite["tanh"], r.nnlite["relu"]
+    rs, rt = r.reference["sigmoid"], r.reference["tanh"]
+    mid = int(np.argmin(np.abs(r.z)))
+    table = _table("nnlite beside scipy", "claim", "nnlite", "scipy")
+    table.add_row("sigmoid range on z ∈ [−6, 6]", f"({s.min():.4f}, {s.max():.4f})",
+                  f"({rs.min():.4f}, {rs.max():.4f})")  # fmt: skip
+    table.add_row("sigmoid′ at z = 0 (its largest)", _e(r.grad_nnlite["sigmoid"][mid]),
+                  _e(r.grad_reference["sigmoid"][mid]))  # fmt: skip
+    table.add_row("sigmoid′ at z = 6 (saturated)", _e(r.grad_nnlite["sigmoid"][-1]),
+                  _e(r.grad_reference["sigmoid"][-1]))  # fmt: skip
+    table.add_row("tanh range", f"({t.min():.4f}, {t.max():.4f})",
+                  f"({rt.min():.4f}, {rt.max():.4f})")  # fmt: skip
+    table.add_row("tanh mean over symmetric z (zero-centred)", _e(t.mean() + 0.0),
+                  _e(rt.mean() + 0.0))  # fmt: skip
+    rr = r.reference["relu"]
+    table.add_row("ReLU(−2), ReLU(3)", f"{np.interp(-2, r.z, relu):g}, {np.interp(3, r.z, relu):g}",
+                  f"{np.interp(-2, r.z, rr):g}, {np.interp(3, r.z, rr):g}")  # fmt: skip
+    for row, p_n, p_s in zip(r.logits, r.softmax_nnlite, r.softmax_reference):
+        table.add_row(f"softmax{_vec(row, 1)}", _vec(p_n, 3), _vec(p_s, 3))
+    worst = max(
+        float(np.max(np.abs(r.nnlite[a] - r.reference[a]))) for a in ("sigmoid", "tanh", "relu")
+    )
+    worst = max(worst, float(np.max(np.abs(r.softmax_nnlite - r.softmax_reference))))
+    last = Text(f"largest |nnlite − scipy| over every value: {worst:.1e}")
+    return [intro, *(Text(p) for p in plots), table, last]
+
+
+# -- xor -------------------------------------------------------------------------------
+
+
+def _xor(r: lessons.XorResult) -> list[RenderableType]:
+    intro = _para(
+        f"""Stack layers without a non-linearity and each one is A·W + b fed into the next:
+        the whole network is one linear map X·(W₁W₂⋯) + b. A straight line cannot put (0,1)
+        and (1,0) on one side and (0,0) and (1,1) on the other, so a {r.depth}-layer linear
+        network ends where the best linear fit ends: scipy.linalg.lstsq gives mean squared
+        error {r.best_linear_loss:.4f}, predicting ½ everywhere. One hidden layer of tanh
+        units bends the boundary and learns XOR."""
+    )
+    table = _table(
+        "XOR after training", "x₁ x₂", "y", f"{r.depth} linear layers", "tanh hidden layer"
+    )
+    for x, y, p_lin, p_hid in zip(r.X, r.y, r.linear_predictions, r.hidden_predictions):
+        table.add_row(f"{x[0]:g}  {x[1]:g}", str(y), f"{p_lin:.4f}", f"{p_hid:.4f}")
+    summary = _table("nnlite beside scipy", "claim", "nnlite", "scipy")
+    summary.add_row("deep linear network's MSE", f"{r.linear_losses[-1]:.6f}",
+                    f"{r.best_linear_loss:.6f} (lstsq, best linear map)")  # fmt: skip
+    summary.add_row("it is one linear map: W₁W₂W₃ vs lstsq of its outputs",
+                    _vec(r.linear_product, 3), _vec(r.linear_lstsq, 3))  # fmt: skip
+    summary.add_row("accuracy, linear / tanh hidden layer",
+                    f"{r.linear_accuracy:.0%} / {r.hidden_accuracy:.0%}", "")  # fmt: skip
+    plots = [
+        chart([("MSE", range(1, len(r.linear_losses) + 1), r.linear_losses)],
+              title=f"{r.depth} linear layers: loss per epoch (stalls at the lstsq optimum)",
+              xlabel="epoch", height=6),
+        chart([("BCE", range(1, len(r.hidden_losses) + 1), r.hidden_losses)],
+              title="one tanh hidden layer: loss per epoch (falls to 0)", xlabel="epoch",
+              height=6),
+    ]  # fmt: skip
+    return [intro, table, *(Text(p) for p in plots), summary]
+
+
+# -- learning rate -------------------------------------------------------------------
+
+
+def _learning_rate(r: lessons.LearningRateResult) -> list[RenderableType]:
+    mu, L = r.eigenvalues
+    intro = _para(
+        f"""Gradient descent W ← W − α·dW on a quadratic loss (linear regression, one
+        feature: the loss is a bowl in (w, b)). Along the bowl's steepest direction each step
+        multiplies the distance to the bottom by 1 − αL, where L is the largest curvature:
+        scipy.linalg.eigvalsh of the Hessian gives L = {L:.4f} (and the flattest
+        μ = {mu:.4f}). So α < 2/L = {2 / L:.4f} converges, α just below 2/L overshoots the
+        bottom at every step (1 − αL near −1: it oscillates), α > 2/L diverges, and a tiny α
+        converges but needs many more steps."""
+    )
+    series = []
+    for run in r.runs:
+        excess = np.array(run.losses[:60]) - r.loss_star
+        ys = np.log10(np.maximum(excess, 1e-16))
+        series.append((f"α = {run.fraction:g}·2/L", range(len(ys)), ys))
+    plot = chart(series, title="log₁₀(L(θ) − L*) for the first 60 steps", xlabel="step",
+                 height=14)  # fmt: skip
+    table = _table(
+        "each α beside the theory from scipy's L",
+        "α", "1 − αL (theory)", "measured", "what it did", "steps to converge",
+    )  # fmt: skip
+    for run in r.runs:
+        ratio = run.ratio[np.abs(run.stiff[:-1]) > 1e-9]
+        measured = _e(float(np.median(ratio))) if ratio.size else "—"
+        colour = {"converges": "green", "oscillates": "yellow", "diverges": "red"}[run.verdict]
+        steps = "never" if run.steps_to_converge is None else str(run.steps_to_converge)
+        table.add_row(
+            f"{run.fraction:g}·2/L = {run.lr:.3g}", _e(1 - run.lr * L), measured,
+            f"[{colour}]{run.verdict}[/{colour}]", steps,
+        )  # fmt: skip
+    note = Text(
+        f"steps to converge: until L(θ) − L* ≤ {r.tol:g}·(L(θ₀) − L*); the lstsq optimum "
+        f"L* = {r.loss_star:.6f} at θ* = {_vec(r.theta_star)} (scipy)."
+    )
+    return [intro, Text(plot), table, note]
+
+
+# -- sgd ---------------------------------------------------------------------------------
+
+
+def _sgd(r: lessons.SgdResult) -> list[RenderableType]:
+    n = len(r.X)
+    intro = _para(
+        f"""Stochastic mini-batch gradient descent takes a step after every batch of m rows
+        instead of after all {n}: each batch's gradient is a noisy but unbiased estimate of the
+        full gradient (its average over batches is exactly the full gradient), so SGD heads
+        for the same optimum with many more, cheaper steps and ends jittering around it.
+        The reference optimum is scipy.linalg.lstsq's."""
+    )
+    plot = chart(
+        [(f"m = {m}", range(1, len(c) + 1), c) for m, c in r.curves.items()],
+        title=f"training loss per epoch (α = {r.lr:g}, same start)",
+        xlabel="epoch",
+        height=12,
+    )
+    table = _table("where each batch size ended (θ* from lstsq)", "batch size m",
+                   "steps per epoch", "last epoch's loss", "‖θ − θ*‖")  # fmt: skip
+    for m, theta in r.ends.items():
+        table.add_row(str(m), str(-(-n // m)), _e(r.curves[m][-1]),
+                      _e(float(np.linalg.norm(theta - r.theta_star))))  # fmt: skip
+    spread = np.linalg.norm(r.seed_ends - r.theta_star, axis=1)
+    small = np.linalg.norm(r.small_lr_ends - r.theta_star, axis=1)
+    mean_gap = float(np.linalg.norm(r.seed_ends.mean(axis=0) - r.theta_star))
+    seeds = _table(f"{len(r.seed_ends)} seeds, m = {r.seed_batch}, {r.epochs} epochs",
+                   "α", "mean ‖θ − θ*‖", "‖mean θ − θ*‖")  # fmt: skip
+    seeds.add_row(f"{r.lr:g}", _e(float(spread.mean())), _e(mean_gap))
+    seeds.add_row(f"{r.lr / 4:g}", _e(float(small.mean())),
+                  _e(float(np.linalg.norm(r.small_lr_ends.mean(axis=0) - r.theta_star))))  # fmt: skip
+    grad = _table(f"the gradient at θ₀: full batch vs mini-batches of {r.seed_batch}",
+                  "estimate", "∂L/∂θ")  # fmt: skip
+    grad.add_row("all rows (full batch)", _vec(r.gradient))
+    grad.add_row("mean over one epoch's batches", _vec(r.partition_mean))
+    grad.add_row(f"mean of {r.draws} random batches", _vec(r.draw_mean))
+    grad.add_row("± standard error", _vec(r.draw_stderr))
+    return [intro, Text(plot), table, seeds, grad]
+
+
+# -- local minima ------------------------------------------------------------------------
+
+
+def landscape(r: lessons.LandscapeResult) -> str:
+    """The loss over (w, b) as shades, starts as letters, ends as digits, scipy's global as ★."""
+    grid = r.loss_grid
+    lo, hi = float(grid.min()), float(np.quantile(grid, 0.9))
+    rows = []
+    for row in grid[::-1]:  # b grows upwards
+        level = np.clip((row - lo) / (hi - lo or 1.0), 0, 1)
+        rows.append([SHADES[int(v * (len(SHADES) - 1))] for v in level])
+    nb, nw = grid.shape
+
+    def put(theta: Any, mark: str) -> None:
+        c = round((theta[0] - r.w_grid[0]) / (r.w_grid[-1] - r.w_grid[0]) * (nw - 1))
+        q = round((theta[1] - r.b_grid[0]) / (r.b_grid[-1] - r.b_grid[0]) * (nb - 1))
+        if 0 <= c < nw and 0 <= q < nb:
+            rows[nb - 1 - q][c] = mark
+
+    for i, m in enumerate(r.minima):
+        put(m.theta, str(i))
+    for s in r.starts:
+        put(s.theta0, s.name)
+    put(r.global_theta, "★")
+    lines = ["loss over (w, b): light = low, dark = high; A–D starts, 0–9 where descent ended,"
+             " ★ scipy's global minimum"]  # fmt: skip
+    lines += [f"b={r.b_grid[-1]:+.0f} │{''.join(rows[0])}"]
+    lines += [f"     │{''.join(row)}" for row in rows[1:-1]]
+    lines += [f"b={r.b_grid[0]:+.0f} │{''.join(rows[-1])}", f"     └{'─' * nw}"]
+    lines += [f"      w={r.w_grid[0]:+.0f}{'w'.center(nw - 10)}w={r.w_grid[-1]:+.0f}"]
+    return "\n".join(lines)
+
+
+def basin_map(r: lessons.LandscapeResult) -> str:
+    """For a grid of starts θ₀ = (w, b): the number of the minimum gradient descent reached."""
+    lines = ["where gradient descent ends, by start (w across, b up): 0 = global minimum"]
+    for q in range(len(r.basin_b) - 1, -1, -1):
+        cells = " ".join(str(v) for v in r.basin_grid[q])
+        lines.append(f"b={r.basin_b[q]:+.2f}  {cells}")
+    lines.append(f"        w from {r.basin_w[0]:+.1f} to {r.basin_w[-1]:+.1f}")
+    return "\n".join(lines)
+
+
+def _pattern(active: Sequence[bool]) -> str:
+    """● where the neuron is on, ○ where it is off, one mark per point from left to right."""
+    return "".join("●" if a else "○" for a in active)
+
+
+def _local_minima(r: lessons.LandscapeResult, reference: bool = False) -> list[RenderableType]:
+    intro = _para(
+        """One ReLU neuron a = max(0, w·x + b) fits five points of a V (y = |x|) with mean
+        squared error. Where the neuron is on it is a straight line, so every minimum is the
+        least-squares line through the points it is on (scipy.linalg.lstsq checks each), and
+        the points it is off for send no gradient back. Gradient descent (α = 1/L) from
+        different starts ends in different minima; scipy's differential_evolution searches the
+        whole square for the global one."""
+    )
+    minima = _table("the minima gradient descent found (● on, ○ off, points left to right)",
+                    "#", "on", "θ = (w, b), nnlite", "lstsq on the ● (scipy)", "loss",
+                    "starts", "global")  # fmt: skip
+    for i, m in enumerate(r.minima):
+        minima.add_row(
+            str(i), _pattern(m.active), _vec(m.theta, 3),
+            "—" if m.lstsq_theta is None or sum(m.active) < 2 else _vec(m.lstsq_theta, 3),
+            f"{m.loss:.4f}", str(m.starts), "[green]yes[/green]" if r.reaches_global(m) else "no",
+        )  # fmt: skip
+    if reference:
+        starts = _table("from each start: nnlite's gradient descent and scipy's L-BFGS-B",
+                        "start θ₀", "nnlite's end", "L-BFGS-B's end", "‖Δθ‖", "loss", "global")  # fmt: skip
+        for s in r.starts:
+            starts.add_row(
+                f"{s.name} {_vec(s.theta0, 1)}", _vec(s.theta, 2), _vec(s.theta_ref, 2),
+                f"{np.linalg.norm(s.theta - s.theta_ref):.0e}", f"{s.loss:.4f}",
+                "[green]yes[/green]" if r.reaches_global(s) else "no",
+            )  # fmt: skip
+    else:
+        starts = _table("named starts", "start", "θ₀", "nnlite's end", "loss", "global")
+        for s in r.starts:
+            starts.add_row(
+                s.name, _vec(s.theta0, 1), _vec(s.theta, 3), f"{s.loss:.4f}",
+                "[green]yes[/green]" if r.reaches_global(s) else "no",
+            )  # fmt: skip
+    starts.columns[0].no_wrap = True
+    foot = Text(
+        f"scipy differential_evolution: global minimum θ = {_vec(r.global_theta)}, "
+        f"loss {r.global_loss:.6f}."
+    )
+    return [intro, Text(landscape(r)), Text(basin_map(r)), minima, starts, foot]
+
+
+# -- optimum -------------------------------------------------------------------------
+
+
+def comparison_table(c: lessons.OptimumComparison, title: str) -> Table:
+    table = _table(title, "", "nnlite", "scipy")
+    table.add_row(
+        "how",
+        f"{c.steps} epochs, batch {c.batch_size}",
+        c.reference.replace("scipy.optimize.minimize ", ""),
+    )
+    table.add_row("θ at the end", _vec(c.theta, 5), _vec(c.theta_ref, 5))
+    table.add_row("loss at the end", f"{c.loss:.10f}", f"{c.loss_ref:.10f}")
+    table.add_row("loss gap (nnlite − scipy)", _e(c.loss_gap), "")
+    table.add_row("‖θ − θ_scipy‖", f"{c.distance:.2e}", "")
+    table.add_row("‖θ − θ_scipy‖ / ‖θ_scipy‖", f"{c.relative_distance:.1e}", "")
+    return table
+
+
+def _optimum(r: lessons.OptimumLesson) -> list[RenderableType]:
+    c = r.convex
+    intro = _para(
+        """Gradient descent is one way to minimise a loss; scipy.optimize has others. On a
+        convex problem — logistic regression on two overlapping clouds — there is one
+        minimum: nnlite's mini-batch SGD (α falling 1 → 0.1 → 0.01) and L-BFGS-B started
+        from the same θ₀ end in the same place. On a non-convex loss each start has its own
+        minimum: from each start below, nnlite and L-BFGS-B end in the same minimum, and
+        different starts end in different minima."""
+    )
+    plot = chart(
+        [("nnlite SGD", range(1, len(c.losses) + 1), c.losses),
+         ("scipy optimum", [1, len(c.losses)], [c.loss_ref, c.loss_ref])],
+        title="logistic regression: SGD's loss per epoch and scipy's minimum", xlabel="epoch",
+        height=8,
+    )  # fmt: skip
+    rest = _local_minima(r.nonconvex, reference=True)
+    return [intro, Text(plot), comparison_table(c, "convex: one minimum"), rest[4], rest[5]]
+
+
+# -- gradcheck ---------------------------------------------------------------------------
+
+
+def gradcheck_table(g: lessons.GradCheck) -> Group:
+    table = _table(
+        f"backprop vs central differences (h = {g.h:g}): {g.spec}, loss {g.loss}, "
+        f"{g.n_samples} samples, float64",
+        "layer", "", "shape", "max |∂L/∂θ|", "relative error", "",
+    )  # fmt: skip
+    for row in g.rows:
+        ok = "[green]ok[/green]" if row.error <= g.tolerance else "[red]too large[/red]"
+        table.add_row(f"{row.layer} {row.name}", row.param, "×".join(map(str, row.shape)),
+                      _e(row.max_abs), f"{row.error:.2e}", ok)  # fmt: skip
+    lines = [
+        Text(
+            "relative error = ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖); central "
+            f"differences are good to about h² ≈ {g.h**2:.0e}, so above {g.tolerance:g} "
+            "backprop and the forward pass disagree."
+        )
+    ]
+    if g.kinks:
+        lines.append(
+            Text(f"{g.kinks} ReLU input(s) lie within 10·h of 0, where ReLU has no derivative: "
+                 "try another --seed.", style="yellow")
+        )  # fmt: skip
+    verdict = (
+        Text(f"gradient check passed: largest relative error {g.max_error:.1e}", style="green")
+        if g.passed
+        else Text(f"gradient check failed: largest relative error {g.max_error:.1e}", style="red")
+    )
+    return Group(table, *lines, verdict)

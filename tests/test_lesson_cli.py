@@ -1,0 +1,116 @@
+"""``nnlite lesson`` and ``nnlite gradcheck`` through typer's ``CliRunner``.
+
+Claims checked: ``lesson`` alone lists every topic; each topic runs, explains itself and
+shows scipy's reference beside nnlite's result; a bad topic name ends with exit code 1 and
+one ``error:`` line naming the valid topics (no traceback); ``gradcheck`` prints a
+per-layer table of relative errors for any network spec and loss, and refuses bad specs
+the same clean way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from nnlite import lessons
+
+runner = CliRunner()
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def invoke(*args: str):
+    return runner.invoke(cli.app, [str(a) for a in args])
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, (result.output, result.exception)
+    return ANSI.sub("", result.stdout)
+
+
+def clean_error(result, phrase: str) -> str:
+    """Exit code 1 and exactly one ``error:`` line on stderr that contains ``phrase``."""
+    err = ANSI.sub("", result.stderr)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert phrase.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+def test_lesson_without_a_topic_lists_every_topic():
+    out = ok(invoke("lesson"))
+    for name in lessons.TOPICS:
+        assert name in out
+
+
+@pytest.mark.parametrize(
+    "topic,phrases",
+    [
+        ("perceptron", ["linprog", "XOR", "Novikoff", "converged exactly where linprog"]),
+        (
+            "activations",
+            ["scipy", "sigmoid", "tanh", "ReLU", "softmax", "largest |nnlite − scipy|"],
+        ),
+        ("xor", ["lstsq", "one linear map", "100%"]),
+        ("learning-rate", ["eigvalsh", "converges", "oscillates", "diverges", "2/L"]),
+        ("sgd", ["lstsq", "unbiased", "m = 1", "mean of 2000 random batches"]),
+        ("local-minima", ["differential_evolution", "★", "lstsq", "global"]),
+        ("optimum", ["L-BFGS-B", "loss gap", "convex"]),
+    ],
+)
+def test_each_lesson_explains_plots_and_shows_scipy_beside_nnlite(topic, phrases):
+    out = ok(invoke("lesson", topic))
+    for phrase in phrases:
+        assert phrase in out, (phrase, out)
+    assert "│" in out and "└" in out  # a text plot or a table frame
+
+
+def test_lesson_names_are_forgiving_about_case_and_underscores():
+    assert lessons.topic_name("Learning_Rate") == "learning-rate"
+    assert lessons.topic_name("lr") == "learning-rate"
+
+
+def test_a_bad_lesson_name_is_one_clean_error_listing_the_topics():
+    line = clean_error(invoke("lesson", "backprop-by-magic"), "unknown lesson")
+    assert all(name in line for name in lessons.TOPICS)
+
+
+def test_gradcheck_default_network_passes_with_a_row_per_layer_and_parameter():
+    out = ok(invoke("gradcheck"))
+    assert "relative error" in out and "gradient check passed" in out
+    assert len(re.findall(r"Dense\(4, 'tanh'\)", out)) == 2  # its W row and its b row
+    assert len(re.findall(r"Dense\(2, 'softmax'\)", out)) == 2
+    errors = [float(x) for x in re.findall(r"│\s+(\d\.\d\de-\d\d) │ ok", out)]
+    assert len(errors) == 4 and max(errors) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "--layers 5,3 -a relu --output identity --loss mse --outputs 1",
+        "--layers none --output sigmoid --loss bce --outputs 3 --seed 4",
+        "--layers 6 -a sigmoid --output softmax --loss cce --samples 1",
+    ],
+)
+def test_gradcheck_checks_any_network_spec_and_loss(args):
+    out = ok(invoke("gradcheck", *args.split()))
+    assert "gradient check passed" in out
+
+
+@pytest.mark.parametrize(
+    "args,phrase",
+    [
+        (["--layers", "4,a"], "bad layer spec"),
+        (["--loss", "cce", "--outputs", "1"], "one output unit per class"),
+        (["--inputs", "0"], "--inputs must be a positive integer"),
+        (["--output", "softmax", "--outputs", "1"], "softmax output needs at least two units"),
+        (["--output", "identity", "--loss", "bce"], "needs probabilities"),
+    ],
+)
+def test_gradcheck_refuses_a_bad_spec_with_one_clean_error(args, phrase):
+    clean_error(invoke("gradcheck", *args), phrase)
