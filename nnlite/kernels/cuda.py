@@ -473,16 +473,20 @@ def _gemm_kernel(tile, trans_a, trans_b, epilogue):
     BMP = BM + PAD
     BNP = BN + PAD
     k_step = _k_step(BK, TM, TN, TY, TX, CONTIGUOUS)
-    # 16-byte aligned shared tiles let a thread's 4 contiguous floats be one vector load
-    # (the simulator does not accept an alignment, and needs none).
-    ALIGN = None if SIMULATOR else 16
+    # 16-byte aligned shared tiles let a thread's 4 contiguous floats be one vector load.
+    # The simulators need no alignment, and numba's built-in one rejects the keyword, so
+    # they take the plain branch (ALIGNED is a compile-time constant: the GPU build
+    # keeps only the aligned one).
+    ALIGNED = not SIMULATOR
 
     @_jit(launch_bounds=(NT, MIN_BLOCKS))
     def gemm_kernel(A, B, bias, C, D, P, Q, act, M, N, K):
-        As = cuda.shared.array(
-            (2, BK, BMP), float32, alignment=ALIGN
-        )  # op(A) tiles, k-major: As[buf, k, m]
-        Bs = cuda.shared.array((2, BK, BNP), float32, alignment=ALIGN)  # op(B) tiles: Bs[buf, k, n]
+        if ALIGNED:
+            As = cuda.shared.array((2, BK, BMP), float32, alignment=16)  # op(A): As[buf, k, m]
+            Bs = cuda.shared.array((2, BK, BNP), float32, alignment=16)  # op(B): Bs[buf, k, n]
+        else:
+            As = cuda.shared.array((2, BK, BMP), float32)  # op(A) tiles, k-major
+            Bs = cuda.shared.array((2, BK, BNP), float32)  # op(B) tiles
         acc = cuda.local.array((TM, TN), float32)  # this thread's outputs, in registers
         ra = cuda.local.array(TM, float32)
         rb = cuda.local.array(TN, float32)
