@@ -1,8 +1,9 @@
 """Constants of nnlite and the only place that reads environment variables.
 
-Owns: default dtype, clipping epsilons, chunk sizes, the data directory and
-the Numba cache directory. ``configure_numba_cache()`` must run before numba
-is first imported (``nnlite/__init__`` calls it); it never imports numba.
+Owns: default dtype, clipping epsilons, chunk sizes, the data home (``NNLITE_DATA``,
+else the per-user cache) and the Numba cache directory. ``configure_numba_cache()``
+must run before numba is first imported (``nnlite/__init__`` calls it); it never
+imports numba.
 """
 
 from __future__ import annotations
@@ -35,10 +36,26 @@ def env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
-def data_dir() -> Path | None:
-    """``$NNLITE_DATA``: a directory holding user data sets such as ``mnist/``."""
+def data_dir() -> Path:
+    """The data home: where ``nnlite data download`` writes ``mnist/`` and ``fashion-mnist/``.
+
+    ``$NNLITE_DATA`` when set; otherwise the per-user cache, ``$XDG_CACHE_HOME/nnlite``
+    (the XDG base-directory rule: only an absolute ``XDG_CACHE_HOME`` counts) or else
+    ``~/.cache/nnlite``, the folder that also holds Numba's cache of compiled kernels.
+    The folder is not created here; the downloader creates it.
+    """
     value = env("NNLITE_DATA")
-    return Path(value).expanduser() if value else None
+    if value:
+        return Path(value).expanduser()
+    return user_cache_dir()
+
+
+def user_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/nnlite`` if that variable is an absolute path, else ``~/.cache/nnlite``."""
+    xdg = env("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "nnlite"
+    return Path(os.path.expanduser("~")) / ".cache" / "nnlite"
 
 
 def _writable(path: Path) -> bool:

@@ -1,4 +1,6 @@
-"""Numba's JIT cache must find a writable home even when the install and HOME are read-only."""
+"""config: Numba's JIT cache finds a writable home even when the install and HOME are read-only;
+the data home is $NNLITE_DATA, else the per-user cache ($XDG_CACHE_HOME/nnlite or ~/.cache/nnlite).
+"""
 
 import os
 import subprocess
@@ -42,3 +44,30 @@ def test_user_cache_dir_is_per_version_and_user_setting_wins(tmp_path):
     mine = tmp_path / "mine"
     result = _run({"HOME": str(tmp_path), "NUMBA_CACHE_DIR": str(mine)})
     assert result.stdout.split()[0] == str(mine)
+
+
+# The data home: where `nnlite data download` writes and the loaders look (read per call).
+
+
+def test_data_home_is_nnlite_data_when_set(tmp_path, monkeypatch):
+    from nnlite import config
+
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    monkeypatch.setenv("NNLITE_DATA", "~/datasets")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert config.data_dir() == tmp_path / "me" / "datasets"
+
+
+def test_data_home_defaults_to_the_per_user_cache(tmp_path, monkeypatch):
+    from nnlite import config
+
+    monkeypatch.delenv("NNLITE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert config.data_dir() == tmp_path / "xdg" / "nnlite"
+    # The XDG rule: a relative XDG_CACHE_HOME is ignored, an empty NNLITE_DATA too.
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("NNLITE_DATA", "")
+    assert config.data_dir() == tmp_path / "me" / ".cache" / "nnlite"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert config.data_dir() == tmp_path / "me" / ".cache" / "nnlite"
