@@ -1,20 +1,23 @@
-"""Data sets for the lessons: logic gates, 2-D toy generators, shipped digits, MNIST, user files.
+"""Data sets for the lessons: gates, 2-D toy generators, shipped digits, (Fashion-)MNIST, user files.
 
 Owns: the ``Dataset`` record, every built-in data set by name (``load``, ``list_datasets``),
-the readers for IDX (MNIST), CSV and ``.npz`` files with their validation, and the two data
-helpers the training code needs (``train_test_split``, ``one_hot``).
+the readers for IDX (MNIST, Fashion-MNIST), CSV and ``.npz`` files with their validation, and
+the two data helpers the training code needs (``train_test_split``, ``one_hot``).
 
 Contract: every loader returns ``X`` as C-contiguous float32 ``(n, d)`` with finite values;
 class labels are int64 ``0..n_classes-1`` (never remapped: a file with other labels is an
 error); regression targets are float32. Every problem with a file or its contents raises
 ``errors.DataError`` with a one-line message that names the file; a bad option raises
-``errors.ConfigError`` that lists the valid choices.
+``errors.ConfigError`` that lists the valid choices. The readers treat every file as hostile:
+whatever its bytes, they return a valid result or raise ``DataError``, and they never allocate
+more than the file really holds because a header says so.
 
-Imports: numpy and the standard library, ``nnlite.errors`` and ``nnlite.config`` (the only
-reader of environment variables). Never numba, typer or rich; never prints.
+Imports: numpy and the standard library, ``nnlite.errors``, ``nnlite.config`` (the only
+reader of environment variables) and ``nnlite.download`` (where MNIST and Fashion-MNIST live
+and their pinned checksums). Never numba, typer or rich; never prints.
 
-Omits: downloading (MNIST is read from files the user already has), augmentation, and
-feature scaling of user files: CSV and ``.npz`` features are returned as stored.
+Omits: downloading (``nnlite.download`` does it), augmentation, and feature scaling of user
+files: CSV and ``.npz`` features are returned as stored.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite import config, errors
+from nnlite import config, download, errors
 
 __all__ = [
     "NAMES",
@@ -42,6 +45,7 @@ __all__ = [
     "load",
     "load_csv",
     "load_digits",
+    "load_fashion_mnist",
     "load_mnist",
     "load_npz",
     "make_blobs",
@@ -75,6 +79,8 @@ class Dataset:
         (28, 28) MNIST.
     X_test, y_test : ndarray or None
         A published test split (MNIST t10k, or ``X_test``/``y_test`` in an ``.npz``).
+    class_names : tuple of str or None
+        What each label means, when the data set says (Fashion-MNIST: "T-shirt/top", ...).
     """
 
     name: str
@@ -85,6 +91,7 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     X_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    class_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         # A cheap structural check so a Dataset built by hand cannot smuggle in
@@ -395,6 +402,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # Read in bounded chunks: ``f.read(n)`` allocates ``n`` bytes up front, and ``n`` comes
 # from a header that may be corrupt or hostile.
 _CHUNK = 1 << 20
+# The most data bytes one IDX file or one .npz array may hold: 1 GiB, twice the largest
+# MNIST-format file in use (EMNIST ByClass, 0.55 GB). A header that claims more is refused
+# before anything is read, so a gzip bomb behind a lying header cannot fill the memory.
+MAX_ARRAY_BYTES = 1 << 30
 
 
 def _read_at_most(f, limit: int) -> bytearray:
@@ -429,9 +440,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     ------
     errors.DataError
         Missing or unreadable file, a ``.gz`` name on a file that is not gzip, a corrupt
-        gzip stream, a wrong magic number or type, or a data length that differs from what
-        the header promises (truncated, or trailing bytes). The memory used is bounded by
-        the file's real size, never by the header's claims.
+        gzip stream, a wrong magic number or type, a header that promises more than
+        ``MAX_ARRAY_BYTES``, or a data length that differs from what the header promises
+        (truncated, or trailing bytes). The memory used is bounded by the file's real
+        (decompressed) size, never by the header's claims.
     """
     path = Path(path)
     compressed = False
@@ -447,6 +459,8 @@ def read_idx(path: str | Path) -> np.ndarray:
                 return _parse_idx(f, path)
     except FileNotFoundError:
         raise errors.DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise errors.DataError(f"{path}: is a directory, not an IDX file") from None
     except (OSError, EOFError, zlib.error) as exc:
         # gzip.BadGzipFile is an OSError; a cut-off gzip stream raises EOFError.
         what = "corrupt gzip stream" if compressed else "unreadable"
@@ -476,65 +490,67 @@ def _parse_idx(f, path: Path) -> np.ndarray:
         )
     shape = tuple(int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(ndim))
     expected = math.prod(shape)
+    dims = "x".join(map(str, shape))
+    if expected > MAX_ARRAY_BYTES:
+        raise errors.DataError(
+            f"{path}: header {dims} promises {expected:,} data bytes, more than the "
+            f"{MAX_ARRAY_BYTES:,} nnlite reads from one file (corrupt header?)"
+        )
     # Ask for one byte more than promised: getting it means trailing data.
     data = _read_at_most(f, expected + 1)
     if len(data) < expected:
         raise errors.DataError(
-            f"{path}: truncated: header {'x'.join(map(str, shape))} promises {expected} "
-            f"data bytes, file has {len(data)}"
+            f"{path}: truncated: header {dims} promises {expected} data bytes, file has {len(data)}"
         )
     if len(data) > expected:
         raise errors.DataError(
-            f"{path}: trailing bytes after the {expected} data bytes that header "
-            f"{'x'.join(map(str, shape))} promises"
+            f"{path}: trailing bytes after the {expected} data bytes that header {dims} promises"
         )
     return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
+# The four standard files of an IDX data set (MNIST, Fashion-MNIST): key -> name without .gz.
 MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-_MNIST_HINT = "point at the folder with --data-dir DIR or the environment variable NNLITE_DATA=DIR"
+# Label i means FASHION_MNIST_CLASSES[i] (the Zalando README, torchvision's FashionMNIST).
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+# name: (title, what the images show, class names)
+_IDX_SETS = {
+    "mnist": ("MNIST", "handwritten digits", None),
+    "fashion-mnist": ("Fashion-MNIST", "Zalando clothing images", FASHION_MNIST_CLASSES),
+}
 
 
-def _mnist_dirs(data_dir: str | Path | None) -> list[Path]:
-    """Folders to search: the argument (or else ``$NNLITE_DATA``), then its ``mnist/``."""
-    base = Path(data_dir).expanduser() if data_dir is not None else config.data_dir()
-    return [] if base is None else [base, base / "mnist"]
+def _idx_locate(name: str, data_dir: str | Path | None) -> dict[str, Path] | str:
+    """The four files of IDX set ``name``, or a one-line explanation of what is missing where."""
+    folder, found = download.locate(name, data_dir)
+    if all(found.values()):
+        return {key: found[f"{stem}.gz"] for key, stem in MNIST_FILES.items()}  # type: ignore[misc]
+    missing = next(file for file, where in found.items() if where is None)
+    searched = " or ".join(str(d) for d in download.candidate_dirs(name, data_dir))
+    return (
+        f"{_IDX_SETS[name][0]} file {missing} (or {missing.removesuffix('.gz')}) not found in "
+        f"{searched}; download it with `{download.command(name, data_dir)}`, or point at a folder holding the four "
+        "IDX files with --data-dir DIR or NNLITE_DATA=DIR"
+    )
 
 
-def _mnist_find(folder: Path) -> dict[str, Path | None]:
-    found: dict[str, Path | None] = {}
-    for key, stem in MNIST_FILES.items():
-        candidates = (folder / f"{stem}.gz", folder / stem)
-        found[key] = next((p for p in candidates if p.is_file()), None)
-    return found
-
-
-def _mnist_locate(data_dir: str | Path | None) -> dict[str, Path] | str:
-    """The four MNIST files, or a one-line explanation of what is missing where."""
-    dirs = _mnist_dirs(data_dir)
-    if not dirs:
-        return (
-            f"MNIST not found: no data folder given; download the four IDX files and {_MNIST_HINT}"
-        )
-    best = None
-    for folder in dirs:
-        found = _mnist_find(folder)
-        if all(found.values()):
-            return found  # type: ignore[return-value]
-        if best is None or sum(map(bool, found.values())) > sum(map(bool, best[1].values())):
-            best = (folder, found)
-    folder, found = best
-    missing = next(MNIST_FILES[k] for k, v in found.items() if v is None)
-    searched = " or ".join(str(d) for d in dirs)
-    return f"MNIST file {missing}.gz (or {missing}) not found in {searched}; {_MNIST_HINT}"
-
-
-def _mnist_pair(
+def _idx_pair(
     images_path: Path, labels_path: Path
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
     images = read_idx(images_path)
@@ -549,6 +565,10 @@ def _mnist_pair(
         )
     if len(labels) == 0:
         raise errors.DataError(f"{labels_path}: no examples")
+    if images.shape[1] == 0 or images.shape[2] == 0:
+        raise errors.DataError(
+            f"{images_path}: images of {images.shape[1]}x{images.shape[2]} pixels have no pixels"
+        )
     if labels.max() > 9:
         bad = int(np.argmax(labels > 9))
         raise errors.DataError(f"{labels_path}: label {labels[bad]} at index {bad} is not 0..9")
@@ -559,6 +579,35 @@ def _mnist_pair(
     return X, labels.astype(np.int64), (int(images.shape[1]), int(images.shape[2]))
 
 
+def _load_idx_set(name: str, data_dir: str | Path | None) -> Dataset:
+    """MNIST or Fashion-MNIST: the same four file names, the same format, other pictures."""
+    title, what, class_names = _IDX_SETS[name]
+    found = _idx_locate(name, data_dir)
+    if isinstance(found, str):
+        raise errors.DataError(found)
+    for path in found.values():
+        # Both sets use the same file names, so a folder of one is easily taken for the
+        # other; a file that is byte for byte another set's published file says so.
+        other = download.identify(path, exclude=name)
+        if other is not None:
+            raise errors.DataError(
+                f"{path}: this is the published {_IDX_SETS[other][0]} file, not {title}'s; "
+                f"use --dataset {other}, or point --data-dir at the {title} files"
+            )
+    X, y, shape = _idx_pair(found["train_images"], found["train_labels"])
+    X_test, y_test, test_shape = _idx_pair(found["test_images"], found["test_labels"])
+    if shape != test_shape:
+        raise errors.DataError(
+            f"{found['test_images']}: test images are {test_shape[0]}x{test_shape[1]}, "
+            f"training images {shape[0]}x{shape[1]}"
+        )
+    text = (
+        f"{title} {what}, {len(y)} training + {len(y_test)} test images "
+        f"of {shape[0]}x{shape[1]} pixels, 10 classes"
+    )
+    return Dataset(name, X, y, 10, text, shape, X_test, y_test, class_names)
+
+
 def load_mnist(data_dir: str | Path | None = None) -> Dataset:
     """MNIST handwritten digits from the four standard IDX files.
 
@@ -567,7 +616,9 @@ def load_mnist(data_dir: str | Path | None = None) -> Dataset:
     data_dir : str or Path, optional
         Folder holding ``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
         ``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz`` (or the same names
-        without ``.gz``), directly or in a ``mnist/`` sub-folder. Default: ``$NNLITE_DATA``.
+        without ``.gz``), in its ``mnist/`` sub-folder or directly. Default: the data home
+        (``$NNLITE_DATA``, else the per-user cache), where ``nnlite data download mnist``
+        writes.
 
     Returns
     -------
@@ -578,24 +629,21 @@ def load_mnist(data_dir: str | Path | None = None) -> Dataset:
     Raises
     ------
     errors.DataError
-        A file is missing (the message says which, where it looked and how to point at the
-        folder), malformed, or images and labels disagree.
+        A file is missing (the message says which, where it looked and how to get it),
+        malformed, Fashion-MNIST's, or images and labels disagree.
     """
-    found = _mnist_locate(data_dir)
-    if isinstance(found, str):
-        raise errors.DataError(found)
-    X, y, shape = _mnist_pair(found["train_images"], found["train_labels"])
-    X_test, y_test, test_shape = _mnist_pair(found["test_images"], found["test_labels"])
-    if shape != test_shape:
-        raise errors.DataError(
-            f"{found['test_images']}: test images are {test_shape[0]}x{test_shape[1]}, "
-            f"training images {shape[0]}x{shape[1]}"
-        )
-    text = (
-        f"MNIST handwritten digits, {len(y)} training + {len(y_test)} test images "
-        f"of {shape[0]}x{shape[1]} pixels, 10 classes"
-    )
-    return Dataset("mnist", X, y, 10, text, shape, X_test, y_test)
+    return _load_idx_set("mnist", data_dir)
+
+
+def load_fashion_mnist(data_dir: str | Path | None = None) -> Dataset:
+    """Fashion-MNIST: Zalando's clothing images, a drop-in replacement for MNIST.
+
+    The same four file names, format, sizes and split as ``load_mnist`` (which see), looked
+    for in ``fashion-mnist/`` instead of ``mnist/``; ``nnlite data download fashion-mnist``
+    gets them. The returned ``Dataset`` also has ``class_names`` = ``FASHION_MNIST_CLASSES``
+    (label 0 is "T-shirt/top", 9 is "Ankle boot").
+    """
+    return _load_idx_set("fashion-mnist", data_dir)
 
 
 # ---------------------------------------------------------------------------- user files
@@ -790,7 +838,7 @@ def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") ->
 
     try:
         A = np.array(rows, dtype=np.float64)
-    except ValueError:
+    except ValueError as exc:
         # Slow path only to name the culprit; numpy's message does not say where it is.
         for line, row in zip(lines, rows, strict=True):
             for j, field in enumerate(row):
@@ -798,7 +846,8 @@ def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") ->
                     raise errors.DataError(
                         f"{path}: line {line}, {column(j)}: {field!r} is not a number"
                     ) from None
-        raise
+        # Python's float() and numpy disagree on some spelling: still the file's problem.
+        raise errors.DataError(f"{path}: not all fields are numbers ({exc})") from None
     feature_cols = [j for j in range(ncol) if j != tcol]
     X = np.ascontiguousarray(_float32(A[:, feature_cols]))
     # Checked after the cast so that 1e39 (finite in float64, inf in float32) is caught too.
@@ -834,6 +883,109 @@ def _npz_features(A: np.ndarray, path: Path, key: str) -> tuple[np.ndarray, tupl
     return np.ascontiguousarray(X.reshape(len(X), -1)), image_shape
 
 
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
+# Anything the zip and .npy layers can raise on damaged bytes.
+_ARCHIVE_ERRORS = (
+    OSError,
+    EOFError,
+    ValueError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,  # an unknown compression method
+    RuntimeError,  # an encrypted member
+)
+
+
+def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """``X``, ``y`` and, if present, ``X_test``, ``y_test`` of an ``.npz`` archive.
+
+    Read member by member with ``zipfile`` rather than ``np.load``: numpy allocates an array
+    of the size its ``.npy`` header claims before reading a compressed member, so a header
+    that lies would cost that memory. Here a header is checked against ``MAX_ARRAY_BYTES`` and
+    the member's size first, and only the bytes really there are read.
+    """
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(6)
+    except FileNotFoundError:
+        raise errors.DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise errors.DataError(f"{path}: is a directory, not an .npz archive") from None
+    except OSError as exc:
+        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+    if magic == _NPY_MAGIC:
+        raise errors.DataError(f"{path}: holds a single array, not an .npz archive with X and y")
+    if magic[:4] not in _ZIP_MAGICS:
+        raise errors.DataError(f"{path}: not a readable .npz archive (not a zip file)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            for key in ("X", "y"):
+                if key not in members:
+                    found = ", ".join(members) or "none"
+                    raise errors.DataError(f"{path}: no array {key!r} (arrays found: {found})")
+            if ("X_test" in members) != ("y_test" in members):
+                raise errors.DataError(f"{path}: has only one of X_test and y_test")
+            return {
+                key: _npz_member(archive, members[key], path, key)
+                for key in ("X", "y", "X_test", "y_test")
+                if key in members
+            }
+    except _ARCHIVE_ERRORS as exc:
+        if isinstance(exc, errors.DataError):
+            raise
+        raise errors.DataError(f"{path}: not a readable .npz archive ({exc})") from None
+
+
+def _npz_member(archive: zipfile.ZipFile, member: str, path: Path, key: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked before any data is read."""
+    info = archive.getinfo(member)
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            else:
+                raise errors.DataError(
+                    f"{path}: array {key!r} is in .npy format {version[0]}.{version[1]}, "
+                    "which nnlite does not read"
+                )
+            if dtype.hasobject:
+                raise errors.DataError(
+                    f"{path}: array {key!r} holds Python objects (pickle); "
+                    "nnlite loads plain numeric arrays only"
+                )
+            if dtype.kind not in "biuf":
+                raise errors.DataError(f"{path}: array {key!r} has dtype {dtype}, expected numbers")
+            if any(d < 0 for d in shape):
+                raise errors.DataError(f"{path}: array {key!r} has a negative shape {shape}")
+            count = math.prod(shape)
+            nbytes = count * dtype.itemsize
+            promise = f"{path}: array {key!r}: header {shape} {dtype} promises {nbytes:,} bytes"
+            if nbytes > MAX_ARRAY_BYTES:
+                raise errors.DataError(f"{promise}, more than the {MAX_ARRAY_BYTES:,} nnlite reads")
+            if nbytes > info.file_size:
+                raise errors.DataError(f"{promise}, the archive member holds {info.file_size:,}")
+            # One byte more than promised: getting it means trailing data.
+            data = _read_at_most(f, nbytes + 1)
+    except _ARCHIVE_ERRORS as exc:
+        if isinstance(exc, errors.DataError):
+            raise
+        raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+    if len(data) != nbytes:
+        what = "truncated" if len(data) < nbytes else "trailing bytes after the data"
+        raise errors.DataError(f"{promise}: {what}")
+    flat = np.frombuffer(data, dtype=dtype) if count else np.zeros(0, dtype=dtype)
+    try:
+        return flat.reshape(shape, order="F" if fortran else "C")
+    except ValueError as exc:
+        raise errors.DataError(f"{path}: array {key!r} has an impossible shape ({exc})") from None
+
+
 def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
     """An ``.npz`` archive with arrays ``X`` and ``y`` (and optionally ``X_test``, ``y_test``).
 
@@ -859,37 +1011,7 @@ def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
     """
     path = Path(path)
     _check_task(task)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise errors.DataError(f"{path}: file not found") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise errors.DataError(f"{path}: not a readable .npz archive ({exc})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise errors.DataError(f"{path}: holds a single array, not an .npz archive with X and y")
-    arrays: dict[str, np.ndarray] = {}
-    with archive:
-        keys = archive.files
-        for key in ("X", "y"):
-            if key not in keys:
-                found = ", ".join(keys) or "none"
-                raise errors.DataError(f"{path}: no array {key!r} (arrays found: {found})")
-        if ("X_test" in keys) != ("y_test" in keys):
-            raise errors.DataError(f"{path}: has only one of X_test and y_test")
-        for key in ("X", "y", "X_test", "y_test"):
-            if key not in keys:
-                continue
-            try:
-                arrays[key] = archive[key]
-            except ValueError as exc:
-                if "allow_pickle" in str(exc):
-                    raise errors.DataError(
-                        f"{path}: array {key!r} holds Python objects (pickle); "
-                        "nnlite loads plain numeric arrays only"
-                    ) from None
-                raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
+    arrays = _npz_arrays(path)
     X, image_shape = _npz_features(arrays["X"], path, "X")
     y_raw = arrays["y"]
     if y_raw.dtype.kind not in "biuf" or y_raw.ndim not in (1, 2):
@@ -929,7 +1051,7 @@ GENERATORS = {
     "spirals": make_spirals,
     "blobs": make_blobs,
 }
-NAMES = (*GATES, *GENERATORS, "digits", "mnist")
+NAMES = (*GATES, *GENERATORS, "digits", *_IDX_SETS)
 
 # name: (kind, samples, features, classes, description) for list_datasets; samples are
 # the generators' defaults and MNIST's training split.
@@ -946,6 +1068,13 @@ _CATALOG = {
         784,
         10,
         "MNIST handwritten digits, 28x28 pixels, plus 10,000 test images",
+    ),
+    "fashion-mnist": (
+        "external",
+        60000,
+        784,
+        10,
+        "Fashion-MNIST clothing images (Zalando), 28x28 pixels, plus 10,000 test images",
     ),
 }
 
@@ -965,9 +1094,10 @@ def load(
     ----------
     name : str
         A built-in name (see ``NAMES``: and, or, nand, xor, moons, circles, spirals, blobs,
-        digits, mnist; case-insensitive), or a path to a ``.csv`` or ``.npz`` file.
+        digits, mnist, fashion-mnist; case-insensitive), or a path to a ``.csv`` or ``.npz``
+        file.
     data_dir : str or Path, optional
-        Where MNIST lives (see ``load_mnist``); ignored by the others.
+        Where MNIST or Fashion-MNIST lives (see ``load_mnist``); ignored by the others.
     n_samples, noise : optional
         Generator settings; None keeps the generator's default. Giving either for a data
         set that is not generated raises ``ConfigError`` rather than being ignored.
@@ -1007,8 +1137,8 @@ def load(
         return gate(key)
     if key == "digits":
         return load_digits()
-    if key == "mnist":
-        return load_mnist(data_dir)
+    if key in _IDX_SETS:
+        return _load_idx_set(key, data_dir)
     if key.endswith(".csv"):
         return load_csv(name, target=-1 if target is None else target)
     if key.endswith(".npz"):
@@ -1030,19 +1160,30 @@ def _digits_available() -> bool:
     return (config.REPO_DATA_DIR / DIGITS_FILE).is_file()
 
 
+def _idx_available(name: str, data_dir: str | Path | None) -> bool:
+    """All four files are there and none is byte for byte the other set's."""
+    found = _idx_locate(name, data_dir)
+    if isinstance(found, str):
+        return False
+    return not any(download.identify(path, exclude=name) for path in found.values())
+
+
 def list_datasets(data_dir: str | Path | None = None) -> list[dict]:
     """One dict per built-in data set, without loading any of them.
 
     Parameters
     ----------
     data_dir : str or Path, optional
-        Where to look for MNIST (default ``$NNLITE_DATA``); only file existence is checked.
+        Where to look for MNIST and Fashion-MNIST (default: the data home, ``$NNLITE_DATA``
+        or the per-user cache). Only file existence is checked, except that a file that is
+        byte for byte the other set's does not count.
 
     Returns
     -------
     list of dict
-        Keys ``name``, ``kind`` ("gate", "generated", "shipped" or "external": files you provide), ``samples``
-        (training examples; the default for generators), ``features``, ``classes``,
+        Keys ``name``, ``kind`` ("gate", "generated", "shipped" or "external": files you
+        download or provide), ``samples`` (training examples; the default for generators),
+        ``features``, ``classes``,
         ``description`` and ``available`` (bool), in the order of ``NAMES``.
     """
     out = []
@@ -1050,8 +1191,8 @@ def list_datasets(data_dir: str | Path | None = None) -> list[dict]:
         kind, samples, features, classes, text = _CATALOG[name]
         if name == "digits":
             available = _digits_available()
-        elif name == "mnist":
-            available = not isinstance(_mnist_locate(data_dir), str)
+        elif name in _IDX_SETS:
+            available = _idx_available(name, data_dir)
         else:
             available = True
         out.append(

@@ -2,6 +2,8 @@
 
 Real MNIST is read from ``../shared/data/mnist`` beside the repository (or from
 ``$NNLITE_TEST_MNIST``); those tests are skipped when it is absent. It is never copied here.
+Fashion-MNIST is tested with hand-built files of the same format. The random-input (fuzz)
+tests of the readers are in ``test_datasets_fuzz.py``; the hand-picked hostile inputs here.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from nnlite import config, datasets, errors
 
@@ -218,20 +219,31 @@ def test_read_idx_rejects_malformed_files(tmp_path, gz, content, match):
 
 
 @pytest.mark.parametrize("gz", [False, True])
-def test_read_idx_absurd_header_fails_fast_without_allocating(tmp_path, gz):
-    # 10**9 images of 28x28 would be 784 GB; the file holds 100 bytes.
-    path = write(
-        tmp_path / ("big.gz" if gz else "big"), idx_bytes((10**9, 28, 28), b"\1" * 100), gz
-    )
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        # 10**9 images of 28x28 would be 784 GB: refused before any data is read.
+        ((10**9, 28, 28), "promises 784,000,000,000 data bytes, more than"),
+        # 400 MB claimed (under the cap): read until the data runs out, then refused.
+        ((500_000, 28, 28), "truncated: header 500000x28x28 promises 392000000 data bytes"),
+        ((2**32 - 1,), "promises 4,294,967,295 data bytes, more than"),
+    ],
+)
+def test_read_idx_absurd_header_fails_fast_without_allocating(tmp_path, gz, shape, match):
+    path = write(tmp_path / ("big.gz" if gz else "big"), idx_bytes(shape, b"\1" * 100), gz)
     tracemalloc.start()
     start = time.perf_counter()
     try:
-        raises_data_error(path, datasets.read_idx, path, match="truncated")
+        raises_data_error(path, datasets.read_idx, path, match=match)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert time.perf_counter() - start < 2.0
     assert peak < 8 * 2**20
+
+
+def test_read_idx_of_a_directory(tmp_path):
+    raises_data_error(tmp_path, datasets.read_idx, tmp_path, match="is a directory")
 
 
 def test_read_idx_gz_name_but_not_gzip(tmp_path):
@@ -247,44 +259,6 @@ def test_read_idx_corrupt_or_cut_gzip_and_missing_file(tmp_path):
     raises_data_error(garbled, datasets.read_idx, garbled, match="gzip")
     missing = tmp_path / "nowhere-idx1-ubyte.gz"
     raises_data_error(missing, datasets.read_idx, missing, match="not found")
-
-
-@pytest.fixture(scope="module")
-def fuzz_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz")
-
-
-VALID_IDX = [idx_bytes((6,)), idx_bytes((2, 2, 3))]
-mutated = st.builds(
-    lambda base, gz, edits, cut, tail: _mutate(base, gz, edits, cut, tail),
-    st.sampled_from(VALID_IDX),
-    st.booleans(),
-    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4),
-    st.one_of(st.none(), st.integers(0, 60)),
-    st.binary(max_size=8),
-)
-
-
-def _mutate(base, gz, edits, cut, tail):
-    data = bytearray(gzip.compress(base) if gz else base)
-    for position, value in edits:
-        data[position % len(data)] = value
-    if cut is not None:
-        data = data[:cut]
-    return bytes(data) + tail
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(content=st.one_of(st.binary(max_size=64), mutated), name=st.sampled_from(["f", "f.gz"]))
-def test_read_idx_fuzz_returns_array_or_raises_data_error(fuzz_dir, content, name):
-    path = fuzz_dir / name
-    path.write_bytes(content)
-    try:
-        a = datasets.read_idx(path)
-    except errors.DataError as exc:
-        assert str(path) in str(exc) and "\n" not in str(exc)
-    else:
-        assert a.dtype == np.uint8 and a.ndim in (1, 3)
 
 
 # ---------------------------------------------------------------------------- MNIST
@@ -319,24 +293,78 @@ def test_mnist_found_through_nnlite_data(tmp_path, monkeypatch):
 
 
 def test_mnist_missing_says_which_file_where_and_how(tmp_path, monkeypatch):
+    # Hermetic: no NNLITE_DATA, and the per-user cache is an empty folder of this test.
     monkeypatch.delenv("NNLITE_DATA", raising=False)
-    with pytest.raises(errors.DataError, match="--data-dir DIR.*NNLITE_DATA"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(errors.DataError) as info:
         datasets.load_mnist()
+    message = str(info.value)
+    assert str(tmp_path / "cache" / "nnlite" / "mnist") in message
+    assert "download it with `nnlite data download mnist`, or" in message
+    assert "--data-dir DIR or NNLITE_DATA=DIR" in message and "\n" not in message
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(errors.DataError) as info:
         datasets.load_mnist(tmp_path)
     message = str(info.value)
-    assert "train-labels-idx1-ubyte" in message and str(tmp_path) in message
-    assert "--data-dir" in message and "NNLITE_DATA" in message
+    assert "train-labels-idx1-ubyte" in message
+    assert f"{tmp_path / 'mnist'} or {tmp_path};" in message
+    assert f"`nnlite data download mnist --data-dir {tmp_path}`" in message
 
 
-def test_mnist_count_mismatch_and_bad_label(tmp_path):
+def test_data_home_is_nnlite_data_else_the_user_cache(tmp_path, monkeypatch):
+    tiny_mnist(tmp_path / "cache" / "nnlite" / "fashion-mnist")
+    monkeypatch.delenv("NNLITE_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert datasets.load("fashion-mnist").n_samples == 3
+    monkeypatch.setenv("NNLITE_DATA", str(tmp_path / "elsewhere"))
+    with pytest.raises(errors.DataError, match="elsewhere"):
+        datasets.load("fashion-mnist")
+
+
+@pytest.mark.parametrize("sub", ["", "fashion-mnist"])
+def test_fashion_mnist_loads_like_mnist_with_class_names(tmp_path, sub):
+    folder = tiny_mnist(tmp_path / sub if sub else tmp_path, labels=bytes([9, 0, 3]))
+    d = datasets.load("Fashion-MNIST", data_dir=tmp_path)
+    assert d.name == "fashion-mnist" and d.n_classes == 10 and d.image_shape == (2, 2)
+    assert d.X.shape == (3, 4) and d.X_test.shape == (2, 4) and d.X.dtype == np.float32
+    np.testing.assert_array_equal(d.y, [9, 0, 3])
+    assert d.class_names[0] == "T-shirt/top" and d.class_names[9] == "Ankle boot"
+    assert len(d.class_names) == 10 and datasets.load_mnist(folder).class_names is None
+    assert "fashion-mnist" in datasets.NAMES
+
+
+def test_each_set_prefers_its_own_sub_folder(tmp_path):
+    tiny_mnist(tmp_path / "mnist", n_train=3)
+    tiny_mnist(tmp_path / "fashion-mnist", n_train=5)
+    assert datasets.load("mnist", data_dir=tmp_path).n_samples == 3
+    assert datasets.load("fashion-mnist", data_dir=tmp_path).n_samples == 5
+    tiny_mnist(tmp_path / "direct", n_train=4)  # DIR itself holding the four files
+    assert datasets.load_fashion_mnist(tmp_path / "direct").n_samples == 4
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_idx_set_count_mismatch_bad_label_and_empty_images(tmp_path, name):
     tiny_mnist(tmp_path / "a", labels=bytes([0, 1]))
     with pytest.raises(errors.DataError, match="3 images but .* 2 labels"):
-        datasets.load_mnist(tmp_path / "a")
+        datasets.load(name, data_dir=tmp_path / "a")
     tiny_mnist(tmp_path / "b", labels=bytes([0, 1, 10]))
-    with pytest.raises(errors.DataError, match="label 10 at index 2"):
-        datasets.load_mnist(tmp_path / "b")
+    with pytest.raises(errors.DataError, match="label 10 at index 2 is not 0..9"):
+        datasets.load(name, data_dir=tmp_path / "b")
+    tiny_mnist(tmp_path / "c", labels=bytes([255, 1, 2]))
+    with pytest.raises(errors.DataError, match="label 255 at index 0"):
+        datasets.load(name, data_dir=tmp_path / "c")
+    folder = tiny_mnist(tmp_path / "d")
+    write(folder / "train-images-idx3-ubyte.gz", idx_bytes((3, 0, 5)), gz=True)
+    with pytest.raises(errors.DataError, match="0x5 pixels have no pixels"):
+        datasets.load(name, data_dir=folder)
+    folder = tiny_mnist(tmp_path / "e")
+    write(folder / "t10k-images-idx3-ubyte.gz", idx_bytes((2, 3, 3)), gz=True)
+    with pytest.raises(errors.DataError, match="test images are 3x3, training images 2x2"):
+        datasets.load(name, data_dir=folder)
+    folder = tiny_mnist(tmp_path / "f")
+    write(folder / "t10k-labels-idx1-ubyte.gz", idx_bytes((2, 1, 1), b"\0\0"), gz=True)
+    with pytest.raises(errors.DataError, match="expected a label file"):
+        datasets.load(name, data_dir=folder)
 
 
 @pytest.fixture(scope="module")
@@ -365,6 +393,15 @@ def test_real_mnist_shapes_labels_and_mean(mnist):
 def test_real_mnist_listed_as_available(mnist):
     listing = {d["name"]: d for d in datasets.list_datasets(MNIST_DIR.parent)}
     assert listing["mnist"]["available"] and listing["mnist"]["samples"] == len(mnist.y)
+    assert not listing["fashion-mnist"]["available"]  # the folder holds MNIST's files
+
+
+def test_real_mnist_is_not_taken_for_fashion_mnist(mnist):
+    with pytest.raises(errors.DataError) as info:
+        datasets.load("fashion-mnist", data_dir=MNIST_DIR)
+    message = str(info.value)
+    assert "this is the published MNIST file, not Fashion-MNIST's" in message
+    assert "use --dataset mnist" in message and "\n" not in message
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -492,6 +529,11 @@ def test_npz_with_pickled_objects_is_refused_not_unpickled(tmp_path):
     "arrays, match",
     [
         ({"X": np.array([[1.0], [np.nan]]), "y": np.array([0, 1])}, r"X\[1, 0\]"),
+        (
+            {"X": np.ones((2, 1)), "y": [0, 1], "X_test": [[np.inf]], "y_test": [0]},
+            r"X_test\[0, 0\]",
+        ),
+        ({"X": np.ones((2, 1)), "y": [0.5, np.inf]}, r"y\[1\]: target inf is not finite"),
         ({"X": np.ones((2, 1)), "y": np.array([0, -1])}, r"y\[1\]: label -1 is negative"),
         ({"X": np.ones((3, 1)), "y": np.array([0, 1, 0.5, 1])[:3]}, r"y\[2\]: label 0.5"),
         ({"X": np.ones((2, 1)), "y": np.array([0, 1, 1])}, "2 rows but y has 3"),
@@ -513,6 +555,93 @@ def test_npz_errors_name_the_file(tmp_path, arrays, match):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
     raises_data_error(path, datasets.load_npz, path, match=match)
+
+
+def npy_member(header: dict, data: bytes) -> bytes:
+    """A hand-built ``.npy`` (format 1.0) whose header may lie about its data."""
+    text = repr(header).encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    head = text + b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head + data
+
+
+def npz_with(path: Path, members: dict[str, bytes], compress: bool = True) -> Path:
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", method) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+GOOD_Y = np.lib.format.header_data_from_array_1_0(np.zeros(2, dtype=np.int64))
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize(
+    "header, data, match",
+    [
+        # 8 TB claimed by a 100-byte member: refused from the header alone.
+        (
+            {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)},
+            b"\0" * 100,
+            "promises 8,000,000,000,000 bytes, more than",
+        ),  # fmt: skip
+        (
+            {"descr": "<f8", "fortran_order": False, "shape": (2, 1000)},
+            b"\0" * 16,
+            "promises 16,000 bytes, the archive member holds",
+        ),  # fmt: skip
+        (
+            {"descr": "<f8", "fortran_order": False, "shape": (2, 1)},
+            b"\0" * 24,
+            "promises 16 bytes: trailing bytes",
+        ),  # fmt: skip
+        ({"descr": "<f8", "fortran_order": False, "shape": (2, -3)}, b"", "negative shape"),
+        ({"descr": "|O", "fortran_order": False, "shape": (2, 1)}, b"\0" * 16, "Python objects"),
+        (
+            {"descr": "<c16", "fortran_order": False, "shape": (2, 1)},
+            b"\0" * 32,
+            "expected numbers",
+        ),
+        ({"descr": "<f8", "fortran_order": False}, b"", "unreadable"),
+    ],
+)
+def test_npz_lying_headers_are_refused_before_allocating(tmp_path, compress, header, data, match):
+    members = {"X.npy": npy_member(header, data), "y.npy": npy_member(GOOD_Y, b"\0" * 16)}
+    path = npz_with(tmp_path / "lies.npz", members, compress)
+    tracemalloc.start()
+    try:
+        raises_data_error(path, datasets.load_npz, path, match=match)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
+
+
+def test_npz_fortran_order_big_endian_and_bool_arrays_read_as_numpy_wrote_them(tmp_path):
+    X = np.asfortranarray(np.arange(12, dtype=">f8").reshape(4, 3))
+    path = tmp_path / "orders.npz"
+    np.savez(path, X=X, y=np.array([True, False, True, False]))
+    d = datasets.load_npz(path)
+    np.testing.assert_array_equal(d.X, np.arange(12).reshape(4, 3))
+    np.testing.assert_array_equal(d.y, [1, 0, 1, 0])
+    assert d.X.flags.c_contiguous and d.X.dtype == np.float32
+
+
+def test_npz_damaged_members(tmp_path):
+    good = tmp_path / "good.npz"
+    np.savez_compressed(good, X=np.ones((50, 3)), y=np.arange(50) % 2)
+    raw = bytearray(good.read_bytes())
+    # Flip a byte inside X's deflate stream: a CRC or zlib error, never an exception.
+    start = raw.index(b"X.npy") + 40
+    raw[start] ^= 0xFF
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(bytes(raw))
+    raises_data_error(bad, datasets.load_npz, bad, match="unreadable|not a readable")
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[:200])
+    raises_data_error(cut, datasets.load_npz, cut, match="not a readable")
+    raises_data_error(tmp_path, datasets.load_npz, tmp_path, match="is a directory")
 
 
 def test_npz_that_is_not_an_archive(tmp_path):
