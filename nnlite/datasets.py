@@ -1,4 +1,4 @@
-"""Data sets for the lessons: gates, 2-D toy generators, shipped digits, (Fashion-)MNIST, user files.
+"""Data sets for the lessons: gates, 2-D toy sets, shipped digits, (Fashion-)MNIST, user files.
 
 Owns: the ``Dataset`` record, every built-in data set by name (``load``, ``list_datasets``),
 the readers for IDX (MNIST, Fashion-MNIST), CSV and ``.npz`` files with their validation, and
@@ -545,8 +545,8 @@ def _idx_locate(name: str, data_dir: str | Path | None) -> dict[str, Path] | str
     searched = " or ".join(str(d) for d in download.candidate_dirs(name, data_dir))
     return (
         f"{_IDX_SETS[name][0]} file {missing} (or {missing.removesuffix('.gz')}) not found in "
-        f"{searched}; download it with `{download.command(name, data_dir)}`, or point at a folder holding the four "
-        "IDX files with --data-dir DIR or NNLITE_DATA=DIR"
+        f"{searched}; download it with `{download.command(name, data_dir)}`, or point at a "
+        "folder holding the four IDX files with --data-dir DIR or NNLITE_DATA=DIR"
     )
 
 
@@ -1074,7 +1074,7 @@ _CATALOG = {
         60000,
         784,
         10,
-        "Fashion-MNIST clothing images (Zalando), 28x28 pixels, plus 10,000 test images",
+        "Fashion-MNIST clothing images, 28x28 pixels, plus 10,000 test images",
     ),
 }
 

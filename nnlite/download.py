@@ -414,6 +414,7 @@ def _transfer(
     try:
         response = _open(url, offset, timeout)
     except urllib.error.HTTPError as exc:
+        exc.close()
         if exc.code == 416 and offset:  # range not satisfiable: the .part is no good
             part.unlink()
             return _transfer(url, mirror, part, spec, timeout, report)
@@ -495,6 +496,14 @@ def _from_mirror(
         raise _MirrorFailed(f"checksum mismatch: {problem}")
 
 
+def _check_mirrors(mirrors: Sequence[str]) -> None:
+    if not mirrors:
+        raise errors.ConfigError("the mirror list is empty")
+    for mirror in mirrors:
+        if not str(mirror).lower().startswith(("http://", "https://")):
+            raise errors.ConfigError(f"mirror {mirror!r} is not an http:// or https:// URL")
+
+
 def fetch(
     spec: RemoteFile,
     folder: str | Path,
@@ -521,7 +530,8 @@ def fetch(
     Returns
     -------
     str
-        The mirror that delivered the file.
+        The mirror that delivered the file ("" when a complete, verified ``.part`` left by
+        an interrupted run only needed its rename).
 
     Raises
     ------
@@ -529,10 +539,18 @@ def fetch(
         Every mirror failed; one line names the file and each mirror's reason (for a checksum
         mismatch, the expected and the actual digest). No final-named file is written and no
         corrupt ``.part`` is kept; the ``.part`` of a dropped connection stays for a resume.
+    errors.ConfigError
+        No mirror, or one that is not an http(s) URL.
     """
+    _check_mirrors(mirrors)
     report = progress if progress is not None else _ignore
     final = Path(folder) / spec.name
     part = final.with_name(f"{spec.name}.part")
+    if part.is_file() and verify(part, spec) is None:
+        # A run stopped between the last byte and the rename: nothing left to fetch.
+        os.replace(part, final)
+        report(DownloadEvent("done", spec.name, spec.size, spec.size, ""))
+        return ""
     reasons = []
     for mirror in mirrors:
         try:
@@ -544,8 +562,6 @@ def fetch(
         os.replace(part, final)
         report(DownloadEvent("done", spec.name, spec.size, spec.size, mirror))
         return mirror
-    if not mirrors:
-        reasons.append("no mirror given")
     raise errors.DataError(f"{final}: download failed: {'; '.join(reasons)}")
 
 
@@ -588,12 +604,8 @@ def download(
         Unknown name, or an empty mirror list.
     """
     src = source(name)
-    if mirrors is not None and not list(mirrors):
-        raise errors.ConfigError("the mirror list is empty")
     chosen = tuple(mirrors) if mirrors is not None else src.mirrors
-    for mirror in chosen:
-        if not mirror.lower().startswith(("http://", "https://")):
-            raise errors.ConfigError(f"mirror {mirror!r} is not an http:// or https:// URL")
+    _check_mirrors(chosen)
     folder = target_dir(src.name, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     report = progress if progress is not None else _ignore
