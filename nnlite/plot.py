@@ -1,0 +1,225 @@
+"""PNG figures of a training run and of a classifier's mistakes, drawn with matplotlib.
+
+Owns: ``training_curves`` (loss and accuracy per epoch, training and validation) and
+``confusion_png`` (the confusion matrix as a heat map, optionally beside the curves).
+Both write a PNG atomically (``nnlite.io.atomic_write``: a failed write leaves an existing
+file untouched) and return the path they wrote.
+
+matplotlib is an optional extra (``pip install 'nnlite[plot]'``). It is imported inside
+the functions, never at module level, and only its object-oriented API with the Agg canvas
+is used: no pyplot, no global backend switch, no window. Without matplotlib every
+function raises ``ConfigError`` with a one-line message that says how to install it.
+
+Imports: numpy, the standard library, ``nnlite.errors`` and ``nnlite.io``. Never typer or
+rich; never prints.
+
+Omits: interactive display, other file formats, styling options.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnlite.errors import ConfigError
+from nnlite.io import atomic_write
+
+__all__ = ["available", "check_target", "confusion_png", "require", "training_curves"]
+
+INSTALL_HINT = "pip install 'nnlite[plot]'"
+
+
+def available() -> bool:
+    """True when matplotlib can be imported (checked without importing it)."""
+    # Looked up through the module at call time so tests can simulate its absence.
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def require(what: str = "plotting") -> None:
+    """Raise ``ConfigError`` "{what} needs matplotlib: pip install 'nnlite[plot]'" without it."""
+    if not available():
+        raise ConfigError(f"{what} needs matplotlib: {INSTALL_HINT}")
+
+
+def _png_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ConfigError(f"{str(path)!r}: plots are written as PNG; give a path ending in .png")
+    return path
+
+
+def check_target(path: str | os.PathLike, what: str = "plotting") -> Path:
+    """Everything that can be checked before the work a plot shows: call it first.
+
+    Raises ``ConfigError`` when matplotlib is missing ("{what} needs matplotlib: ..."),
+    ``path`` does not end in ``.png`` or its directory does not exist, so a command can
+    refuse before a long run rather than after it. Returns ``path`` as a ``Path``.
+    """
+    require(what)
+    path = _png_path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise ConfigError(f"{str(path)!r}: directory {str(directory)!r} does not exist")
+    return path
+
+
+def _series(history: Any, name: str) -> list[float]:
+    values = history.get(name) if isinstance(history, Mapping) else getattr(history, name, None)
+    return [float(v) for v in (values or [])]
+
+
+def _figure(ncols: int, width: float) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, 4.0), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def _has_values(values: Sequence[float]) -> bool:
+    return any(math.isfinite(v) for v in values)
+
+
+def _curve_panels(history: Any) -> list[tuple[str, list[float], list[float]]]:
+    """(title, training values, validation values) for each panel worth drawing."""
+    panels = [("loss", _series(history, "loss"), _series(history, "val_loss"))]
+    acc, val_acc = _series(history, "accuracy"), _series(history, "val_accuracy")
+    if _has_values(acc) or _has_values(val_acc):  # all NaN for regression: no panel
+        panels.append(("accuracy", acc, val_acc))
+    return panels
+
+
+def _draw_curves(axes: Sequence[Any], panels: list) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for ax, (title, train, val) in zip(axes, panels):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.plot(np.arange(1, len(train) + 1), train, marker=".", label="training")
+        if _has_values(val):
+            ax.plot(np.arange(1, len(val) + 1), val, marker=".", label="validation")
+        ax.set_title(f"{title} per epoch")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(title)
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+
+
+def _draw_confusion(fig: Any, ax: Any, cm: np.ndarray, labels: Sequence[str]) -> None:
+    k = cm.shape[0]
+    image = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_xticks(range(k), labels=list(labels), rotation=45 if k > 10 else 0)
+    ax.set_yticks(range(k), labels=list(labels))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"confusion matrix ({int(np.trace(cm)):,} of {int(cm.sum()):,} right)")
+    if k <= 20:  # numbers in the cells while they stay readable
+        threshold = cm.max() / 2 if cm.size else 0
+        for t in range(k):
+            for p in range(k):
+                if cm[t, p]:
+                    colour = "white" if cm[t, p] > threshold else "black"
+                    ax.text(p, t, str(int(cm[t, p])), ha="center", va="center",
+                            fontsize=8, color=colour)  # fmt: skip
+
+
+def _save(fig: Any, path: Path) -> Path:
+    with atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format="png")
+    return path
+
+
+def training_curves(history: Any, path: str | os.PathLike) -> Path:
+    """Write the loss and accuracy per epoch of a training run to a PNG file.
+
+    Parameters
+    ----------
+    history : nnlite.models.History or mapping
+        What ``Sequential.fit`` returns (also ``model.history`` of a loaded model, or
+        ``History.as_dict()``): per-epoch lists ``loss`` and ``accuracy``, and
+        ``val_loss`` / ``val_accuracy`` (empty without validation data). Only ``loss``
+        must be non-empty. A validation line is drawn when its list has finite values;
+        the accuracy panel is left out when accuracy is NaN throughout (regression).
+    path : str or PathLike
+        Where to write; must end in ``.png``; its directory must exist. An existing file
+        is replaced only once the new image is complete (written to a temporary file
+        beside it, then renamed); if anything fails, the old file is untouched.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        matplotlib is not installed (message: "plotting training curves needs
+        matplotlib: pip install 'nnlite[plot]'"), ``path`` does not end in ``.png``, or the history has
+        no epochs.
+    OSError
+        The directory does not exist or cannot be written (``FileNotFoundError``,
+        ``IsADirectoryError`` when ``path`` is a directory, ...).
+    """
+    require("plotting training curves")
+    path = _png_path(path)
+    panels = _curve_panels(history)
+    if not panels[0][1]:
+        raise ConfigError("the training history has no epochs to plot")
+    fig, axes = _figure(len(panels), 5.0 * len(panels))
+    _draw_curves(axes, panels)
+    return _save(fig, path)
+
+
+def confusion_png(
+    cm: Any, labels: Sequence[str] | None, path: str | os.PathLike, *, history: Any = None
+) -> Path:
+    """Write a confusion matrix as a heat map to a PNG file, optionally beside the curves.
+
+    Parameters
+    ----------
+    cm : array_like of int, shape (k, k)
+        Rows true class, columns predicted class (``nnlite.metrics.confusion_matrix``).
+    labels : sequence of str, length k, or None
+        Tick labels (class names); None numbers the classes 0..k-1.
+    path : str or PathLike
+        As in ``training_curves``: ``.png``, written atomically.
+    history : History or mapping, optional
+        When given and non-empty, its loss (and accuracy) curves are drawn to the left of
+        the matrix in the same image.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        matplotlib is not installed, ``path`` does not end in ``.png``, ``cm`` is not
+        square or ``labels`` has the wrong length.
+    OSError
+        As in ``training_curves``.
+    """
+    require("plotting a confusion matrix")
+    path = _png_path(path)
+    cm = np.asarray(cm)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ConfigError(f"a confusion matrix must be square, got shape {cm.shape}")
+    labels = [str(j) for j in range(cm.shape[0])] if labels is None else list(labels)
+    if len(labels) != cm.shape[0]:
+        raise ConfigError(f"{len(labels)} labels for a {cm.shape[0]}-class confusion matrix")
+    panels = _curve_panels(history) if history is not None else []
+    if panels and not panels[0][1]:
+        panels = []
+    fig, axes = _figure(len(panels) + 1, 5.0 * len(panels) + 6.0)
+    _draw_curves(axes[:-1], panels)
+    _draw_confusion(fig, axes[-1], cm, labels)
+    return _save(fig, path)
