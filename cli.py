@@ -515,6 +515,62 @@ def gradcheck(
         raise typer.Exit(1)
 
 
+class DataName(str, Enum):
+    mnist = "mnist"
+    fashion_mnist = "fashion-mnist"
+
+
+data_app = typer.Typer(no_args_is_help=True)
+DATA_HOME_HELP = (
+    "Data home: the files go to DIR/NAME/ (default: $NNLITE_DATA, else the per-user cache "
+    "$XDG_CACHE_HOME/nnlite or ~/.cache/nnlite)."
+)
+
+
+@data_app.command("download")
+@_handle_errors
+def data_download(
+    name: DataName = typer.Argument(..., metavar="NAME", help="mnist or fashion-mnist."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HOME_HELP),
+    force: bool = typer.Option(False, "--force", help="Download again even files that are present and verified."),
+    mirror: Optional[list[str]] = typer.Option(None, "--mirror", metavar="URL", help="Try this base URL (a folder holding the four .gz files) instead of the built-in mirrors; repeat for several. The pinned checksums are still checked."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the result."),
+) -> None:
+    """Download the four IDX files of MNIST or Fashion-MNIST and verify their SHA-256.
+
+    Mirrors are tried in order; a file that fails its checksum is never kept.
+    Each file is written as NAME.part and renamed only once verified.
+    An interrupted download resumes where it stopped; verified files are skipped.
+    """
+    from nnlite import download, ui
+
+    with ui.DownloadProgress(quiet=quiet) as progress:
+        folder = download.download(
+            name.value, data_dir, mirrors=mirror or None, force=force, progress=progress
+        )
+    train = f"nnlite train --dataset {name.value}"
+    if data_dir is not None:
+        train += f" --data-dir {data_dir}"
+    ui.console.print(f"{name.value}: 4 files verified in {folder}; try `{train}`", soft_wrap=True)
+
+
+@data_app.command("list")
+@_handle_errors
+def data_list(
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HOME_HELP),
+) -> None:
+    """Show which MNIST and Fashion-MNIST files are here and verified, and how to get the rest."""
+    from nnlite import download, ui
+
+    for name in download.SOURCES:
+        folder, files = download.status(name, data_dir)
+        ui.data_status(name, folder, files, download.command(name, data_dir))
+
+
+DATA_HELP = "Download MNIST or Fashion-MNIST (checksums verified); list what is here."
+app.add_typer(data_app, name="data", help=DATA_HELP)
+
+
 @app.command("datasets")
 @_handle_errors
 def list_datasets(

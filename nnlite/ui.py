@@ -196,3 +196,96 @@ def truth_table(X: Any, y: Any, weighted: Any, y_hat: Any, threshold: float) -> 
             str(out), str(target), ok,
         )  # fmt: skip
     return table
+
+
+# ------------------------------------------------------------------ data download and listing
+
+
+class DownloadProgress:
+    """Renders ``nnlite.download.DownloadEvent``s: a rich bar per file, or plain lines.
+
+    In a terminal: one bar per file with bytes, speed, time left and the mirror's host.
+    Outside a terminal: one line per file when it is done or skipped. Notes (a mirror that
+    failed, a restart) are one yellow line either way; ``quiet`` shows nothing.
+    """
+
+    def __init__(self, quiet: bool = False, out: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = out or console
+        self.live = self.console.is_terminal and not quiet
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> DownloadProgress:
+        if self.live:
+            from rich.progress import DownloadColumn, TransferSpeedColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[host]}"),
+                console=self.console,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        host = event.mirror.split("//", 1)[-1].split("/", 1)[0]
+        if event.kind == "skip":
+            self._line(Text(f"{event.file}: {event.message}"))
+        elif event.kind == "retry":
+            where = f" ({host})" if host else ""
+            self._line(Text(f"{event.file}{where}: {event.message}", style="yellow"))
+        elif event.kind in ("start", "progress", "done") and self.progress is not None:
+            task = self.tasks.get(event.file)
+            if task is None:
+                task = self.progress.add_task(event.file, total=event.total, host=host)
+                self.tasks[event.file] = task
+            self.progress.update(task, completed=event.done, total=event.total, host=host)
+        elif event.kind == "done":
+            self._line(Text(f"{event.file}: {event.total:,} bytes from {host}, verified"))
+
+    def _line(self, text: Text) -> None:
+        # Progress.console prints above the live bars instead of through them.
+        out = self.progress.console if self.progress is not None else self.console
+        out.print(text, soft_wrap=True)
+
+
+_DATA_STATES = {
+    "verified": "green",
+    "unverified": "yellow",
+    "partial": "yellow",
+    "corrupt": "red",
+    "missing": "red",
+}
+
+
+def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> None:
+    """Print one downloadable data set: its folder, each file's state, how to get the rest.
+
+    ``files`` are ``nnlite.download.FileStatus`` records; ``command`` is the download command.
+    The folder and the command are printed unwrapped, so they can be copied whole.
+    """
+    console.print(Text(f"{name}: {folder}", style="bold"), soft_wrap=True)
+    table = Table()
+    table.add_column("file", no_wrap=True)
+    table.add_column("state", overflow="fold", ratio=1)
+    for f in files:
+        detail = f": {f.detail}" if f.detail else ""
+        table.add_row(f.name, Text(f"{f.state}{detail}", style=_DATA_STATES.get(f.state, "")))
+    console.print(table)
+    if all(f.state == "verified" for f in files):
+        console.print("complete and verified", soft_wrap=True)
+    elif all(f.state in ("verified", "unverified") for f in files):
+        console.print("complete (uncompressed files have no published checksum)", soft_wrap=True)
+    else:
+        console.print(Text(f"to get the missing files: {command}"), soft_wrap=True)
