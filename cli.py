@@ -313,6 +313,37 @@ def _eval_data(model_path: Path, dataset: Optional[str], data_dir: Optional[Path
     return model, ds, ds.X, ds.y, f"all {len(ds.y):,} samples"
 
 
+def _class_names(ds: Any, k: int) -> Optional[list[str]]:
+    """The data set's class names when it has one per class (e.g. fashion-mnist), else None."""
+    names = getattr(ds, "class_names", None)
+    return [str(n) for n in names] if names is not None and len(names) == k else None
+
+
+def _image_shape(ds: Any, option: str) -> tuple[int, int]:
+    from nnlite.errors import ConfigError
+
+    shape = getattr(ds, "image_shape", None)
+    if shape is None:
+        raise ConfigError(
+            f"{option}: the data set {ds.name!r} has no images to draw "
+            "(image data sets: digits, mnist, or an .npz with X of shape (n, h, w))"
+        )
+    return shape
+
+
+def _count(value: Optional[int], option: str, n: int, default: int) -> int:
+    """A sample count from the command line: 0..n, or ``default`` (clipped to n) when absent."""
+    from nnlite.errors import ConfigError
+
+    if value is None:
+        return min(default, n)
+    if value < 0:
+        raise ConfigError(f"{option} must be 0 or more, got {value}")
+    if value > n:
+        raise ConfigError(f"{option} {value}: the data has only {n:,} samples")
+    return value
+
+
 @app.command()
 @_handle_errors
 def evaluate(
@@ -320,20 +351,53 @@ def evaluate(
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or file (default: the model's own held-out split)."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
+    show_wrong: Optional[int] = typer.Option(None, "--show-wrong", metavar="K", help="Draw the K most confidently wrong samples (default 4 on image data; 0 hides them)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png", help="Write the confusion matrix, beside the model's training curves, to a PNG (needs matplotlib, the optional 'plot' extra)."),
 ) -> None:
-    """Loss and accuracy of a saved model on a data set."""
-    from nnlite import ui
+    """Loss and accuracy of a saved model on a data set; for classes, where it goes wrong.
 
+    For a classifier also: the confusion matrix (worst mistakes highlighted), precision
+    and recall per class, and on image data the samples it is most confidently wrong about.
+    """
+    from nnlite import metrics, ui, ui_digits
+    from nnlite import plot as plotting
+    from nnlite.errors import ConfigError
+
+    if plot is not None:  # before the work, not after it
+        plotting.check_target(plot, "--plot")
     model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
+    has_images = getattr(ds, "image_shape", None) is not None
+    k = _count(show_wrong, "--show-wrong", len(y), 4 if has_images else 0)
+    if k and ds.n_classes is None:
+        raise ConfigError("--show-wrong: this is regression data; no prediction is right or wrong")
+    shape = _image_shape(ds, "--show-wrong") if k else None
     model.use_device(device.value)
     loss, acc = model.evaluate(X, y)
-    ui.console.print(
-        ui.summary_table(
-            [("model", str(model_path)), ("data", f"{ds.name}: {desc}"),
-             (f"loss ({model.loss})", ui._num(loss)), ("accuracy", ui._pct(acc))],
-            title="evaluation",
-        )  # fmt: skip
-    )
+    rows = [("model", str(model_path)), ("data", f"{ds.name}: {desc}"),
+            (f"loss ({model.loss})", ui._num(loss)), ("accuracy", ui._pct(acc))]  # fmt: skip
+    if ds.n_classes is None:
+        ui.console.print(ui.summary_table(rows, title="evaluation"))
+        if plot is not None:
+            plotting.training_curves(model.history, plot)
+            ui.console.print(f"wrote the training curves to {plot}")
+        return
+    probs = metrics.class_probabilities(model.predict(X))
+    cm = metrics.confusion_matrix(y, probs.argmax(axis=1), n_classes=probs.shape[1])
+    rows.append(("right", f"{int(cm.trace()):,} of {len(y):,}"))
+    labels = _class_names(ds, cm.shape[0])
+    ui.console.print(ui.summary_table(rows, title="evaluation"))
+    ui.console.print(ui_digits.confusion_table(cm, labels))
+    ui.console.print(ui_digits.class_report_table(cm, labels))
+    if k:
+        wrong = metrics.most_confident_wrong(y, probs)
+        title = f"most confidently wrong: {min(k, len(wrong))} of {len(wrong):,} mistakes"
+        cards = ui_digits.digit_cards(X, shape, probs, wrong[:k], y, labels)
+        ui.console.print(ui_digits.gallery(cards, title) if cards else "no mistakes to show")
+    if plot is not None:
+        curves = bool(model.history.loss)  # a model file records how it was trained
+        plotting.confusion_png(cm, labels, plot, history=model.history if curves else None)
+        what = "the confusion matrix and training curves" if curves else "the confusion matrix"
+        ui.console.print(f"wrote {what} to {plot}")
 
 
 @app.command()
@@ -342,25 +406,43 @@ def predict(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or .csv/.npz file (default: the model's held-out split)."),
     data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
-    show: int = typer.Option(10, min=0, help="Rows to show."),
+    show: Optional[int] = typer.Option(None, "--show", metavar="K", help="Samples to show (default: 10 rows, no pictures). On image data the K samples are also drawn, with the top-3 probabilities."),
+    wrong: bool = typer.Option(False, "--wrong", help="Show the most confidently wrong predictions instead of the first samples."),
+    images: Optional[bool] = typer.Option(None, "--images/--no-images", help="Draw the samples shown (default: on image data when --show is given)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write every prediction to this CSV file."),
 ) -> None:
-    """Predict with a saved model and show the first rows beside their labels."""
+    """Predict with a saved model and show samples beside their labels (drawn, for images)."""
     import numpy as np
     from rich.table import Table
 
-    from nnlite import ui
+    from nnlite import metrics, ui, ui_digits
+    from nnlite.errors import ConfigError
     from nnlite.io import atomic_write
 
     model, ds, X, y, desc = _eval_data(model_path, dataset, data_dir)
+    k = _count(show, "--show", len(X), 10)
+    has_images = getattr(ds, "image_shape", None) is not None
+    draw = images if images is not None else (show is not None and has_images)
+    shape = _image_shape(ds, "--images") if draw else None
+    if draw and ds.n_classes is None:
+        raise ConfigError("--images: this is regression data; there are no classes to show")
     P = model.predict(X)
     classes = model.predict_classes(X) if ds.n_classes is not None else None
-    table = Table(title=f"predictions: {ds.name}, {desc}", title_justify="left")
+    probs = metrics.class_probabilities(P) if classes is not None else None
+    if wrong:
+        if classes is None:
+            raise ConfigError("--wrong: this is regression data; no prediction is right or wrong")
+        rows = metrics.most_confident_wrong(y, probs, k)
+        title = f"most confidently wrong: {len(rows)} of {int(np.sum(classes != y)):,} mistakes"
+    else:
+        rows = np.arange(k)
+        title = f"predictions: {ds.name}, {desc}"
+    table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right")
     table.add_column("prediction", justify="right")
     table.add_column("confidence", justify="right")
     table.add_column("label", justify="right")
-    for i in range(min(show, len(X))):
+    for i in rows:
         if classes is None:
             table.add_row(str(i), " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
             continue
@@ -368,6 +450,9 @@ def predict(
         mark = "" if classes[i] == y[i] else " [red]✗[/red]"
         table.add_row(str(i), f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
     ui.console.print(table)
+    if draw and len(rows):
+        labels = _class_names(ds, probs.shape[1])
+        ui.console.print(ui_digits.gallery(ui_digits.digit_cards(X, shape, probs, rows, y, labels)))
     if classes is not None:
         ui.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
     if output is not None:
