@@ -284,7 +284,7 @@ def test_datasets_lists_every_built_in_name():
     from nnlite import datasets
 
     out = ok(invoke("datasets"))
-    names = re.findall(r"^│ (\w+)\s+│", out, re.M)
+    names = re.findall(r"^│ ([\w-]+)\s+│", out, re.M)
     assert names == list(datasets.NAMES)
 
 

@@ -3,7 +3,8 @@
 Owns: every numerical step of the lesson on the CPU — activations and their
 derivatives, dense forward and backward propagation, the losses and their
 gradients, the SGD update, the Rosenblatt perceptron, and the compiled
-training loop that chains them. Imports numpy and numba only.
+training loop that chains them. Imports numpy, numba and ``blas`` (the
+matrix products) only.
 
 Contracts (shared with the CUDA twins in ``cuda.py``):
 
@@ -24,10 +25,12 @@ optimisers.
 
 from __future__ import annotations
 
+import functools
 import math
 
-import numpy as np
 from numba import njit
+
+from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn
 
 # Activation codes (the names live in ``nnlite/activations.py``).
 IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
@@ -189,7 +192,7 @@ def activation_grad(Z, A, dA, dZ, act):
 def dense_forward(X, W, b, Z, A, act):
     """Z = X·W + b;  A = σ(Z)  (forward propagation through one dense layer).
 
-    The matrix product goes to BLAS (``np.dot`` with an output argument); the
+    The matrix product goes to BLAS (``blas.matmul``: NumPy's OpenBLAS); the
     bias and the activation are then applied in one pass over the output.
 
     Parameters
@@ -200,7 +203,7 @@ def dense_forward(X, W, b, Z, A, act):
     A : (n, o) float array, output: activations.
     act : int, activation code.
     """
-    np.dot(X, W, Z)  # Z = X·W
+    matmul(X, W, Z)  # Z = X·W
     n, o = Z.shape
     if act == SOFTMAX:
         for i in range(n):
@@ -249,7 +252,7 @@ def dense_backward(X, W, dZ, dW, db, dX, want_dX):
         only when ``want_dX`` (the first layer's input needs no gradient).
     want_dX : bool.
     """
-    np.dot(X.T, dZ, dW)  # dW = Xᵀ·dZ
+    matmul_tn(X, dZ, dW)  # dW = Xᵀ·dZ
     n, o = dZ.shape
     for j in range(o):
         db[j] = 0
@@ -257,7 +260,7 @@ def dense_backward(X, W, dZ, dW, db, dX, want_dX):
         for j in range(o):
             db[j] += dZ[i, j]
     if want_dX:
-        np.dot(dZ, W.T, dX)  # dX = dZ·Wᵀ
+        matmul_nt(dZ, W, dX)  # dX = dZ·Wᵀ
 
 
 # ---------------------------------------------------------------------------
@@ -566,10 +569,12 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
         W, _ = _param_views(theta, dims, layer)
         dW, db = _param_views(grad, dims, layer)
         dZ = _act_view(dZbuf, dims, layer, m)
-        if layer > 0:
-            A_prev = _act_view(Abuf, dims, layer - 1, m)
-            dA_prev = _act_view(dAbuf, dims, layer - 1, m)
-            dense_backward(A_prev, W, dZ, dW, db, dA_prev, True)
+        hidden = layer > 0  # the network's input X needs no gradient
+        # one call site for every layer: a constant flag would compile dense_backward twice
+        A_prev = _act_view(Abuf, dims, layer - 1, m) if hidden else X
+        dA_prev = _act_view(dAbuf, dims, layer - 1, m) if hidden else X
+        dense_backward(A_prev, W, dZ, dW, db, dA_prev, hidden)
+        if hidden:
             activation_grad(
                 _act_view(Zbuf, dims, layer - 1, m),
                 A_prev,
@@ -577,8 +582,6 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
                 _act_view(dZbuf, dims, layer - 1, m),
                 acts[layer - 1],
             )
-        else:
-            dense_backward(X, W, dZ, dW, db, X, False)
 
 
 @_jit
@@ -608,7 +611,7 @@ def count_correct(P, Y):
 
 
 @_jit
-def train_batches(
+def _train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
     Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
 ):  # fmt: skip
@@ -663,7 +666,7 @@ def train_batches(
 
 
 @_jit
-def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
+def _evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
     """Σ loss × rows and Σ correct over rows ``start:stop`` (no update).
 
     ``Zbuf``/``Abuf`` hold at least ``stop − start`` rows per layer.
@@ -677,3 +680,55 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
     stats[0] += loss_value(P, Ym, loss, eps) * m
     stats[1] += count_correct(P, Ym)
     stats[2] += m
+
+
+# ---------------------------------------------------------------------------
+# The training loop compiled for one loss: only the code a run needs.
+# ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _for_loss(loss: int):
+    """``_train_batches`` and ``_evaluate_rows`` compiled with the loss code as a constant.
+
+    Numba passes a constant argument on to callees as a literal and prunes the
+    branches it decides, so a softmax + cross-entropy run compiles no MSE or
+    BCE code. Each closure is cached on disk under its constant (Numba hashes
+    a closure's cell values into the cache key).
+    """
+    LOSS = int(loss)
+
+    @_jit
+    def train_batches_for_loss(
+        X, Y, order, start, stop, batch_size, theta, dims, acts, lr, eps,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    ):  # fmt: skip
+        return _train_batches(
+            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, lr, eps,
+            Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+        )  # fmt: skip
+
+    @_jit
+    def evaluate_rows_for_loss(X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats):
+        _evaluate_rows(X, Y, start, stop, theta, dims, acts, LOSS, eps, Zbuf, Abuf, stats)
+
+    return train_batches_for_loss, evaluate_rows_for_loss
+
+
+def train_batches(
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+):  # fmt: skip
+    """Mini-batch SGD over ``order[start:stop]``: ``_train_batches`` compiled for ``loss``.
+
+    Same contract and arguments as ``_train_batches`` (and the CUDA twin).
+    """
+    return _for_loss(loss)[0](
+        X, Y, order, start, stop, batch_size, theta, dims, acts, lr, eps,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    )  # fmt: skip
+
+
+def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
+    """Σ loss × rows and Σ correct over rows ``start:stop``: ``_evaluate_rows`` for ``loss``."""
+    _for_loss(loss)[1](X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats)
