@@ -8,6 +8,7 @@ commands, so ``nnlite --help`` stays fast. One handler turns every
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from collections.abc import Callable
@@ -162,84 +163,154 @@ def _output_layer(ds: Any, output: Output) -> tuple[int, str]:
     return ds.n_classes, act
 
 
+DATA_DIR_HELP = (
+    "Folder with the MNIST / Fashion-MNIST IDX files, directly or in DIR/mnist, DIR/fashion-mnist "
+    "(default: $NNLITE_DATA, else ~/.cache/nnlite; get them with `nnlite data download`)."
+)
+
+
 @app.command()
 @_handle_errors
 def train(
     dataset: str = typer.Option(
         "digits", "--dataset", "-d", help="and, or, nand, xor, moons, circles, spirals, blobs, "
-        "digits, mnist, or a .csv/.npz file (see `nnlite datasets`)."
+        "digits, mnist, fashion-mnist, or a .csv/.npz file (see `nnlite datasets`)."
     ),
-    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
     layers: str = typer.Option("64", "--layers", "-l", help="Hidden layer sizes, e.g. 64,32 (none: no hidden layer)."),
     activation: Activation = typer.Option(Activation.relu, "--activation", "-a", help="σ of the hidden layers."),
     output: Output = typer.Option(Output.auto, help="Output activation (auto: softmax for classes, sigmoid for two, identity for regression)."),
     loss: Loss = typer.Option(Loss.auto, help="Loss (auto: cce after softmax, bce after sigmoid, else mse)."),
-    epochs: int = typer.Option(100, "--epochs", "-e", min=1, help="Passes over the training data."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Passes over the training data (default 100; with --resume: the run's total)."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Samples per gradient step (1: pure SGD; n: full batch)."),
     lr: float = typer.Option(0.1, "--lr", help="Learning rate α in W ← W − α·dW."),
+    momentum: float = typer.Option(0.0, "--momentum", "-m", help="Momentum μ: V ← μ·V − α·dW, W ← W + V (0: plain SGD; 0.9 is usual)."),
+    nesterov: bool = typer.Option(False, "--nesterov", help="Nesterov's momentum: W ← W + μ·V − α·dW (needs --momentum)."),
     seed: int = typer.Option(0, help="Seed for the weights, the split and the batch order."),
-    val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST uses its test set)."),
+    val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST and Fashion-MNIST use their test set)."),
     dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation."),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
-    save: Optional[Path] = typer.Option(None, "--save", "-s", help="Write the trained model to this .npz file."),
+    save: Optional[Path] = typer.Option(None, "--save", "-s", help="Write the trained model to this .npz file (and checkpoints, and the state at Ctrl-C)."),
+    checkpoint_every: int = typer.Option(0, "--checkpoint-every", min=0, metavar="N", help="Also save a resumable checkpoint to --save every N epochs."),
+    resume: Optional[Path] = typer.Option(None, "--resume", metavar="CHECKPOINT", help="Continue an interrupted run: data set, network and settings come from the checkpoint."),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png", help="Write the loss and accuracy curves to a PNG (needs matplotlib)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
 ) -> None:
-    """Train a multilayer perceptron with mini-batch SGD and show how it learned."""
+    """Train a multilayer perceptron with mini-batch SGD and show how it learned.
+
+    Ctrl-C stops after the running chunk of batches, prints the summary so far
+    and, with --save, writes a checkpoint that --resume continues.
+    """
     import numpy as np
 
-    from nnlite import Dense, Sequential, ui
+    from nnlite import Dense, Sequential, io, ui
     from nnlite.errors import ConfigError
 
+    if checkpoint_every and save is None and resume is None:
+        raise ConfigError("--checkpoint-every needs --save PATH (where the checkpoints go)")
+    if plot is not None:
+        from nnlite import plot as plotting
+
+        plotting.check_target(plot, "--plot")  # before training, not after
+    if resume is not None:
+        model = io.load(resume)
+        if model.resume_state is None:
+            raise ConfigError(
+                f"{str(resume)!r} holds a finished model, not an interrupted run: nothing to resume"
+            )
+        run = dict(model.extra)
+        dataset, seed, val_split = run["dataset"], int(run["seed"]), run.get("val_split")
+        batch_size, lr = int(run["batch_size"]), float(run["lr"])
+        momentum, nesterov = float(run.get("momentum", 0.0)), bool(run.get("nesterov", False))
+        if data_dir is None and run.get("data_dir"):
+            data_dir = Path(run["data_dir"])
+        epochs = epochs or int(run["epochs"])
+        save = save or resume
+        model.use_device(device.value)
+    else:
+        epochs = epochs or 100
     if save is not None and not save.parent.is_dir():
         # Refuse before training, not after: a bad path should not cost the trained model.
         raise ConfigError(f"--save: directory {str(save.parent)!r} does not exist")
     ds, X, y, val, val_desc = _load_split(dataset, data_dir, val_split, seed)
-    units, out_act = _output_layer(ds, output)
-    hidden = [Dense(u, activation.value) for u in _hidden_layers(layers)]
-    model = Sequential(
-        hidden + [Dense(units, out_act)],
-        loss=None if loss == Loss.auto else loss.value,
-        dtype=np.dtype(dtype.value),
-        device=device.value,
-    )
-    model.build(X.shape[1], seed=seed)
+    if resume is None:
+        units, out_act = _output_layer(ds, output)
+        hidden = [Dense(u, activation.value) for u in _hidden_layers(layers)]
+        model = Sequential(
+            hidden + [Dense(units, out_act)],
+            loss=None if loss == Loss.auto else loss.value,
+            dtype=np.dtype(dtype.value),
+            device=device.value,
+        )
+        model.build(X.shape[1], seed=seed)
+    done = len(model.history.loss)
+    if epochs <= done:
+        raise ConfigError(f"--epochs {epochs}: the run has already done {done} epochs")
+    run = {
+        "dataset": dataset, "val_split": val_split, "seed": seed, "epochs": epochs,
+        "batch_size": batch_size, "lr": lr, "momentum": momentum, "nesterov": nesterov,
+        "data_dir": str(data_dir) if data_dir is not None else None,
+    }  # fmt: skip
     if not quiet:
         ui.console.print(
             f"[bold]{ds.name}[/bold]: {len(y):,} training samples × {X.shape[1]} features; "
             f"validation: {val_desc}"
         )
+        if resume is not None:
+            ui.console.print(f"resuming {str(resume)!r} after {done} of {epochs} epochs")
         ui.console.print(ui.model_table(model, title=f"network (loss: {model.loss})"))
     with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
         compile_s = model.warm_up()
-    with ui.TrainingProgress(quiet=quiet) as progress:
+    saved = []
+
+    def save_checkpoint(model: Sequential, interrupted: bool) -> None:
+        if save is not None:
+            saved.append(io.save(model, save, extra=run))
+
+    with ui.TrainingProgress(quiet=quiet, save=save_checkpoint) as progress, _stop_on_ctrl_c(progress):
         history = model.fit(
-            X, y, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-            validation_data=val, callback=progress,
+            X, y, epochs=epochs - done, batch_size=batch_size, lr=lr, seed=seed,
+            validation_data=val, callback=progress, momentum=momentum, nesterov=nesterov,
+            checkpoint_every=checkpoint_every if save is not None else 0,
+            resume=resume is not None,
         )  # fmt: skip
-    rows = [
-        ("train loss", ui._num(history.loss[-1])),
-        ("train accuracy", ui._pct(history.accuracy[-1])),
-    ]
-    if val is not None:
+    rows = []
+    if history.interrupted:
+        state = model.resume_state
+        where = f"after {state['epochs_done']} of {epochs} epochs"
+        if state["position"]:
+            where += f" and {state['position']:,} samples of epoch {state['epochs_done'] + 1}"
+        rows.append(("stopped (Ctrl-C)", where))
+    if history.loss:
+        rows += [
+            ("train loss", ui._num(history.loss[-1])),
+            ("train accuracy", ui._pct(history.accuracy[-1])),
+        ]
+    if val is not None and history.val_loss:
         rows += [
             ("validation loss", ui._num(history.val_loss[-1])),
             ("validation accuracy", ui._pct(history.val_accuracy[-1])),
         ]
     rows += [
-        ("epochs × batch size", f"{epochs} × {min(batch_size, len(y))}"),
-        ("learning rate α", f"{lr:g}"),
+        ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, len(y))}"),
+        ("learning rate α", f"{lr:g}" + (f", momentum μ {momentum:g}" if momentum else "")
+         + (" (Nesterov)" if nesterov else "")),
         ("kernel start-up (JIT or cache)", f"{compile_s:.2f} s"),
         ("device", _describe_device(model)),
         ("training time", f"{history.seconds:.2f} s"),
         ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
-    ]
-    if save is not None:
-        from nnlite import io
-
-        extra = {"dataset": dataset, "val_split": val_split, "seed": seed, "epochs": epochs}
-        path = io.save(model, save, extra=extra)
-        rows.append(("saved to", str(path)))
+    ]  # fmt: skip
+    if save is not None and not history.interrupted:
+        rows.append(("saved to", str(io.save(model, save, extra=run))))
+    elif saved:
+        rows.append(("checkpoint", f"{saved[-1]} (continue: nnlite train --resume {saved[-1]})"))
+    if plot is not None and history.loss:
+        rows.append(("plot", str(plotting.training_curves(history, plot))))
     ui.console.print(ui.summary_table(rows))
+    if history.interrupted:
+        if save is None:
+            ui.warn("stopped by Ctrl-C; no --save given, so the trained weights are not kept")
+        raise typer.Exit(130)
     if history.overshoot():
         ui.warn(
             f"the loss rose from {history.start_loss:.4g} before training to "
@@ -247,9 +318,32 @@ def train(
             f"the learning rate {lr:g} is probably too large (overshoot); try a smaller --lr"
         )
     if not quiet:
-        plot = ui.curve(history.loss, title="training loss per epoch")
-        if plot:
-            ui.console.print(plot, highlight=False)
+        curve = ui.curve(history.loss, title="training loss per epoch")
+        if curve:
+            ui.console.print(curve, highlight=False)
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(progress: Any):
+    """First Ctrl-C: ask ``fit`` to stop at the next chunk boundary. Second: abort at once."""
+    import signal
+
+    def first(signum: int, frame: Any) -> None:
+        from nnlite import ui
+
+        progress.stop_training = True
+        ui.warn("Ctrl-C: stopping after the running batches (Ctrl-C again to abort)")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: leave Ctrl-C alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -349,7 +443,7 @@ def _count(value: Optional[int], option: str, n: int, default: int) -> int:
 def evaluate(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or file (default: the model's own held-out split)."),
-    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP),
     show_wrong: Optional[int] = typer.Option(None, "--show-wrong", metavar="K", help="Draw the K most confidently wrong samples (default 4 on image data; 0 hides them)."),
     plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png", help="Write the confusion matrix, beside the model's training curves, to a PNG (needs matplotlib, the optional 'plot' extra)."),
@@ -405,7 +499,7 @@ def evaluate(
 def predict(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="A model saved with train --save."),
     dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="Data set or .csv/.npz file (default: the model's held-out split)."),
-    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
     show: Optional[int] = typer.Option(None, "--show", metavar="K", help="Samples to show (default: 10 rows, no pictures). On image data the K samples are also drawn, with the top-3 probabilities."),
     wrong: bool = typer.Option(False, "--wrong", help="Show the most confidently wrong predictions instead of the first samples."),
     images: Optional[bool] = typer.Option(None, "--images/--no-images", help="Draw the samples shown (default: on image data when --show is given)."),
@@ -659,7 +753,7 @@ app.add_typer(data_app, name="data", help=DATA_HELP)
 @app.command("datasets")
 @_handle_errors
 def list_datasets(
-    data_dir: Optional[Path] = typer.Option(None, help="Directory with the MNIST IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
     """List the built-in data sets with their sizes and shapes."""
     from nnlite import datasets, ui

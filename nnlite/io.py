@@ -2,7 +2,8 @@
 
 Owns: ``save`` (atomic: a temporary file in the same directory, flushed and
 fsynced, then renamed over the target, so an interrupted save never leaves a
-half-written model) and ``load`` (validated: a wrong, truncated or foreign
+half-written model; a model with a ``resume_state`` is saved as a checkpoint
+that ``fit(resume=True)`` continues) and ``load`` (validated: a wrong, truncated or foreign
 file gives ``ModelFileError`` in one line). No pickle anywhere: the JSON
 record is stored as a uint8 array and read with ``allow_pickle=False``.
 Also ``atomic_write``, used by everything in nnlite that writes a file.
@@ -70,14 +71,25 @@ def save(model: Any, path: str | os.PathLike, extra: dict[str, Any] | None = Non
         "history": model.history.as_dict(),
         "extra": extra or {},
     }
+    arrays = {"theta": model.theta}
+    state = getattr(model, "resume_state", None)
+    if state is not None:  # a checkpoint: what ``fit(resume=True)`` needs to continue
+        record["resume"] = {k: v for k, v in state.items() if k not in _RESUME_ARRAYS}
+        arrays.update({f"resume_{k}": np.asarray(state[k]) for k in _RESUME_ARRAYS})
     meta = np.frombuffer(json.dumps(record, allow_nan=True).encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as handle:
-        np.savez(handle, theta=model.theta, meta=meta)
+        np.savez(handle, meta=meta, **arrays)
     return path
 
 
+_RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is JSON
+
+
 def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
-    """(JSON record, θ) of a model file, validated; raises ``ModelFileError``."""
+    """(JSON record, θ) of a model file, validated; raises ``ModelFileError``.
+
+    A checkpoint's resume arrays come back in ``record["resume"]``.
+    """
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"model file {str(path)!r} does not exist")
@@ -99,6 +111,9 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
                 raise ModelFileError(f"{str(path)!r} is not an nnlite model (no theta/meta arrays)")
             theta = npz["theta"]
             meta = npz["meta"]
+            resume_arrays = {
+                k: npz[f"resume_{k}"] for k in _RESUME_ARRAYS if f"resume_{k}" in keys
+            }
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
@@ -118,6 +133,10 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
             f"{str(path)!r} has model format version {record.get('version')!r}; "
             f"this nnlite reads version {FORMAT_VERSION}"
         )
+    if "resume" in record:
+        if not isinstance(record["resume"], dict) or len(resume_arrays) != len(_RESUME_ARRAYS):
+            raise ModelFileError(f"{str(path)!r} has a damaged checkpoint (resume state)")
+        record["resume"].update(resume_arrays)
     return record, theta
 
 
@@ -152,4 +171,29 @@ def load(path: str | os.PathLike) -> Any:
         raise ModelFileError(f"{str(path)!r} has a damaged model record (history or extra)")
     model.history = History(**{k: v for k, v in history.items() if k in History.__annotations__})
     model.extra = record.get("extra") or {}
+    if "resume" in record:
+        model.resume_state = _resume_state(path, record["resume"], model)
     return model
+
+
+def _resume_state(path: Path, state: dict[str, Any], model: Any) -> dict[str, Any]:
+    """A checkpoint's resume state, checked against the model it belongs to."""
+    keys = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle", "lr",
+            "momentum", "nesterov", *_RESUME_ARRAYS}  # fmt: skip
+    try:
+        if not keys <= set(state):
+            raise ValueError(f"missing {sorted(keys - set(state))}")
+        n, position = int(state["n_samples"]), int(state["position"])
+        order, stats, velocity = state["order"], state["stats"], state["velocity"]
+        if not 0 <= position < n or (position and order.shape != (n,)) or stats.shape != (4,):
+            raise ValueError("position, order or running sums do not fit the data size")
+        if order.dtype != np.int64 or (order.size and not 0 <= order.min() <= order.max() < n):
+            raise ValueError("the sample order is not a list of sample indices")
+        if velocity.dtype != model.theta.dtype or velocity.size not in (0, model.theta.size):
+            raise ValueError("the velocity does not fit the parameters")
+        if int(state["epochs_done"]) != len(model.history.loss):
+            raise ValueError("the epoch count disagrees with the history")
+        np.random.default_rng().bit_generator.state = state["rng"]  # validates it
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ModelFileError(f"{str(path)!r} has a damaged checkpoint: {exc}") from None
+    return dict(state)

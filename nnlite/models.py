@@ -27,16 +27,30 @@ EVAL_ROWS = 1024  # rows per compiled call when predicting or evaluating
 
 
 class Callback:
-    """Receives training progress. Subclass and override what you need."""
+    """Receives training progress. Subclass and override what you need.
+
+    Set ``stop_training`` to True (from a signal handler, say) and ``fit``
+    stops after the compiled chunk of batches that is running, leaving a
+    resumable ``model.resume_state``.
+    """
+
+    stop_training: bool = False
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        """``info``: epochs, batches_per_epoch, samples, batch_size."""
+        """``info``: epochs (this call), batches_per_epoch, samples, batch_size, first_epoch."""
 
     def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
         """Called between compiled chunks of an epoch with the running loss/accuracy."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with loss, accuracy (and val_loss, val_accuracy)."""
+
+    def on_checkpoint(self, model: Sequential, interrupted: bool) -> None:
+        """Called every ``checkpoint_every`` epochs and when stopped early.
+
+        ``model.theta`` and ``model.resume_state`` are up to date on the host,
+        so ``nnlite.io.save(model, path)`` writes a resumable checkpoint.
+        """
 
 
 @dataclass
@@ -50,6 +64,7 @@ class History:
     seconds: float = 0.0
     samples: int = 0
     start_loss: float = math.nan  # loss of the very first batch, before any update
+    interrupted: bool = False  # the last fit stopped early (see Sequential.resume_state)
 
     def overshoot(self) -> bool:
         """True when the last epoch's loss is above the loss before training: α is too large."""
@@ -126,6 +141,8 @@ class Sequential:
         self.device = device
         self.theta: np.ndarray | None = None
         self.history = History()
+        # Where an interrupted or checkpointed fit stands (see ``fit(resume=True)``).
+        self.resume_state: dict[str, Any] | None = None
         if n_inputs is not None:
             self.build(n_inputs, seed=seed)
 
@@ -293,6 +310,10 @@ class Sequential:
         validation_data: tuple[Any, Any] | None = None,
         seed: int = 0,
         callback: Callback | None = None,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        checkpoint_every: int = 0,
+        resume: bool = False,
     ) -> History:
         """Train with stochastic mini-batch gradient descent, θ ← θ − α·∂L/∂θ per batch.
 
@@ -300,16 +321,32 @@ class Sequential:
         same ``seed`` gives the same initial weights, the same batch order and
         so identical results. Returns (and appends to) ``self.history``.
 
+        ``momentum`` μ > 0 uses V ← μ·V − α·∂L/∂θ, θ ← θ + V (``nesterov``:
+        θ ← θ + μ·V − α·∂L/∂θ); the velocity V starts at zero in each new fit.
+
+        ``checkpoint_every`` N > 0 calls ``callback.on_checkpoint`` after every
+        N-th epoch; it is also called when ``callback.stop_training`` stops the
+        fit early (``history.interrupted``). At those points ``resume_state``
+        holds what continuing needs: the epoch's sample order and position, the
+        shuffling generator's state, the velocity and the epoch's running sums.
+        ``resume=True`` continues from it (the same data; ``epochs`` counts the
+        unfinished epoch as one), and reaches bit for bit the θ that an
+        uninterrupted fit with the same seed reaches.
+
         Raises ``DivergenceError`` when the loss stops being finite, naming
         the epoch, the batch and the first layer whose values overflowed.
         """
         self._validate()
         if not self.built:
             self.build(_as_matrix(X, self.dtype, "X").shape[1], seed=seed)
-        opt = SGD(lr)
+        state = self.resume_state if resume else None
+        if resume and state is None:
+            raise ConfigError("nothing to resume: this model has no interrupted or checkpointed fit")
+        opt = SGD(lr, momentum=momentum, nesterov=nesterov)
         opt.validate()
         epochs = _positive_int(epochs, "epochs")
         batch_size = _positive_int(batch_size, "batch size")
+        checkpoint_every = _nonnegative_int(checkpoint_every, "checkpoint_every")
         X = self._inputs(X)
         Y = self.targets(y)
         if Y.shape[0] != X.shape[0]:
@@ -326,6 +363,8 @@ class Sequential:
         mem = self.memory  # on the CPU put/get return their argument: no copies
         n = X.shape[0]
         batch_size = min(batch_size, n)
+        if state is not None:
+            _check_resume(state, n, batch_size, opt, shuffle)
         batches = -(-n // batch_size)
         # Progress is reported between compiled chunks of whole batches.
         chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
@@ -333,6 +372,10 @@ class Sequential:
         Xb = mem.put(np.zeros((batch_size, X.shape[1]), self.dtype))
         Yb = mem.put(np.zeros((batch_size, Y.shape[1]), self.dtype))
         theta = mem.put(self.theta)  # θ stays on the device for the whole fit
+        velocity = np.zeros(self.theta.size if opt.momentum else 0, self.dtype)
+        if state is not None and opt.momentum:
+            velocity[...] = state["velocity"]
+        velocity = mem.put(velocity)
         # The data set stays on the device when it fits; else each chunk is copied.
         resident = mem.fits(X.nbytes + Y.nbytes)
         Xd, Yd = (mem.put(X), mem.put(Y)) if resident else (X, Y)
@@ -341,18 +384,45 @@ class Sequential:
         eps = CLIP_EPS[self.dtype]
         loss_code = losses.code(self.loss)
         rng = np.random.default_rng(seed)
+        if state is not None:
+            rng.bit_generator.state = state["rng"]
         callback = callback or Callback()
         callback.on_train_begin(
-            {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size}
-        )
+            {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
+             "first_epoch": len(self.history.loss)}
+        )  # fmt: skip
+        self.history.interrupted = False
         start_time = time.perf_counter()
+
+        def snapshot(epochs_done: int, position: int, order: Any, stats: Any) -> None:
+            """θ and everything ``resume`` needs, on the host."""
+            mem.get(theta, self.theta)
+            self.resume_state = {
+                "epochs_done": epochs_done,
+                "position": position,  # next sample of ``order``; 0: draw a new order
+                "order": np.array(order, np.int64) if position else np.zeros(0, np.int64),
+                "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
+                "rng": rng.bit_generator.state,
+                "velocity": np.array(mem.get(velocity), self.dtype),
+                "n_samples": n,
+                "batch_size": batch_size,
+                "shuffle": bool(shuffle),
+                **opt.as_dict(),
+            }
+
         order = np.arange(n, dtype=np.int64)
-        for epoch in range(len(self.history.loss), len(self.history.loss) + epochs):
-            if shuffle:
-                order = rng.permutation(n).astype(np.int64)
+        first = len(self.history.loss)
+        for epoch in range(first, first + epochs):
+            begin = 0
+            if state is not None and epoch == first and state["position"]:
+                order, begin = state["order"], state["position"]
+                stats = mem.stats(state["stats"])
+            else:
+                if shuffle:
+                    order = rng.permutation(n).astype(np.int64)
+                stats = mem.stats()
             order_d = mem.put(order) if resident else None  # one copy per epoch
-            stats = mem.stats()
-            for start in range(0, n, chunk):
+            for start in range(begin, n, chunk):
                 stop = min(n, start + chunk)
                 if resident:
                     Xc, Yc, order_c, lo, hi = Xd, Yd, order_d, start, stop
@@ -362,8 +432,8 @@ class Sequential:
                     order_c = mem.put(np.arange(hi, dtype=np.int64))
                 bad = k.train_batches(
                     Xc, Yc, order_c, lo, hi, batch_size, theta, self._dims, self._acts,
-                    loss_code, opt.lr, eps, Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
-                    buf["grad"], stats,
+                    loss_code, opt.lr, opt.momentum, opt.nesterov, eps, Xb, Yb, buf["Z"],
+                    buf["A"], buf["dZ"], buf["dA"], buf["grad"], velocity, stats,
                 )  # fmt: skip
                 if bad >= 0:
                     self.history.seconds += time.perf_counter() - start_time
@@ -374,18 +444,39 @@ class Sequential:
                     raise self._divergence(epoch, batch, host_buf, rows, opt.lr)
                 done = stop // batch_size + (stop % batch_size > 0)
                 callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
+                if callback.stop_training and stop < n:  # stopped inside the epoch
+                    self.history.seconds += time.perf_counter() - start_time
+                    self.history.interrupted = True
+                    self._record_start(mem.read_stats(stats))
+                    snapshot(epoch, stop, order, stats)
+                    callback.on_checkpoint(self, True)
+                    return self.history
             stats = mem.read_stats(stats)
-            if math.isnan(self.history.start_loss):
-                self.history.start_loss = float(stats[3])
+            self._record_start(stats)
             logs = _logs(stats)
             if val is not None:
                 logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val, theta=theta)
             self._record(logs, classify=_is_classification(Y))
             self.history.samples += n
             callback.on_epoch_end(epoch, logs)
+            last = epoch == first + epochs - 1
+            if callback.stop_training and not last:
+                self.history.seconds += time.perf_counter() - start_time
+                self.history.interrupted = True
+                snapshot(epoch + 1, 0, order, stats)
+                callback.on_checkpoint(self, True)
+                return self.history
+            if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                snapshot(epoch + 1, 0, order, stats)
+                callback.on_checkpoint(self, False)
         mem.get(theta, self.theta)  # θ comes back once, at the end
         self.history.seconds += time.perf_counter() - start_time
+        self.resume_state = None  # finished: nothing left to resume
         return self.history
+
+    def _record_start(self, stats: np.ndarray) -> None:
+        if math.isnan(self.history.start_loss) and stats[2] > 0:
+            self.history.start_loss = float(stats[3])
 
     def _record(self, logs: dict[str, float], classify: bool) -> None:
         h = self.history
@@ -436,9 +527,9 @@ class Sequential:
         order = put(np.zeros(1, np.int64))
         k.train_batches(
             X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
-            CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
+            0.0, False, CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
             put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
-            buf["dA"], buf["grad"], stats,
+            buf["dA"], buf["grad"], put(np.zeros(0, self.dtype)), stats,
         )  # fmt: skip
         k.evaluate_rows(
             X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),
@@ -548,6 +639,27 @@ def _positive_int(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def _nonnegative_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"{what} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _check_resume(state: dict[str, Any], n: int, batch_size: int, opt: SGD, shuffle: bool) -> None:
+    """Refuse to resume with data or settings that would not continue the same run."""
+    if state["n_samples"] != n:
+        raise DataError(
+            f"cannot resume: the interrupted run trained on {state['n_samples']:,} samples, "
+            f"this data has {n:,}"
+        )
+    given = {"batch_size": batch_size, "shuffle": bool(shuffle), **opt.as_dict()}
+    for key, value in given.items():
+        if state[key] != value:
+            raise ConfigError(
+                f"cannot resume: the interrupted run used {key} = {state[key]}, not {value}"
+            )
 
 
 class Perceptron:

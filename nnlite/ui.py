@@ -10,7 +10,7 @@ imports this module; ``cli.py`` does.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -56,11 +56,17 @@ class TrainingProgress(Callback):
     line per epoch. ``quiet`` shows nothing.
     """
 
-    def __init__(self, quiet: bool = False, out: Console | None = None) -> None:
+    def __init__(
+        self,
+        quiet: bool = False,
+        out: Console | None = None,
+        save: Callable[[Any, bool], None] | None = None,
+    ) -> None:
         self.quiet = quiet
         self.console = out or console
         self.live = self.console.is_terminal and not quiet
         self.progress: Progress | None = None
+        self.save = save  # called with (model, interrupted) at each checkpoint
 
     def __enter__(self) -> TrainingProgress:
         if self.live:
@@ -81,10 +87,13 @@ class TrainingProgress(Callback):
             self.progress.stop()
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        self.epochs = info["epochs"]
+        first = info.get("first_epoch", 0)  # a resumed run counts on from where it stopped
+        self.epochs = first + info["epochs"]
         self.batches = info["batches_per_epoch"]
         if self.progress is not None:
-            self.epoch_task = self.progress.add_task("epochs", total=self.epochs, loss="—", acc="—")
+            self.epoch_task = self.progress.add_task(
+                "epochs", total=self.epochs, completed=first, loss="—", acc="—"
+            )
             self.batch_task = self.progress.add_task(
                 "batches", total=self.batches, loss="—", acc="—"
             )
@@ -98,6 +107,10 @@ class TrainingProgress(Callback):
                 loss=_num(logs["loss"]),
                 acc=_pct(logs["accuracy"]),
             )
+
+    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
+        if self.save is not None:
+            self.save(model, interrupted)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.quiet:

@@ -208,6 +208,21 @@ def _cases() -> list[Case]:
         )
     )
 
+    for nesterov in (False, True):
+        cases.append(
+            Case(
+                f"momentum_update{'_nesterov' if nesterov else ''}",
+                "momentum_update",
+                lambda rng, n, i, o, dt, nesterov=nesterov: [
+                    _normal(rng, (i, o), dt), _normal(rng, (i, o), dt),
+                    _normal(rng, (i, o), dt, 0.1), 0.05, 0.9, nesterov,
+                ],  # fmt: skip
+                (0, 2),
+                lambda a: ref.momentum_step(*a),
+                poison=False,
+            )
+        )
+
     def make_perceptron(rng, n, i, o, dt):
         X = rng.integers(-3, 4, (n, i)).astype(dt)
         w = rng.integers(-2, 3, i).astype(dt)

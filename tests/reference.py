@@ -132,3 +132,16 @@ def central_fprime(theta, f, *args, h=1e-5):
 
     theta = f64(theta)
     return (approx_fprime(theta, f, h, *args) + approx_fprime(theta, f, -h, *args)) / 2
+
+
+def momentum_step(W, dW, V, lr, mu, nesterov):
+    """(W, V) after one step, written as PyTorch's SGD(momentum, nesterov) does it.
+
+    PyTorch keeps a buffer B = μ·B + g and steps W ← W − α·(g + μ·B) (Nesterov)
+    or W ← W − α·B; nnlite's velocity is V = −α·B. Independent of nnlite's form.
+    """
+    W, g = f64(W), f64(dW)
+    B = -f64(V) / lr  # the PyTorch buffer that corresponds to V
+    B = mu * B + g
+    step = g + mu * B if nesterov else B
+    return [W - lr * step, -lr * B]

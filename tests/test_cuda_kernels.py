@@ -347,18 +347,20 @@ def test_forward_and_backward_pass_match_the_cpu():
     np.testing.assert_allclose(dbuf["grad"].copy_to_host(), buf["grad"], rtol=1e-4, atol=1e-6)
 
 
-def _train(k, mem, X, Y, theta, dims, acts, loss, lr, batch, order):
+def _train(k, mem, X, Y, theta, dims, acts, loss, lr, batch, order, mu=0.0, nesterov=False):
     n = X.shape[0]
     buf = {name: mem.put(v) for name, v in _buffers(batch, dims, theta.size).items()}
     th = mem.put(theta.copy())
     stats = mem.stats()
     Xb = mem.put(np.zeros((batch, X.shape[1]), np.float32))
     Yb = mem.put(np.zeros((batch, Y.shape[1]), np.float32))
+    V = mem.put(np.full(theta.size if mu else 0, 0.01, np.float32))
     bad = k.train_batches(
-        mem.put(X), mem.put(Y), mem.put(order), 0, n, batch, th, dims, acts, loss, lr,
-        np.float32(1e-7), Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"], buf["grad"], stats,
+        mem.put(X), mem.put(Y), mem.put(order), 0, n, batch, th, dims, acts, loss, lr, mu,
+        nesterov, np.float32(1e-7), Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
+        buf["grad"], V, stats,
     )  # fmt: skip
-    return bad, mem.get(th), mem.read_stats(stats)
+    return bad, mem.get(th), mem.read_stats(stats), mem.get(V)
 
 
 def test_train_batches_matches_the_cpu_loop():
@@ -374,6 +376,24 @@ def test_train_batches_matches_the_cpu_loop():
     assert got[0] == want[0] == -1
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(got[2], want[2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_train_batches_with_momentum_matches_the_cpu_loop(nesterov):
+    from nnlite.kernels import HOST_MEMORY
+
+    rng = np.random.default_rng(11)
+    theta, dims, acts = _net(rng, [4, 5, 3], [2, 4])
+    X = rng.normal(size=(19, 4)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 19)]
+    order = rng.permutation(19).astype(np.int64)
+    want = _train(cpu, HOST_MEMORY, X, Y, theta, dims, acts, 2, 0.1, 4, order, 0.9, nesterov)
+    got = _train(gpu, gpu.memory, X, Y, theta, dims, acts, 2, 0.1, 4, order, 0.9, nesterov)
+    plain = _train(cpu, HOST_MEMORY, X, Y, theta, dims, acts, 2, 0.1, 4, order)
+    assert got[0] == want[0] == -1
+    assert np.abs(want[1] - plain[1]).max() > 1e-3  # the velocity changed the path
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got[3], want[3], rtol=1e-5, atol=1e-6)
 
 
 def test_a_diverging_batch_is_reported_and_freezes_theta_like_on_the_cpu():

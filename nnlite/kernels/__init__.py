@@ -170,9 +170,15 @@ class _HostMemory:
     def zeros(self, shape: Any, dtype: Any) -> np.ndarray:
         return np.zeros(shape, dtype)
 
-    def stats(self) -> np.ndarray:
-        """Σ loss × rows, Σ correct, rows, first batch's loss: what ``train_batches`` fills."""
-        return np.zeros(4, np.float64)
+    def stats(self, initial: np.ndarray | None = None) -> np.ndarray:
+        """Σ loss × rows, Σ correct, rows, first batch's loss: what ``train_batches`` fills.
+
+        ``initial`` (4,): start from these sums (an epoch resumed half-way).
+        """
+        s = np.zeros(4, np.float64)
+        if initial is not None:
+            s[:] = initial
+        return s
 
     def read_stats(self, stats: np.ndarray) -> np.ndarray:
         return stats

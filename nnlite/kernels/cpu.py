@@ -19,8 +19,8 @@ Contracts (shared with the CUDA twins in ``cuda.py``):
   then has no division.
 
 Omits: parallel loops (``prange`` costs more than it saves at MLP sizes on a
-shared 2-core box; see ``../shared/numba-notes.md``), momentum and other
-optimisers.
+shared 2-core box; see ``../shared/numba-notes.md``), optimisers other than SGD
+with momentum.
 """
 
 from __future__ import annotations
@@ -425,6 +425,37 @@ def sgd_update(W, dW, lr):
         w[k] -= alpha * dw[k]
 
 
+@_jit
+def momentum_update(W, dW, V, lr, mu, nesterov):
+    """V ← μ·V − α·dW;  W ← W + V  (classical momentum, the "heavy ball"), in place.
+
+    With ``nesterov``: W ← W + μ·V − α·dW, the look-ahead step of Nesterov's
+    accelerated gradient as Sutskever et al. (2013) write it for a gradient
+    taken at W (PyTorch's ``nesterov=True`` is the same update with V scaled
+    by −1/α). μ = 0 is plain SGD.
+
+    Parameters
+    ----------
+    W : float array, parameters (updated).  dW : float array, ∂L/∂W, same shape.
+    V : float array, velocity, same shape (updated; zeros before the first step).
+    lr : float, α.  mu : float, μ in [0, 1).  nesterov : bool.
+    """
+    w = W.reshape(W.size)
+    dw = dW.reshape(dW.size)
+    v = V.reshape(V.size)
+    alpha = W.dtype.type(lr)
+    m = W.dtype.type(mu)
+    if nesterov:
+        for k in range(w.size):
+            step = alpha * dw[k]
+            v[k] = m * v[k] - step  # V ← μ·V − α·dW
+            w[k] += m * v[k] - step  # W ← W + μ·V − α·dW
+    else:
+        for k in range(w.size):
+            v[k] = m * v[k] - alpha * dw[k]  # V ← μ·V − α·dW
+            w[k] += v[k]  # W ← W + V
+
+
 # ---------------------------------------------------------------------------
 # The Rosenblatt perceptron: ŷ = 1 if x·w + b ≥ θ else 0.
 # ---------------------------------------------------------------------------
@@ -612,13 +643,14 @@ def count_correct(P, Y):
 
 @_jit
 def _train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
 ):  # fmt: skip
     """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time.
 
     For each batch: gather its rows, forward pass, loss, backward pass, then
-    θ ← θ − α·∂L/∂θ (every W and b at once). The whole loop runs compiled;
+    θ ← θ − α·∂L/∂θ (every W and b at once), or the momentum update when
+    μ > 0 (``momentum_update``). The whole loop runs compiled;
     the caller slices an epoch into chunks to report progress between them.
 
     Parameters
@@ -629,6 +661,9 @@ def _train_batches(
         ``batch_size`` apart, except at the end of the epoch).
     Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
     Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
+    lr, mu, nesterov : α, the momentum μ (0: plain SGD) and Nesterov's variant.
+    velocity : flat float array like ``theta`` (updated) when μ > 0; unused (may
+        be empty) when μ = 0.
     stats : (4,) float64 array, output: Σ batch loss × rows, Σ correct rows,
         rows done, and the first batch's loss (set when rows done was 0). Stops early, before updating, at the first batch whose
         loss is not finite.
@@ -660,7 +695,10 @@ def _train_batches(
         stats[1] += count_correct(P, Ym)
         stats[2] += m
         backward_pass(Xm, Ym, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
-        sgd_update(theta, grad, lr)  # θ ← θ − α·∂L/∂θ
+        if mu == 0:
+            sgd_update(theta, grad, lr)  # θ ← θ − α·∂L/∂θ
+        else:
+            momentum_update(theta, grad, velocity, lr, mu, nesterov)
         batch += 1
     return -1
 
@@ -700,12 +738,12 @@ def _for_loss(loss: int):
 
     @_jit
     def train_batches_for_loss(
-        X, Y, order, start, stop, batch_size, theta, dims, acts, lr, eps,
-        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+        X, Y, order, start, stop, batch_size, theta, dims, acts, lr, mu, nesterov, eps,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
     ):  # fmt: skip
         return _train_batches(
-            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, lr, eps,
-            Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, lr, mu, nesterov, eps,
+            Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
         )  # fmt: skip
 
     @_jit
@@ -716,16 +754,16 @@ def _for_loss(loss: int):
 
 
 def train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
 ):  # fmt: skip
     """Mini-batch SGD over ``order[start:stop]``: ``_train_batches`` compiled for ``loss``.
 
     Same contract and arguments as ``_train_batches`` (and the CUDA twin).
     """
     return _for_loss(loss)[0](
-        X, Y, order, start, stop, batch_size, theta, dims, acts, lr, eps,
-        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+        X, Y, order, start, stop, batch_size, theta, dims, acts, float(lr), float(mu),
+        bool(nesterov), eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
     )  # fmt: skip
 
 

@@ -807,6 +807,20 @@ def _sgd_update_kernel(w, dw, lr, stats):
 
 
 @_jit()
+def _momentum_update_kernel(w, dw, v, lr, mu, nesterov, stats):
+    """v ← μ·v − α·dw; w ← w + v, or w ← w + μ·v − α·dw (Nesterov); frozen once diverged."""
+    k = cuda.grid(1)
+    if k < w.size and stats[BAD] < float32(0):
+        step = lr * dw[k]
+        vk = mu * v[k] - step
+        v[k] = vk
+        if nesterov:
+            w[k] += mu * vk - step
+        else:
+            w[k] += vk
+
+
+@_jit()
 def _gather_kernel(X, Y, order, start, m, Xb, Yb, stats):
     """Xb[r] = X[order[start + r]], Yb[r] = Y[order[start + r]] for r < m (the batch's rows).
 
@@ -1074,6 +1088,16 @@ def sgd_update(W, dW, lr):
     _launch(_sgd_update_kernel, blocks, _config.threads, w, dw, _f32(lr), _never_diverged())
 
 
+def momentum_update(W, dW, V, lr, mu, nesterov):
+    """V ← μ·V − α·dW; W ← W + V (or W + μ·V − α·dW with ``nesterov``), in place on the device."""
+    w = W.reshape(W.size)
+    dw = dW.reshape(dW.size)
+    v = V.reshape(V.size)
+    blocks = _blocks(w.size, _config.threads)
+    _launch(_momentum_update_kernel, blocks, _config.threads, w, dw, v, _f32(lr), _f32(mu),
+            bool(nesterov), _never_diverged())  # fmt: skip
+
+
 def perceptron_predict(X, w, b, threshold, out):
     """out = [X·w + b ≥ θ] as 0/1. X (n, i), w (i,), b (1,) float32; out (n,) int64."""
     blocks = _blocks(X.shape[0], _config.threads)
@@ -1208,14 +1232,15 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
 
 
 def train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
 ):  # fmt: skip
     """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
 
     Same contract as the CPU twin, with device arrays (``dims``/``acts`` stay
     on the host): for each batch, gather its rows, forward pass, loss (reduced
-    on the device into ``stats``), backward pass, θ ← θ − α·∂L/∂θ. Nothing
+    on the device into ``stats``), backward pass, θ ← θ − α·∂L/∂θ (or the
+    momentum update when μ > 0, with ``velocity`` on the device). Nothing
     comes back per batch; at the end of the call one small copy of ``stats``
     tells whether a batch diverged. A batch whose loss is not finite freezes
     θ, the buffers and ``stats`` from there on, as the CPU loop stops there.
@@ -1234,6 +1259,10 @@ def train_batches(
     mode = _GRAD | _ACCUMULATE | _TRAIN | (_SOFTMAX_FWD if act_out == SOFTMAX else 0)
     flat_theta = theta.reshape(theta.size)
     flat_grad = grad.reshape(grad.size)
+    momentum = mu != 0
+    mu32 = _f32(mu)
+    nesterov = bool(nesterov)
+    flat_velocity = velocity.reshape(velocity.size) if momentum else None
     sgd_blocks = _blocks(theta.size, _config.threads)
     batch = 0
     for s in range(start, stop, batch_size):
@@ -1246,7 +1275,12 @@ def train_batches(
         _output_rows(views.Z[last], views.A[last], Ym, views.dA[last], views.dZ[last], stats,
                      act_out, loss, eps, mode, batch)  # fmt: skip
         _backward(Xm, views, acts)
-        _launch(_sgd_update_kernel, sgd_blocks, _config.threads, flat_theta, flat_grad, lr32, stats)
+        if momentum:
+            _launch(_momentum_update_kernel, sgd_blocks, _config.threads, flat_theta, flat_grad,
+                    flat_velocity, lr32, mu32, nesterov, stats)  # fmt: skip
+        else:
+            _launch(_sgd_update_kernel, sgd_blocks, _config.threads, flat_theta, flat_grad, lr32,
+                    stats)  # fmt: skip
         batch += 1
     bad = stats.copy_to_host()[BAD]  # the one copy back (20 bytes); it also synchronises
     return int(bad) if bad >= 0 else -1
@@ -1305,9 +1339,11 @@ class _Memory:
     def zeros(self, shape, dtype):
         return cuda.to_device(np.zeros(shape, dtype))
 
-    def stats(self):
+    def stats(self, initial=None):
         s = np.zeros(STATS_SIZE, np.float32)
         s[BAD] = -1
+        if initial is not None:  # (Σ loss × rows, Σ correct, rows, first loss), as read_stats gives
+            s[LOSS_SUM], s[CORRECT], s[ROWS], s[FIRST_LOSS] = initial
         return cuda.to_device(s)
 
     def read_stats(self, stats) -> np.ndarray:
@@ -1361,6 +1397,11 @@ def ptx_targets(config: LaunchConfig = PRODUCTION):
         ),
         ("column_sum", _column_sum_kernel(*config.colsum), f"void({m2}, {v1})"),
         ("sgd_update", _sgd_update_kernel, f"void({v1}, {v1}, {f}, {v1})"),
+        (
+            "momentum_update",
+            _momentum_update_kernel,
+            f"void({v1}, {v1}, {v1}, {f}, {f}, boolean, {v1})",
+        ),
         (
             "gather",
             _gather_kernel,
