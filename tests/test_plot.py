@@ -196,3 +196,30 @@ def test_plot_never_imports_pyplot(mpl, tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "a.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+# -- nnlite train --plot -------------------------------------------------------------
+
+
+def test_train_plot_writes_the_curves(mpl, tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    out = tmp_path / "curves.png"
+    r = CliRunner().invoke(cli.app, ["train", "-e", "3", "-q", "--plot", str(out)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:8] == PNG_SIGNATURE
+    assert "curves.png" in r.output  # the summary names the file (long paths wrap)
+
+
+def test_train_plot_without_matplotlib_stops_before_training(no_matplotlib, tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    r = CliRunner().invoke(cli.app, ["train", "-e", "3", "--plot", str(tmp_path / "c.png")])
+    assert r.exit_code == 1
+    assert "pip install" in r.output and "matplotlib" in r.output
+    assert "compiling kernels" not in r.output and "train loss" not in r.output
+    assert only(tmp_path) == []
