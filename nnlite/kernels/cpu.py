@@ -38,10 +38,16 @@ IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
 MSE, BCE, CCE = 0, 1, 2
 
 _jit = njit(cache=True, nogil=True)
-# Scalar helpers are inlined into their callers at Numba-IR level instead of
-# being compiled, wrapped and linked as functions of their own: this cut the
-# first run's JIT time by about a fifth (15.3 → 12.2 CPU-seconds, measured).
-# Inlining the array-view helpers, called from many places, made it slower.
+# Some functions are inlined into their callers at Numba-IR level instead of
+# being compiled, wrapped and linked as functions of their own (each level of
+# calls is optimised again by LLVM inside every caller). Measured in CPU-seconds
+# of the first run's compile (784-128-10, softmax + CE): the scalar helpers
+# (15.3 → 12.2); the training drivers (``_train_batches``, ``_backward``,
+# ``forward_pass``, ``loss_value``, ``output_grad``), each called from one place,
+# inlined into closures whose loss, output and optimiser are constants, so the
+# branches those decide are dropped before typing (15–17 → 8.8–9.0). Inlining
+# the array-view helpers (many call sites) or the big layer kernels
+# (``dense_forward``, ``dense_backward``, ``activation_grad``) made it slower.
 _inline = njit(cache=True, nogil=True, inline="always")
 
 
@@ -374,7 +380,7 @@ def sigmoid_bce_grad(P, Y, dZ):
             dZ[i, j] = (P[i, j] - Y[i, j]) * inv
 
 
-@_jit
+@_inline
 def loss_value(P, Y, loss, eps):
     """Dispatch to ``mse_loss``, ``bce_loss`` or ``cce_loss`` by loss code."""
     if loss == MSE:
@@ -390,7 +396,7 @@ def is_fused(act, loss):
     return (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
 
 
-@_jit
+@_inline
 def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
     """dZ of the output layer: fused (P − Y)/n, or ∂L/∂P then ``activation_grad``.
 
@@ -555,7 +561,7 @@ def _units_total(dims):
     return t
 
 
-@_jit
+@_inline
 def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
     """Forward propagation through every layer: A⁰ = X, Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ).
 
@@ -583,6 +589,13 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     ∂L/∂A per layer into ``dZbuf``/``dAbuf`` and ∂L/∂θ into ``grad`` (laid out
     like ``theta``).
     """
+    out_act = acts[acts.shape[0] - 1]
+    _backward(X, Y, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+
+
+@_inline
+def _backward(X, Y, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """``backward_pass`` with the output activation given apart (a constant in training)."""
     m = X.shape[0]
     L = acts.shape[0]
     last = L - 1
@@ -592,7 +605,7 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
         Y,
         _act_view(dAbuf, dims, last, m),
         _act_view(dZbuf, dims, last, m),
-        acts[last],
+        out_act,
         loss,
         eps,
     )
@@ -641,10 +654,10 @@ def count_correct(P, Y):
     return correct
 
 
-@_jit
+@_inline
 def _train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, momentum, lr, mu,
+    nesterov, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
 ):  # fmt: skip
     """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time.
 
@@ -661,6 +674,8 @@ def _train_batches(
         ``batch_size`` apart, except at the end of the epoch).
     Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
     Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
+    loss, out_act, momentum : loss code, output activation code (``acts[-1]``) and
+        whether μ > 0; constants of the compiled closure (see ``_for_config``).
     lr, mu, nesterov : α, the momentum μ (0: plain SGD) and Nesterov's variant.
     velocity : flat float array like ``theta`` (updated) when μ > 0; unused (may
         be empty) when μ = 0.
@@ -694,16 +709,16 @@ def _train_batches(
         stats[0] += batch_loss * m
         stats[1] += count_correct(P, Ym)
         stats[2] += m
-        backward_pass(Xm, Ym, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
-        if mu == 0:
-            sgd_update(theta, grad, lr)  # θ ← θ − α·∂L/∂θ
-        else:
+        _backward(Xm, Ym, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+        if momentum:
             momentum_update(theta, grad, velocity, lr, mu, nesterov)
+        else:
+            sgd_update(theta, grad, lr)  # θ ← θ − α·∂L/∂θ
         batch += 1
     return -1
 
 
-@_jit
+@_inline
 def _evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
     """Σ loss × rows and Σ correct over rows ``start:stop`` (no update).
 
@@ -721,52 +736,61 @@ def _evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, 
 
 
 # ---------------------------------------------------------------------------
-# The training loop compiled for one loss: only the code a run needs.
+# The training loop compiled for one configuration: only the code a run needs.
 # ---------------------------------------------------------------------------
 
 
 @functools.cache
-def _for_loss(loss: int):
-    """``_train_batches`` and ``_evaluate_rows`` compiled with the loss code as a constant.
+def _for_config(loss: int, out_act: int, momentum: bool):
+    """``_train_batches`` and ``_evaluate_rows`` compiled for one loss, output and optimiser.
 
-    Numba passes a constant argument on to callees as a literal and prunes the
-    branches it decides, so a softmax + cross-entropy run compiles no MSE or
-    BCE code. Each closure is cached on disk under its constant (Numba hashes
-    a closure's cell values into the cache key).
+    The two are inlined at Numba-IR level into closures whose configuration is
+    a constant, so Numba drops the branches that the constants decide before
+    it types anything: a softmax + cross-entropy run with plain SGD compiles
+    neither the MSE and BCE code, nor the unfused output gradient, nor the
+    momentum update (measured: a fifth of the first run's compile time). Each
+    closure is cached on disk under its constants (Numba hashes a closure's
+    cell values into the cache key).
     """
-    LOSS = int(loss)
+    LOSS, OUT, MOMENTUM = int(loss), int(out_act), bool(momentum)
 
     @_jit
-    def train_batches_for_loss(
+    def train_batches_for_config(
         X, Y, order, start, stop, batch_size, theta, dims, acts, lr, mu, nesterov, eps,
         Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
     ):  # fmt: skip
         return _train_batches(
-            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, lr, mu, nesterov, eps,
-            Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, MOMENTUM, lr,
+            mu, nesterov, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
         )  # fmt: skip
 
     @_jit
-    def evaluate_rows_for_loss(X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats):
+    def evaluate_rows_for_config(X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats):
         _evaluate_rows(X, Y, start, stop, theta, dims, acts, LOSS, eps, Zbuf, Abuf, stats)
 
-    return train_batches_for_loss, evaluate_rows_for_loss
+    return train_batches_for_config, evaluate_rows_for_config
 
 
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
     Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
 ):  # fmt: skip
-    """Mini-batch SGD over ``order[start:stop]``: ``_train_batches`` compiled for ``loss``.
+    """Mini-batch SGD over ``order[start:stop]``: ``_train_batches`` compiled for this run.
 
-    Same contract and arguments as ``_train_batches`` (and the CUDA twin).
+    Same contract and arguments as the CUDA twin; see ``_train_batches``.
     """
-    return _for_loss(loss)[0](
+    compiled = _for_config(int(loss), int(acts[-1]), float(mu) != 0)[0]
+    return compiled(
         X, Y, order, start, stop, batch_size, theta, dims, acts, float(lr), float(mu),
         bool(nesterov), eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
     )  # fmt: skip
 
 
 def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
-    """Σ loss × rows and Σ correct over rows ``start:stop``: ``_evaluate_rows`` for ``loss``."""
-    _for_loss(loss)[1](X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats)
+    """Σ loss × rows and Σ correct over rows ``start:stop``: ``_evaluate_rows`` for ``loss``.
+
+    Shares the training closure's configuration, so an evaluation after training
+    loads nothing new.
+    """
+    compiled = _for_config(int(loss), int(acts[-1]), False)[1]
+    compiled(X, Y, start, stop, theta, dims, acts, eps, Zbuf, Abuf, stats)
