@@ -393,6 +393,8 @@ def _eval_data(model_path: Path, dataset: Optional[str], data_dir: Optional[Path
         dataset = extra.get("dataset")
         if dataset is None:
             raise ConfigError("this model does not record its data set: pass --dataset")
+        if data_dir is None and extra.get("data_dir"):  # where train found the data
+            data_dir = Path(extra["data_dir"])
         ds, _, _, val, desc = _load_split(
             dataset, data_dir, extra.get("val_split"), int(extra.get("seed", 0))
         )

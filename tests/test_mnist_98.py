@@ -41,3 +41,7 @@ def test_the_readme_mnist_command_reaches_98_percent_on_the_test_set(tmp_path):
     accuracy = float(np.mean(predicted == test.y_test))
     assert test.y_test.shape == (10_000,)
     assert accuracy >= 0.98, f"test accuracy {accuracy:.4f}"
+    # The model file remembers where the data was: evaluate needs no --data-dir.
+    result = CliRunner().invoke(cli.app, ["evaluate", str(model_path), "--show-wrong", "0"])
+    assert result.exit_code == 0, result.output
+    assert f"{accuracy:.2%}" in result.output
