@@ -142,10 +142,10 @@ def _register() -> str:
 SOURCE = _register()
 
 
-_jit = njit(cache=True, nogil=True)
+_jit = njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 # The small helpers are inlined at Numba-IR level: no library of their own to
 # compile, link and optimise again inside each caller.
-_inline = njit(cache=True, nogil=True, inline="always")
+_inline = njit(cache=True, nogil=True, inline="always", no_cfunc_wrapper=True)
 
 
 @_inline
