@@ -372,7 +372,9 @@ class Sequential:
         Xb = mem.put(np.zeros((batch_size, X.shape[1]), self.dtype))
         Yb = mem.put(np.zeros((batch_size, Y.shape[1]), self.dtype))
         theta = mem.put(self.theta)  # θ stays on the device for the whole fit
-        velocity = np.zeros(self.theta.size if opt.momentum else 0, self.dtype)
+        # Without momentum the velocity is unused; one element, not zero (some device
+        # array libraries handle zero-size arrays badly).
+        velocity = np.zeros(self.theta.size if opt.momentum else 1, self.dtype)
         if state is not None and opt.momentum:
             velocity[...] = state["velocity"]
         velocity = mem.put(velocity)
@@ -403,7 +405,7 @@ class Sequential:
                 "order": np.array(order, np.int64) if position else np.zeros(0, np.int64),
                 "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
                 "rng": rng.bit_generator.state,
-                "velocity": np.array(mem.get(velocity), self.dtype),
+                "velocity": np.array(mem.get(velocity) if opt.momentum else [], self.dtype),
                 "n_samples": n,
                 "batch_size": batch_size,
                 "shuffle": bool(shuffle),
@@ -529,7 +531,7 @@ class Sequential:
             X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
             0.0, False, CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
             put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
-            buf["dA"], buf["grad"], put(np.zeros(0, self.dtype)), stats,
+            buf["dA"], buf["grad"], put(np.zeros(1, self.dtype)), stats,
         )  # fmt: skip
         k.evaluate_rows(
             X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),

@@ -354,7 +354,7 @@ def _train(k, mem, X, Y, theta, dims, acts, loss, lr, batch, order, mu=0.0, nest
     stats = mem.stats()
     Xb = mem.put(np.zeros((batch, X.shape[1]), np.float32))
     Yb = mem.put(np.zeros((batch, Y.shape[1]), np.float32))
-    V = mem.put(np.full(theta.size if mu else 0, 0.01, np.float32))
+    V = mem.put(np.full(theta.size if mu else 1, 0.01, np.float32))
     bad = k.train_batches(
         mem.put(X), mem.put(Y), mem.put(order), 0, n, batch, th, dims, acts, loss, lr, mu,
         nesterov, np.float32(1e-7), Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
