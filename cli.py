@@ -205,9 +205,12 @@ def train(
 
     from nnlite import Dense, Sequential, io, ui
     from nnlite.errors import ConfigError
+    from nnlite.optim import SGD
 
     if checkpoint_every and save is None and resume is None:
         raise ConfigError("--checkpoint-every needs --save PATH (where the checkpoints go)")
+    if resume is None:  # refuse bad settings before compiling anything for them
+        SGD(lr, momentum=momentum, nesterov=nesterov).validate()
     if plot is not None:
         from nnlite import plot as plotting
 
@@ -260,7 +263,7 @@ def train(
             ui.console.print(f"resuming {str(resume)!r} after {done} of {epochs} epochs")
         ui.console.print(ui.model_table(model, title=f"network (loss: {model.loss})"))
     with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
-        compile_s = model.warm_up()
+        compile_s = model.warm_up(momentum=momentum != 0)
     saved = []
 
     def save_checkpoint(model: Sequential, interrupted: bool) -> None:
@@ -271,7 +274,7 @@ def train(
         history = model.fit(
             X, y, epochs=epochs - done, batch_size=batch_size, lr=lr, seed=seed,
             validation_data=val, callback=progress, momentum=momentum, nesterov=nesterov,
-            checkpoint_every=checkpoint_every if save is not None else 0,
+            checkpoint_every=checkpoint_every,
             resume=resume is not None,
         )  # fmt: skip
     rows = []

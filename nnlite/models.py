@@ -512,11 +512,13 @@ class Sequential:
         )
         return DivergenceError(msg, epoch=epoch, batch=batch, layer=layer_at)
 
-    def warm_up(self) -> float:
+    def warm_up(self, momentum: bool = False) -> float:
         """Compile (or load from numba's cache) the kernels ``fit`` and ``evaluate`` use.
 
         Runs them once on one row of zeros with a copy of θ, so the model is
-        unchanged. Returns the seconds it took (the JIT cost a first run pays).
+        unchanged. ``momentum``: warm up the loop that ``fit(momentum=μ > 0)``
+        runs (the CPU compiles plain SGD and momentum separately). Returns the
+        seconds it took (the JIT cost a first run pays).
         """
         self._require_built()
         start = time.perf_counter()
@@ -529,9 +531,11 @@ class Sequential:
         order = put(np.zeros(1, np.int64))
         k.train_batches(
             X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
-            0.0, False, CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
+            0.5 if momentum else 0.0, False, CLIP_EPS[self.dtype],
+            put(np.zeros((1, self.n_inputs), self.dtype)),
             put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
-            buf["dA"], buf["grad"], put(np.zeros(1, self.dtype)), stats,
+            buf["dA"], buf["grad"], put(np.zeros(theta.size if momentum else 1, self.dtype)),
+            stats,
         )  # fmt: skip
         k.evaluate_rows(
             X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),

@@ -176,6 +176,31 @@ def test_a_damaged_checkpoint_is_refused_in_one_line(tmp_path, monkeypatch):
         io.load(path)
 
 
+def test_a_momentum_run_compiles_one_training_loop_after_warm_up():
+    """warm_up(momentum=True) compiles the loop fit runs; validation reuses it (fresh process)."""
+    code = """
+import numpy as np
+from nnlite import Dense, Sequential, losses
+from nnlite.kernels import cpu
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+model = Sequential([Dense(5, "tanh"), Dense(1, "sigmoid")], n_inputs=3)
+model.warm_up(momentum=True)
+model.fit(X, y, epochs=2, momentum=0.9, validation_data=(X, y))
+code = (losses.code(model.loss), int(model._acts[-1]))
+assert cpu._for_config(*code, True).signatures
+assert not cpu._for_config(*code, False).signatures, "a second training loop was compiled"
+print("ok")
+"""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
 # ------------------------------------------------------------------- the CLI
 
 

@@ -785,11 +785,14 @@ _NO_ORDER = np.zeros(0, np.int64)
 def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
     """Σ loss × rows and Σ correct over rows ``start:stop`` (no update), added to ``stats``.
 
-    The training loop with ``learn`` False, compiled for plain SGD, so the
-    evaluation of a training run needs no compiled code of its own.
+    The training loop with ``learn`` False, so the evaluation of a training
+    run needs no compiled code of its own: it reuses the momentum variant when
+    that one is compiled (or loaded) already, else the plain-SGD one.
     ``Zbuf``/``Abuf`` hold at least ``stop − start`` rows per layer.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), False)
+    compiled = _for_config(int(loss), int(acts[-1]), True)
+    if not compiled.signatures:
+        compiled = _for_config(int(loss), int(acts[-1]), False)
     unused = Zbuf[:0]
     compiled(
         X, Y, _NO_ORDER, start, stop, max(stop - start, 1), theta, dims, acts, False, 0.0, 0.0,
