@@ -341,12 +341,14 @@ class Sequential:
             self.build(_as_matrix(X, self.dtype, "X").shape[1], seed=seed)
         state = self.resume_state if resume else None
         if resume and state is None:
-            raise ConfigError("nothing to resume: this model has no interrupted or checkpointed fit")
+            raise ConfigError(
+                "nothing to resume: this model has no interrupted or checkpointed fit"
+            )
         opt = SGD(lr, momentum=momentum, nesterov=nesterov)
         opt.validate()
-        epochs = _positive_int(epochs, "epochs")
-        batch_size = _positive_int(batch_size, "batch size")
-        checkpoint_every = _nonnegative_int(checkpoint_every, "checkpoint_every")
+        epochs = _int_at_least(epochs, "epochs", 1)
+        batch_size = _int_at_least(batch_size, "batch size", 1)
+        checkpoint_every = _int_at_least(checkpoint_every, "checkpoint_every", 0)
         X = self._inputs(X)
         Y = self.targets(y)
         if Y.shape[0] != X.shape[0]:
@@ -412,6 +414,14 @@ class Sequential:
                 **opt.as_dict(),
             }
 
+        def stop_early(epochs_done: int, position: int, order: Any, stats: Any) -> History:
+            """Leave a resumable state, hand it to the callback, end the fit."""
+            self.history.seconds += time.perf_counter() - start_time
+            self.history.interrupted = True
+            snapshot(epochs_done, position, order, stats)
+            callback.on_checkpoint(self, True)
+            return self.history
+
         order = np.arange(n, dtype=np.int64)
         first = len(self.history.loss)
         for epoch in range(first, first + epochs):
@@ -447,12 +457,8 @@ class Sequential:
                 done = stop // batch_size + (stop % batch_size > 0)
                 callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
                 if callback.stop_training and stop < n:  # stopped inside the epoch
-                    self.history.seconds += time.perf_counter() - start_time
-                    self.history.interrupted = True
                     self._record_start(mem.read_stats(stats))
-                    snapshot(epoch, stop, order, stats)
-                    callback.on_checkpoint(self, True)
-                    return self.history
+                    return stop_early(epoch, stop, order, stats)
             stats = mem.read_stats(stats)
             self._record_start(stats)
             logs = _logs(stats)
@@ -463,11 +469,7 @@ class Sequential:
             callback.on_epoch_end(epoch, logs)
             last = epoch == first + epochs - 1
             if callback.stop_training and not last:
-                self.history.seconds += time.perf_counter() - start_time
-                self.history.interrupted = True
-                snapshot(epoch + 1, 0, order, stats)
-                callback.on_checkpoint(self, True)
-                return self.history
+                return stop_early(epoch + 1, 0, order, stats)
             if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
                 snapshot(epoch + 1, 0, order, stats)
                 callback.on_checkpoint(self, False)
@@ -641,15 +643,11 @@ def _is_classification(Y: np.ndarray) -> bool:
     return bool(np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1))
 
 
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _nonnegative_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ConfigError(f"{what} must be a non-negative integer, got {value!r}")
+def _int_at_least(value: Any, what: str, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum`` (0 or 1); ``what`` names it in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}[minimum]
+        raise ConfigError(f"{what} must be {kind}, got {value!r}")
     return int(value)
 
 
@@ -714,7 +712,7 @@ class Perceptron:
                 raise ConfigError(f"{name} must be a finite number, got {value!r}")
         if self.eta <= 0:
             raise ConfigError(f"eta must be positive, got {self.eta}")
-        self.max_epochs = _positive_int(self.max_epochs, "max_epochs")
+        self.max_epochs = _int_at_least(self.max_epochs, "max_epochs", 1)
 
     def fit(self, X: Any, y: Any) -> Perceptron:
         """Start from w = 0, b = 0 and apply the learning rule until no mistakes."""
