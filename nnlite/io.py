@@ -111,9 +111,7 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
                 raise ModelFileError(f"{str(path)!r} is not an nnlite model (no theta/meta arrays)")
             theta = npz["theta"]
             meta = npz["meta"]
-            resume_arrays = {
-                k: npz[f"resume_{k}"] for k in _RESUME_ARRAYS if f"resume_{k}" in keys
-            }
+            resume_arrays = {k: npz[f"resume_{k}"] for k in _RESUME_ARRAYS if f"resume_{k}" in keys}
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
