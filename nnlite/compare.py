@@ -115,6 +115,12 @@ def _specs() -> list[KernelSpec]:
             poison=False, shape=lambda n, i, o: f"{i}×{o}",
         ),
         KernelSpec(
+            "dense_sgd_update", "dense_sgd_update",
+            lambda r, n, i, o: [nrm(r, size=(i, o)), nrm(r, size=(n, i)), nrm(r, size=(n, o)) / n,
+                                0.01],
+            (0,), poison=False, shape=lambda n, i, o: f"{i}×{o}, n={n}",
+        ),
+        KernelSpec(
             "perceptron_predict", "perceptron_predict",
             lambda r, n, i, o: [r.integers(-3, 4, (n, i)).astype(float),
                                 r.integers(-2, 3, i).astype(float), np.array([0.5]), 0.0,

@@ -10,7 +10,7 @@ Mazur's published worked example, "A Step by Step Backpropagation Example"
 
 How the numbers are made: the tracer calls the compiled kernels that training
 uses (``dense_forward``, ``loss_value``, ``output_grad``, ``activation_grad``,
-``dense_backward``, ``sgd_update``, ``perceptron_predict``,
+``dense_backward``, ``dense_sgd_update``, ``sgd_update``, ``perceptron_predict``,
 ``perceptron_step``), one call at a time on the same views into θ, and copies
 what each call wrote into an event. It computes no number of the lesson
 itself, so a trace cannot disagree with training (``train_batches`` chains
@@ -214,7 +214,11 @@ class Unfused(Event):
 
 @dataclass
 class Update(Event):
-    """One SGD update of a parameter: ``after`` = ``before`` − lr·``grad``."""
+    """One SGD update of a parameter: ``after`` = ``before`` − lr·``grad``.
+
+    For W the step is computed as training computes it, from the product
+    (``dense_sgd_update``): it can differ from ``before − lr·grad`` in the last bit.
+    """
 
     kind: ClassVar[str] = "update"
     step: int
@@ -732,12 +736,18 @@ def _network_steps(
             )
 
         # Gradient descent: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b, on the views into θ.
+        # W takes the step as training does: from ∂L/∂W = A_prevᵀ·dZ in one product
+        # (``dense_sgd_update``), so the trace stays bit-identical to ``fit``.
         for layer in range(L):
             for name, param, grad in zip("Wb", params[layer], grads[layer]):
                 if name == "b" and h.hold_biases:
                     continue
                 was = host(param)
-                k.sgd_update(param, grad, h.lr)
+                if name == "W":
+                    A_prev = As[layer - 1] if layer > 0 else Xm
+                    k.dense_sgd_update(param, A_prev, dZs[layer], h.lr)
+                else:
+                    k.sgd_update(param, grad, h.lr)
                 yield Update(step, layer + 1, name, h.lr, was, host(grad), host(param))
 
         # The loss on the same batch after the update.

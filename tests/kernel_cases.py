@@ -122,6 +122,27 @@ def _cases() -> list[Case]:
             lambda a: list(ref.dense_backward(a[0], a[1], a[2])),
         )
     )
+    cases.append(
+        Case(
+            "column_sum",
+            "column_sum",
+            lambda rng, n, i, o, dt: [_normal(rng, (n, o), dt), _empty((o,), dt)],
+            (1,),
+            lambda a: [ref.f64(a[0]).sum(axis=0)],
+        )
+    )
+    cases.append(
+        Case(
+            "dense_sgd_update",
+            "dense_sgd_update",
+            lambda rng, n, i, o, dt: [
+                _normal(rng, (i, o), dt), _normal(rng, (n, i), dt), _normal(rng, (n, o), dt), 0.05,
+            ],  # fmt: skip
+            (0,),
+            lambda a: [ref.f64(a[0]) - 0.05 * (ref.f64(a[1]).T @ ref.f64(a[2]))],
+            poison=False,
+        )
+    )
 
     def loss_inputs(loss, rng, n, o, dt):
         if loss == "mse":

@@ -1,4 +1,4 @@
-"""``blas.matmul``, ``matmul_tn``, ``matmul_nt``: the CPU kernels' products vs float64 NumPy.
+"""``blas.matmul``, ``matmul_tn``, ``matmul_nt``, ``matmul_tn_add``: the products vs float64 NumPy.
 
 Shapes include the special paths (one row → gemv, inner dimension one → outer
 product loop, inner dimension zero, empty outputs), both transposes and both
@@ -60,6 +60,40 @@ def test_products_match_float64_numpy(M, N, K, product, dtype, seed):
     np.testing.assert_allclose(C, ref, rtol=TOL[dtype], atol=TOL[dtype] * scale * max(K, 1))
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    M=st.sampled_from([1, 2, 7, 33]),
+    N=st.sampled_from([1, 5, 17]),
+    K=st.sampled_from([0, 1, 2, 9, 31]),
+    alpha=st.sampled_from([-0.1, 0.5, 1.0]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**16),
+)
+def test_matmul_tn_add_adds_alpha_times_the_product(M, N, K, alpha, dtype, seed):
+    """C ← C + α·Aᵀ·B (the SGD step of a weight matrix), the rank-one path (K = 1) included."""
+    rng = np.random.default_rng(seed)
+    A, B = _operands(rng, M, N, K, True, False, dtype)
+    C = rng.standard_normal((M, N)).astype(dtype)
+    ref = C.astype(np.float64) + alpha * _reference(A, B, True, False)
+    blas.matmul_tn_add(A, B, C, alpha)
+    scale = max(1.0, float(np.abs(ref).max(initial=0.0)))
+    np.testing.assert_allclose(C, ref, rtol=TOL[dtype], atol=TOL[dtype] * scale * max(K, 1))
+
+
+def test_matmul_tn_add_is_the_two_step_update_up_to_rounding():
+    """One fused gemm vs the product then the update: equal to within float32 rounding."""
+    rng = np.random.default_rng(3)
+    A, B = _operands(rng, 40, 12, 700, True, False, np.float32)  # K above BLAS's inner block
+    W = rng.standard_normal((40, 12)).astype(np.float32)
+    P = np.empty_like(W)
+    blas.matmul_tn(A, B, P)
+    two_step = W - np.float32(0.01) * P
+    fused = W.copy()
+    blas.matmul_tn_add(A, B, fused, np.float32(-0.01))
+    np.testing.assert_allclose(fused, two_step, rtol=0, atol=4e-6 * np.abs(two_step).max())
+    assert not np.array_equal(fused, W)
+
+
 @pytest.mark.parametrize("product", sorted(PRODUCTS))
 def test_products_leave_their_inputs_alone_and_accept_empty_outputs(product):
     ta, tb = PRODUCTS[product]
@@ -104,6 +138,9 @@ for M, N, K, ta, tb in [(5, 3, 7, False, False), (5, 3, 7, True, False), (5, 3, 
          (False, True): blas.matmul_nt}[ta, tb](A, B, C)
         ref = (A.astype(float).T if ta else A.astype(float)) @ (B.astype(float).T if tb else B.astype(float))
         assert np.allclose(C, ref, rtol=1e-5, atol=1e-5), (M, N, K, ta, tb, dtype)
+        if ta:  # C ← C − ½·Aᵀ·B through the adapter's β = 1 path
+            blas.matmul_tn_add(A, B, C, -0.5)
+            assert np.allclose(C, 0.5 * ref, rtol=1e-5, atol=1e-5), (M, N, K, dtype)
 print("ok")
 """
     env = dict(os.environ, NNLITE_BLAS="numba", PYTHONPATH=str(ROOT))

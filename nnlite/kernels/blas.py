@@ -1,7 +1,7 @@
 """Matrix products for the CPU kernels: NumPy's own BLAS, called from compiled code.
 
-Owns: ``matmul`` (A·B), ``matmul_tn`` (Aᵀ·B) and ``matmul_nt`` (A·Bᵀ) for the
-``@njit`` kernels in ``cpu.py``, and the
+Owns: ``matmul`` (A·B), ``matmul_tn`` (Aᵀ·B), ``matmul_nt`` (A·Bᵀ) and
+``matmul_tn_add`` (C + α·Aᵀ·B) for the ``@njit`` kernels in ``cpu.py``, and the
 one-time set-up that makes NumPy's OpenBLAS functions callable from them. Imports
 numpy, numba and llvmlite (numba's own dependency) only.
 
@@ -88,8 +88,9 @@ def _numpy_blas_addresses() -> dict[str, int] | None:
 def _fallback_addresses() -> dict[str, int]:
     """Numba ``cfunc`` adapters with the CBLAS signatures that compute with ``np.dot``.
 
-    They serve only what the products below ask for: row-major, α = 1, β = 0,
-    leading dimensions equal to the row lengths, unit vector strides.
+    They serve only what the products below ask for: row-major, gemm with β = 0
+    or 1, gemv with α = 1 and β = 0, leading dimensions equal to the row
+    lengths, unit vector strides.
     """
     return {
         "sgemm": _gemm_adapter(np.float32, _SIGNATURES["sgemm"]),
@@ -108,9 +109,13 @@ def _gemm_adapter(dtype, signature) -> int:
         else:
             A = carray(a, (M, K), dtype=dtype)
         if tb == TRANS:
-            C[:, :] = np.dot(A, carray(b, (N, K), dtype=dtype).T)
+            P = np.dot(A, carray(b, (N, K), dtype=dtype).T)
         else:
-            C[:, :] = np.dot(A, carray(b, (K, N), dtype=dtype))
+            P = np.dot(A, carray(b, (K, N), dtype=dtype))
+        if beta == 0:
+            C[:, :] = alpha * P
+        else:
+            C[:, :] += alpha * P
 
     return gemm_adapter.address
 
@@ -155,16 +160,15 @@ def _check(A, B, C):
 
 
 @_inline
-def _gemm(A, B, C, ta, tb, K):
-    """C = op(A)·op(B) by cblas_?gemm (ta, tb: NO_TRANS or TRANS; K: the inner dimension)."""
+def _gemm(A, B, C, ta, tb, K, alpha, beta):
+    """C = α·op(A)·op(B) + β·C by cblas_?gemm (ta, tb: NO_TRANS or TRANS; K: the inner size)."""
     M, N = C.shape
     if C.itemsize == 4:
-        one, zero = np.float32(1), np.float32(0)
-        _sgemm(ROW_MAJOR, ta, tb, M, N, K, one, A.ctypes, A.shape[1], B.ctypes, B.shape[1],
-               zero, C.ctypes, N)  # fmt: skip
+        _sgemm(ROW_MAJOR, ta, tb, M, N, K, np.float32(alpha), A.ctypes, A.shape[1], B.ctypes,
+               B.shape[1], np.float32(beta), C.ctypes, N)  # fmt: skip
     else:
-        _dgemm(ROW_MAJOR, ta, tb, M, N, K, 1.0, A.ctypes, A.shape[1], B.ctypes, B.shape[1],
-               0.0, C.ctypes, N)  # fmt: skip
+        _dgemm(ROW_MAJOR, ta, tb, M, N, K, np.float64(alpha), A.ctypes, A.shape[1], B.ctypes,
+               B.shape[1], np.float64(beta), C.ctypes, N)  # fmt: skip
 
 
 @_inline
@@ -179,14 +183,14 @@ def _row_times(a, B, c, tb):
         _dgemv(ROW_MAJOR, trans, rows, cols, 1.0, B.ctypes, cols, a.ctypes, 1, 0.0, c.ctypes, 1)
 
 
-# The three products of the lesson, one function each (not one function with
+# The lesson's three products and one update, one function each (not one function with
 # transpose flags: Numba would compile a flagged function once per constant
 # flag anyway, with every path in each copy).
 #
 # A batch of one row goes to gemv and an outer product (inner dimension one)
 # to a loop: at those shapes gemm costs 2–3× the work (measured). All operands
 # are C-contiguous 2-D float arrays of one dtype, stored untransposed; C is
-# overwritten.
+# overwritten (added to by ``matmul_tn_add``).
 
 
 @_jit
@@ -202,7 +206,7 @@ def matmul(A, B, C):
     elif M == 1:
         _row_times(A, B, C, NO_TRANS)
     else:
-        _gemm(A, B, C, NO_TRANS, NO_TRANS, K)
+        _gemm(A, B, C, NO_TRANS, NO_TRANS, K, 1, 0)
 
 
 @_jit
@@ -221,7 +225,7 @@ def matmul_tn(A, B, C):
             for j in range(N):
                 C[i, j] = a * B[0, j]
     else:
-        _gemm(A, B, C, TRANS, NO_TRANS, K)
+        _gemm(A, B, C, TRANS, NO_TRANS, K, 1, 0)
 
 
 @_jit
@@ -237,4 +241,27 @@ def matmul_nt(A, B, C):
     elif M == 1:
         _row_times(A, B, C, TRANS)
     else:
-        _gemm(A, B, C, NO_TRANS, TRANS, K)
+        _gemm(A, B, C, NO_TRANS, TRANS, K, 1, 0)
+
+
+@_jit
+def matmul_tn_add(A, B, C, alpha):
+    """C ← C + α·Aᵀ·B  (A (K, M), B (K, N), C (M, N)): the SGD step W ← W − α·Xᵀ·dZ.
+
+    One gemm with β = 1: BLAS adds α·(its accumulated products) to C as it goes,
+    so the product Aᵀ·B is never stored. With K larger than BLAS's inner block
+    (a few hundred) C takes one addition per block, so the result may differ in
+    the last bit from ``C − α·(Aᵀ·B)`` computed in two steps.
+    """
+    _check(A, B, C)
+    M, N = C.shape
+    K = A.shape[0]
+    if M == 0 or N == 0 or K == 0:
+        return
+    if K == 1:  # a rank-one update: C[i, j] += α·A[0, i]·B[0, j]
+        for i in range(M):
+            a = C.dtype.type(alpha) * A[0, i]
+            for j in range(N):
+                C[i, j] += a * B[0, j]
+    else:
+        _gemm(A, B, C, TRANS, NO_TRANS, K, alpha, 1)

@@ -1088,6 +1088,25 @@ def sgd_update(W, dW, lr):
     _launch(_sgd_update_kernel, blocks, _config.threads, w, dw, _f32(lr), _never_diverged())
 
 
+def dense_sgd_update(W, X, dZ, lr):
+    """W ← W − α·Xᵀ·dZ, in place: a dense layer's SGD step from ∂L/∂W = Xᵀ·dZ.
+
+    The CPU twin adds the product to W inside one BLAS call, to keep W in the
+    core's cache. Here it is the two kernels ``dense_backward`` and ``sgd_update``
+    use, through a scratch dW (kept per shape): the GPU training loop runs those
+    directly, and this launcher serves the trace.
+    """
+    n, i = X.shape
+    o = W.shape[1]
+    key = ("dW", i, o)
+    dW = _SCRATCH.get(key)
+    if dW is None:
+        dW = _SCRATCH[key] = cuda.device_array((i, o), np.float32)
+    unused = _scratch(2)  # the bias operand, unread by the store epilogue
+    _gemm(X, dZ, unused, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)  # dW = Xᵀ·dZ
+    sgd_update(W, dW, lr)
+
+
 def momentum_update(W, dW, V, lr, mu, nesterov):
     """V ← μ·V − α·dW; W ← W + V (or W + μ·V − α·dW with ``nesterov``), in place on the device."""
     w = W.reshape(W.size)
