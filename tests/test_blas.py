@@ -10,19 +10,16 @@ bound once per process.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fresh_process import assert_prints_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnlite.kernels import blas
 
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _operands(rng, M, N, K, ta, tb, dtype):
@@ -143,13 +140,7 @@ for M, N, K, ta, tb in [(5, 3, 7, False, False), (5, 3, 7, True, False), (5, 3, 
             assert np.allclose(C, 0.5 * ref, rtol=1e-5, atol=1e-5), (M, N, K, dtype)
 print("ok")
 """
-    env = dict(os.environ, NNLITE_BLAS="numba", PYTHONPATH=str(ROOT))
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "ok"
+    assert_prints_ok(code, NNLITE_BLAS="numba")
 
 
 def test_a_run_does_not_import_scipy_linalg_and_np_dot_still_works():
@@ -177,10 +168,4 @@ a = np.arange(6.0).reshape(2, 3)
 assert np.allclose(f(a, a.T), a @ a.T)
 print("ok")
 """
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "ok"
+    assert_prints_ok(code)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import reference as ref
+from fresh_process import assert_prints_ok
 from typer.testing import CliRunner
 
 import cli
@@ -192,13 +193,7 @@ assert cpu._for_config(*code, True).signatures
 assert not cpu._for_config(*code, False).signatures, "a second training loop was compiled"
 print("ok")
 """
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    env.pop("NUMBA_ENABLE_CUDASIM", None)
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "ok"
+    assert_prints_ok(code)
 
 
 # ------------------------------------------------------------------- the CLI
