@@ -291,8 +291,9 @@ def dense_sgd_update(W, X, dZ, lr):
     What ``dense_backward`` then ``sgd_update`` do for W, in one BLAS call
     that adds −α·Xᵀ·dZ to W as the product accumulates (``blas.matmul_tn_add``):
     dW is never stored, so W, X and dZ stay in the core's cache (the 784×128
-    MNIST layer's W and dW together overflow a 512 KB L2). Measured: plain-SGD
-    training 1.08× faster at batch 32 and 1.23× at batch 1 (bench/RESULTS.md).
+    MNIST layer's W and dW together overflow a 512 KB L2). Measured side by
+    side, one thread: plain-SGD training 1.35× faster at batch 1, 1.16× at 32,
+    1.035× at 128 (bench/RESULTS.md).
     The result may differ from the two-step update in the last bit (BLAS adds
     its partial sums to W, see ``matmul_tn_add``); training and ``nnlite
     trace`` both use this kernel, so they agree bit for bit.

@@ -1092,8 +1092,8 @@ def dense_sgd_update(W, X, dZ, lr):
     """W ← W − α·Xᵀ·dZ, in place: a dense layer's SGD step from ∂L/∂W = Xᵀ·dZ.
 
     The CPU twin adds the product to W inside one BLAS call, to keep W in the
-    core's cache. Here it is the two kernels ``dense_backward`` and ``sgd_update``
-    use, through a scratch dW (kept per shape): the GPU training loop runs those
+    core's cache. Here it runs dense_backward's dW product into a scratch dW
+    (kept per shape), then ``sgd_update``: the GPU training loop calls those two
     directly, and this launcher serves the trace.
     """
     n, i = X.shape
