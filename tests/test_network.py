@@ -205,6 +205,16 @@ def test_divergence_names_epoch_batch_and_layer():
     assert info.value.layer is not None and f"layer {info.value.layer + 1}" in msg
 
 
+def test_finite_inputs_whose_sum_overflows_are_accepted():
+    """The finite check sums X first; an overflowing sum of finite numbers must still pass."""
+    big = np.finfo(np.float32).max
+    X = np.array([[big, big]] * 4 + [[-big, 1.0]], np.float32)  # Σ overflows float32
+    assert not np.isfinite(X.sum())
+    m = Sequential([Dense(2, "relu"), Dense(2, "softmax")])
+    m.build(2, seed=0)
+    np.testing.assert_array_equal(m._inputs(X), X)
+
+
 def test_bad_inputs_are_clear_errors():
     m = Sequential([Dense(3, "relu"), Dense(4, "softmax")])
     X = np.ones((5, 2))
@@ -212,6 +222,8 @@ def test_bad_inputs_are_clear_errors():
         m.fit(X, [0, 1, 2, 3, 4])
     with pytest.raises(DataError, match="NaN"):
         m.fit(np.array([[1.0, np.nan]] * 5), [0] * 5)
+    with pytest.raises(DataError, match=r"NaN or infinity \(first in row 3\)"):
+        m.fit(np.array([[1.0, 2.0]] * 3 + [[-np.inf, 0.0], [np.inf, 0.0]]), [0] * 5)
     with pytest.raises(DataError, match="5 samples but y has 4"):
         m.fit(X, [0, 1, 2, 3])
     with pytest.raises(ConfigError, match="learning rate"):
