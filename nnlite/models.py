@@ -100,7 +100,9 @@ def _as_matrix(X: Any, dtype: np.dtype, what: str = "X") -> np.ndarray:
     # A finite sum proves every entry finite (a NaN or ±∞ cannot add up to a finite
     # number), with no temporary array: 15 ms instead of 22 ms for MNIST's 188 MB, once
     # per fit. Only when the sum is not finite (maybe an overflow) is each entry checked.
-    if not np.isfinite(X.sum()) and not np.isfinite(X).all():
+    with np.errstate(over="ignore", invalid="ignore"):  # the sum may overflow: not an error
+        total = X.sum()
+    if not np.isfinite(total) and not np.isfinite(X).all():
         row = int(np.argwhere(~np.isfinite(X))[0, 0])
         raise DataError(f"{what} contains NaN or infinity (first in row {row})")
     return X
