@@ -115,8 +115,11 @@ def _hidden_layers(spec: str) -> list[int]:
     spec = spec.strip()
     if spec.lower() in ("", "none"):
         return []
+    parts = spec.replace("x", ",").split(",")  # 64,32 or 64x32
     try:
-        sizes = [int(part) for part in spec.replace("x", ",").split(",") if part.strip()]
+        if not all(part.strip() for part in parts):  # "x", "64,", "64,,32": a slip, not "none"
+            raise ValueError
+        sizes = [int(part) for part in parts]
     except ValueError:
         raise ConfigError(
             f"bad layer spec {spec!r}: give hidden layer sizes separated by commas, e.g. 64,32"

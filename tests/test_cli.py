@@ -189,6 +189,8 @@ def bad_csvs(tmp_path):
     [
         (["-d", "nosuch"], "valid names: and, or"),
         (["--layers", "x,y"], "e.g. 64,32"),
+        (["--layers", "x"], "e.g. 64,32"),
+        (["--layers", "64,"], "e.g. 64,32"),
         (["--layers", "0"], "at least one unit"),
         (["--layers", "64,-3"], "at least one unit"),
         (["-d", "{missing}"], "file not found"),
