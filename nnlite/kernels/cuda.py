@@ -981,15 +981,15 @@ def column_sum(dZ, db):
 _SCRATCH: dict = {}
 
 
-def _scratch(n):
-    """A small float32 device array reused between calls (an allocation costs ~100 µs).
+def _scratch(shape):
+    """A float32 device array of ``shape``, reused between calls (an allocation costs ~100 µs).
 
     Safe because every use is on the default stream and read back (or
     discarded) before the next launcher runs.
     """
-    a = _SCRATCH.get(n)
+    a = _SCRATCH.get(shape)
     if a is None:
-        a = _SCRATCH[n] = cuda.device_array(n, np.float32)
+        a = _SCRATCH[shape] = cuda.device_array(shape, np.float32)
     return a
 
 
@@ -1098,10 +1098,7 @@ def dense_sgd_update(W, X, dZ, lr):
     """
     n, i = X.shape
     o = W.shape[1]
-    key = ("dW", i, o)
-    dW = _SCRATCH.get(key)
-    if dW is None:
-        dW = _SCRATCH[key] = cuda.device_array((i, o), np.float32)
+    dW = _scratch((i, o))
     unused = _scratch(2)  # the bias operand, unread by the store epilogue
     _gemm(X, dZ, unused, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)  # dW = Xᵀ·dZ
     sgd_update(W, dW, lr)
