@@ -16,12 +16,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def assert_prints_ok(code: str, **env: str) -> None:
-    """Run ``code`` with ``python -c`` (extra environment ``env``); it must exit 0 and print ok."""
+def run_python(code: str, **env: str) -> str:
+    """Run ``code`` with ``python -c`` (extra environment ``env``); it must exit 0 and print ok.
+
+    Returns what it printed before the final ``ok``.
+    """
     environ = dict(os.environ, PYTHONPATH=str(ROOT), **env)
     environ.pop("NUMBA_ENABLE_CUDASIM", None)
     out = subprocess.run(
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1:] == ["ok"], out.stdout[-2000:]
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1:] == ["ok"], out.stdout[-2000:]
+    return "\n".join(lines[:-1])
+
+
+def assert_prints_ok(code: str, **env: str) -> None:
+    """Run ``code`` in a fresh process (``run_python``): it must exit 0 and print ok last."""
+    run_python(code, **env)

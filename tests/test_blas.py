@@ -141,31 +141,3 @@ for M, N, K, ta, tb in [(5, 3, 7, False, False), (5, 3, 7, True, False), (5, 3, 
 print("ok")
 """
     assert_prints_ok(code, NNLITE_BLAS="numba")
-
-
-def test_a_run_does_not_import_scipy_linalg_and_np_dot_still_works():
-    """Numba's import-time probe for SciPy's BLAS is answered without importing scipy.linalg.
-
-    In a fresh process: loading nnlite's kernels leaves scipy.linalg unimported, Numba's
-    flag says BLAS is there, its real ``ensure_blas`` is back in place, and ``np.dot``
-    inside ``@njit`` (which does need SciPy) still compiles and is right.
-    """
-    code = """
-import sys
-import numpy as np
-from nnlite import Dense, Sequential
-m = Sequential([Dense(3, "relu"), Dense(2, "softmax")])
-m.build(4, seed=0)
-m.fit(np.ones((5, 4), np.float32), np.array([0, 1, 0, 1, 0]), epochs=1, batch_size=2)
-assert "scipy.linalg" not in sys.modules, "scipy.linalg was imported"
-import numba.np.arraymath as arraymath
-import numba.np.linalg as linalg
-assert arraymath._HAVE_BLAS is True
-assert arraymath.ensure_blas is linalg.ensure_blas
-from numba import njit
-f = njit(lambda a, b: np.dot(a, b))
-a = np.arange(6.0).reshape(2, 3)
-assert np.allclose(f(a, a.T), a @ a.T)
-print("ok")
-"""
-    assert_prints_ok(code)

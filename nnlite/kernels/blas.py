@@ -3,7 +3,7 @@
 Owns: ``matmul`` (A·B), ``matmul_tn`` (Aᵀ·B), ``matmul_nt`` (A·Bᵀ) and
 ``matmul_tn_add`` (C + α·Aᵀ·B) for the ``@njit`` kernels in ``cpu.py``, and the
 one-time set-up that makes NumPy's OpenBLAS functions callable from them. Imports
-numpy, numba and llvmlite (numba's own dependency) only.
+numpy, numba, llvmlite (numba's own dependency) and ``jit`` (the decorators) only.
 
 Why not ``np.dot`` inside ``@njit``: Numba sends it to *SciPy's* OpenBLAS, a
 different and older build than NumPy's, measured 1.2–1.75× slower on this
@@ -30,9 +30,10 @@ import os
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import carray, cfunc, njit, types
+from numba import carray, cfunc, types
 
 from nnlite import config
+from nnlite.kernels.jit import inline, kernel
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 
@@ -147,63 +148,13 @@ def _register() -> str:
 SOURCE = _register()
 
 
-def _skip_numbas_scipy_probe() -> None:
-    """Spare every run the 0.15 s import of ``scipy.linalg`` that Numba does only to set a flag.
-
-    When Numba first loads or compiles a kernel it imports ``numba.np.arraymath``,
-    whose import calls ``ensure_blas()``, which imports all of ``scipy.linalg``
-    just to learn whether SciPy's BLAS exists (for Numba's own ``np.dot``, which
-    nnlite's kernels do not use). Here that module is imported first, with the
-    probe answered by whether SciPy is installed (``find_spec``, no import); the
-    real ``ensure_blas`` is put back at once, so ``np.dot`` in compiled code (the
-    fallback adapters above) still imports SciPy when it is typed. Measured on a
-    warm-cache ``nnlite train`` to its first batch, 8 alternating runs: median
-    1.22 s with this, 1.27 s without (``-X importtime``: 0.147 s for scipy.linalg).
-    Anything unexpected (another Numba layout) leaves Numba to do its own import.
-    """
-    import importlib.util
-    import sys
-
-    if "numba.np.arraymath" in sys.modules:
-        return
-    try:
-        import numba.np.linalg as linalg
-    except ImportError:
-        return
-    real = getattr(linalg, "ensure_blas", None)
-    if real is None:
-        return
-    have_scipy = importlib.util.find_spec("scipy") is not None
-
-    def probe() -> None:
-        if not have_scipy:
-            raise ImportError("scipy is not installed")
-
-    linalg.ensure_blas = probe  # what arraymath binds and calls while it imports
-    try:
-        import numba.np.arraymath as arraymath
-    finally:
-        linalg.ensure_blas = real
-    if getattr(arraymath, "ensure_blas", None) is probe:
-        arraymath.ensure_blas = real
-
-
-_skip_numbas_scipy_probe()
-
-
-_jit = njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-# The small helpers are inlined at Numba-IR level: no library of their own to
-# compile, link and optimise again inside each caller.
-_inline = njit(cache=True, nogil=True, inline="always", no_cfunc_wrapper=True)
-
-
-@_inline
+@inline
 def _check(A, B, C):
     if not (A.flags.c_contiguous and B.flags.c_contiguous and C.flags.c_contiguous):
         raise ValueError("matrix product: every operand must be C-contiguous")
 
 
-@_inline
+@inline
 def _gemm(A, B, C, ta, tb, K, alpha, beta):
     """C = α·op(A)·op(B) + β·C by cblas_?gemm (ta, tb: NO_TRANS or TRANS; K: the inner size)."""
     M, N = C.shape
@@ -215,7 +166,7 @@ def _gemm(A, B, C, ta, tb, K, alpha, beta):
                B.shape[1], np.float64(beta), C.ctypes, N)  # fmt: skip
 
 
-@_inline
+@inline
 def _row_times(a, B, c, tb):
     """c = a·op(B) for one row a, as one cblas_?gemv over B (op(B)ᵀ·a)."""
     rows, cols = B.shape
@@ -237,7 +188,7 @@ def _row_times(a, B, c, tb):
 # overwritten (added to by ``matmul_tn_add``).
 
 
-@_jit
+@kernel
 def matmul(A, B, C):
     """C = A·B  (A (M, K), B (K, N), C (M, N)): forward propagation's Z = X·W."""
     _check(A, B, C)
@@ -253,7 +204,7 @@ def matmul(A, B, C):
         _gemm(A, B, C, NO_TRANS, NO_TRANS, K, 1, 0)
 
 
-@_jit
+@kernel
 def matmul_tn(A, B, C):
     """C = Aᵀ·B  (A (K, M), B (K, N), C (M, N)): backward propagation's dW = Xᵀ·dZ."""
     _check(A, B, C)
@@ -272,7 +223,7 @@ def matmul_tn(A, B, C):
         _gemm(A, B, C, TRANS, NO_TRANS, K, 1, 0)
 
 
-@_jit
+@kernel
 def matmul_nt(A, B, C):
     """C = A·Bᵀ  (A (M, K), B (N, K), C (M, N)): backward propagation's dX = dZ·Wᵀ."""
     _check(A, B, C)
@@ -288,7 +239,7 @@ def matmul_nt(A, B, C):
         _gemm(A, B, C, NO_TRANS, TRANS, K, 1, 0)
 
 
-@_jit
+@kernel
 def matmul_tn_add(A, B, C, alpha):
     """C ← C + α·Aᵀ·B  (A (K, M), B (K, N), C (M, N)): the SGD step W ← W − α·Xᵀ·dZ.
 

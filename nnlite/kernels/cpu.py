@@ -3,8 +3,8 @@
 Owns: every numerical step of the lesson on the CPU — activations and their
 derivatives, dense forward and backward propagation, the losses and their
 gradients, the SGD update, the Rosenblatt perceptron, and the compiled
-training loop that chains them. Imports numpy, numba and ``blas`` (the
-matrix products) only.
+training loop that chains them. Imports numpy, numba, ``blas`` (the
+matrix products) and ``jit`` (the decorators) only.
 
 Contracts (shared with the CUDA twins in ``cuda.py``):
 
@@ -29,21 +29,18 @@ import functools
 import math
 
 import numpy as np
-from numba import njit
 
 from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
+from nnlite.kernels.jit import inline, kernel
 
 # Activation codes (the names live in ``nnlite/activations.py``).
 IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
 # Loss codes (the names live in ``nnlite/losses.py``).
 MSE, BCE, CCE = 0, 1, 2
 
-# no_cfunc_wrapper: nothing here is passed to C as a function pointer, so the C
-# wrapper Numba would otherwise compile for every kernel is skipped (first-run
-# compile 9.6–9.8 → 8.8–9.7 CPU-seconds, measured side by side).
-_jit = njit(cache=True, nogil=True, no_cfunc_wrapper=True)
-# Some functions are inlined into their callers at Numba-IR level instead of
-# being compiled, wrapped and linked as functions of their own (each level of
+# ``@kernel`` compiles a function on first use and caches it on disk;
+# ``@inline`` inlines it into its callers at Numba-IR level instead of
+# compiling, wrapping and linking it as a function of its own (each level of
 # calls is optimised again by LLVM inside every caller). Measured in CPU-seconds
 # of the first run's compile (784-128-10, softmax + CE): the scalar helpers
 # (15.3 → 12.2); the training drivers (``_train_batches``, ``_backward``,
@@ -52,7 +49,6 @@ _jit = njit(cache=True, nogil=True, no_cfunc_wrapper=True)
 # branches those decide are dropped before typing (15–17 → 8.8–9.0). Inlining
 # the array-view helpers (many call sites) or the big layer kernels
 # (``dense_forward``, ``dense_backward``, ``activation_grad``) made it slower.
-_inline = njit(cache=True, nogil=True, inline="always", no_cfunc_wrapper=True)
 
 
 # ---------------------------------------------------------------------------
@@ -61,7 +57,7 @@ _inline = njit(cache=True, nogil=True, inline="always", no_cfunc_wrapper=True)
 # ---------------------------------------------------------------------------
 
 
-@_inline
+@inline
 def sigmoid(z):
     """σ(z) = 1 / (1 + e^(−z)), evaluated without overflow for large |z|."""
     one = type(z)(1)
@@ -71,25 +67,25 @@ def sigmoid(z):
     return e / (one + e)
 
 
-@_inline
+@inline
 def sigmoid_grad(a):
     """σ′(z) = σ(z)·(1 − σ(z)), given a = σ(z)."""
     return a * (type(a)(1) - a)
 
 
-@_inline
+@inline
 def tanh_grad(a):
     """tanh′(z) = 1 − tanh²(z), given a = tanh(z)."""
     return type(a)(1) - a * a
 
 
-@_inline
+@inline
 def relu(z):
     """ReLU(z) = max(0, z)."""
     return z if z > 0 else type(z)(0)
 
 
-@_inline
+@inline
 def relu_grad(z):
     """ReLU′(z) = 1 if z > 0 else 0 (we take 0 at z = 0)."""
     return type(z)(1) if z > 0 else type(z)(0)
@@ -100,7 +96,7 @@ def relu_grad(z):
 # ---------------------------------------------------------------------------
 
 
-@_jit
+@kernel
 def _softmax_row(Z, A, i):
     """A[i] = softmax(Z[i]) = e^(Z[i] − max Z[i]) / Σ e^(Z[i] − max Z[i]).
 
@@ -121,7 +117,7 @@ def _softmax_row(Z, A, i):
         A[i, j] *= inv
 
 
-@_jit
+@kernel
 def activation_forward(Z, A, act):
     """A = σ(Z), elementwise (softmax: row by row).
 
@@ -153,7 +149,7 @@ def activation_forward(Z, A, act):
                 A[i, j] = Z[i, j]
 
 
-@_jit
+@kernel
 def activation_grad(Z, A, dA, dZ, act):
     """dZ = dA ⊙ σ′(Z) — the chain rule through the activation.
 
@@ -198,7 +194,7 @@ def activation_grad(Z, A, dA, dZ, act):
 # ---------------------------------------------------------------------------
 
 
-@_jit
+@kernel
 def dense_forward(X, W, b, Z, A, act):
     """Z = X·W + b;  A = σ(Z)  (forward propagation through one dense layer).
 
@@ -246,7 +242,7 @@ def dense_forward(X, W, b, Z, A, act):
                 A[i, j] = z
 
 
-@_jit
+@kernel
 def dense_backward(X, W, dZ, dW, db, dX, want_dX):
     """dW = Xᵀ·dZ;  db = Σₙ dZ;  dX = dZ·Wᵀ  (backward through X·W + b).
 
@@ -268,7 +264,7 @@ def dense_backward(X, W, dZ, dW, db, dX, want_dX):
         matmul_nt(dZ, W, dX)  # dX = dZ·Wᵀ
 
 
-@_jit
+@kernel
 def column_sum(dZ, db):
     """db = Σₙ dZ  (∂L/∂b: the bias feeds every row of the batch), summed in row order.
 
@@ -284,7 +280,7 @@ def column_sum(dZ, db):
             db[j] += dZ[i, j]
 
 
-@_jit
+@kernel
 def dense_sgd_update(W, X, dZ, lr):
     """W ← W − α·Xᵀ·dZ  (gradient descent on a dense layer's weights, ∂L/∂W = Xᵀ·dZ), in place.
 
@@ -312,7 +308,7 @@ def dense_sgd_update(W, X, dZ, lr):
 # ---------------------------------------------------------------------------
 
 
-@_inline
+@inline
 def _clip(p, eps):
     """Clip a probability to [eps, 1 − eps] so that log never sees 0."""
     one = type(p)(1)
@@ -323,7 +319,7 @@ def _clip(p, eps):
     return p
 
 
-@_jit
+@kernel
 def mse_loss(P, Y):
     """L = 1/(n·o) · Σ (P − Y)²  (mean squared error over all entries)."""
     s = P.dtype.type(0)
@@ -335,7 +331,7 @@ def mse_loss(P, Y):
     return s / P.dtype.type(n * o)
 
 
-@_jit
+@kernel
 def mse_grad(P, Y, dP):
     """dP = ∂L/∂P = 2·(P − Y) / (n·o)."""
     n, o = P.shape
@@ -345,7 +341,7 @@ def mse_grad(P, Y, dP):
             dP[i, j] = scale * (P[i, j] - Y[i, j])
 
 
-@_jit
+@kernel
 def bce_loss(P, Y, eps):
     """L = −1/(n·o) · Σ [Y·log P + (1 − Y)·log(1 − P)], P clipped to [eps, 1 − eps]."""
     one = P.dtype.type(1)
@@ -359,7 +355,7 @@ def bce_loss(P, Y, eps):
     return s / P.dtype.type(n * o)
 
 
-@_jit
+@kernel
 def bce_grad(P, Y, dP, eps):
     """dP = (P − Y) / (P·(1 − P)) / (n·o), P clipped to [eps, 1 − eps]."""
     one = P.dtype.type(1)
@@ -371,7 +367,7 @@ def bce_grad(P, Y, dP, eps):
             dP[i, j] = (p - Y[i, j]) / (p * (one - p)) * inv
 
 
-@_jit
+@kernel
 def cce_loss(P, Y, eps):
     """L = −1/n · Σᵢ Σⱼ Yᵢⱼ·log Pᵢⱼ (categorical cross-entropy), P clipped below at eps."""
     s = P.dtype.type(0)
@@ -383,7 +379,7 @@ def cce_loss(P, Y, eps):
     return s / P.dtype.type(n)
 
 
-@_jit
+@kernel
 def cce_grad(P, Y, dP, eps):
     """dP = −Y / P / n (the long way round; training uses ``softmax_cce_grad``)."""
     n, o = P.shape
@@ -393,7 +389,7 @@ def cce_grad(P, Y, dP, eps):
             dP[i, j] = -Y[i, j] / _clip(P[i, j], eps) * inv
 
 
-@_jit
+@kernel
 def softmax_cce_grad(P, Y, dZ):
     """dZ = (P − Y) / n: softmax followed by cross-entropy, differentiated together.
 
@@ -407,7 +403,7 @@ def softmax_cce_grad(P, Y, dZ):
             dZ[i, j] = (P[i, j] - Y[i, j]) * inv
 
 
-@_jit
+@kernel
 def sigmoid_bce_grad(P, Y, dZ):
     """dZ = (P − Y) / (n·o): sigmoid followed by binary cross-entropy, fused."""
     n, o = P.shape
@@ -417,7 +413,7 @@ def sigmoid_bce_grad(P, Y, dZ):
             dZ[i, j] = (P[i, j] - Y[i, j]) * inv
 
 
-@_inline
+@inline
 def loss_value(P, Y, loss, eps):
     """Dispatch to ``mse_loss``, ``bce_loss`` or ``cce_loss`` by loss code."""
     if loss == MSE:
@@ -427,13 +423,13 @@ def loss_value(P, Y, loss, eps):
     return cce_loss(P, Y, eps)
 
 
-@_jit
+@kernel
 def is_fused(act, loss):
     """True when the output activation and the loss differentiate together."""
     return (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
 
 
-@_inline
+@inline
 def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
     """dZ of the output layer: fused (P − Y)/n, or ∂L/∂P then ``activation_grad``.
 
@@ -458,7 +454,7 @@ def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
 # ---------------------------------------------------------------------------
 
 
-@_jit
+@kernel
 def sgd_update(W, dW, lr):
     """W ← W − α·dW, in place (any shape; W and dW C-contiguous, same shape)."""
     w = W.reshape(W.size)
@@ -468,7 +464,7 @@ def sgd_update(W, dW, lr):
         w[k] -= alpha * dw[k]
 
 
-@_jit
+@kernel
 def momentum_update(W, dW, V, lr, mu, nesterov):
     """V ← μ·V − α·dW;  W ← W + V  (classical momentum, the "heavy ball"), in place.
 
@@ -504,7 +500,7 @@ def momentum_update(W, dW, V, lr, mu, nesterov):
 # ---------------------------------------------------------------------------
 
 
-@_jit
+@kernel
 def perceptron_predict(X, w, b, threshold, out):
     """out = [X·w + b ≥ θ] as 0/1 (a sum exactly at the threshold fires).
 
@@ -521,7 +517,7 @@ def perceptron_predict(X, w, b, threshold, out):
         out[r] = 1 if s >= threshold else 0
 
 
-@_jit
+@kernel
 def perceptron_step(x, y, w, b, eta, threshold):
     """One learning-rule step on one sample: w ← w + η(y − ŷ)x, b ← b + η(y − ŷ).
 
@@ -548,7 +544,7 @@ def perceptron_step(x, y, w, b, eta, threshold):
     return err
 
 
-@_jit
+@kernel
 def perceptron_epoch(X, y, w, b, eta, threshold):
     """One pass of the learning rule over the samples in order; returns the number of updates."""
     updates = 0
@@ -566,7 +562,7 @@ def perceptron_epoch(X, y, w, b, eta, threshold):
 # ---------------------------------------------------------------------------
 
 
-@_jit
+@kernel
 def _param_views(theta, dims, layer):
     """(W, b) of ``layer`` as views into the flat parameter vector ``theta``."""
     off = 0
@@ -579,7 +575,7 @@ def _param_views(theta, dims, layer):
     return W, b
 
 
-@_jit
+@kernel
 def _act_view(buf, dims, layer, m):
     """Rows 0..m−1 of ``layer``'s (batch, units) buffer inside the flat ``buf``."""
     cap = buf.shape[0] // _units_total(dims)
@@ -590,7 +586,7 @@ def _act_view(buf, dims, layer, m):
     return buf[off : off + m * o].reshape((m, o))
 
 
-@_inline
+@inline
 def _units_total(dims):
     t = 0
     for k in range(1, dims.shape[0]):
@@ -598,7 +594,7 @@ def _units_total(dims):
     return t
 
 
-@_inline
+@inline
 def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
     """Forward propagation through every layer: A⁰ = X, Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ).
 
@@ -618,7 +614,7 @@ def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
         A_prev = A
 
 
-@_jit
+@kernel
 def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
     """Backward propagation from the loss to every W and b (right to left).
 
@@ -631,7 +627,7 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
               True, 0.0)  # fmt: skip
 
 
-@_inline
+@inline
 def _backward(
     X, Y, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad, store, lr
 ):  # fmt: skip
@@ -683,7 +679,7 @@ def _backward(
             )
 
 
-@_jit
+@kernel
 def count_correct(P, Y):
     """Number of rows whose predicted class matches the target's.
 
@@ -709,7 +705,7 @@ def count_correct(P, Y):
     return correct
 
 
-@_inline
+@inline
 def _train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, momentum, learn,
     lr, mu, nesterov, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
@@ -804,7 +800,7 @@ def _for_config(loss: int, out_act: int, momentum: bool):
     """
     LOSS, OUT, MOMENTUM = int(loss), int(out_act), bool(momentum)
 
-    @_jit
+    @kernel
     def train_batches_for_config(
         X, Y, order, start, stop, batch_size, theta, dims, acts, learn, lr, mu, nesterov, eps,
         Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
