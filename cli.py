@@ -3,7 +3,9 @@
 Each command parses its options, calls nnlite, and renders with
 ``nnlite.ui``. Heavy imports (numpy, numba, rich) happen inside the
 commands, so ``nnlite --help`` stays fast. One handler turns every
-``NnliteError`` or ``OSError`` into one red line on stderr and exit code 1.
+``NnliteError`` or ``OSError`` into one red line on stderr and exit code 1;
+the top-level group (``_OneLineErrors``) does the same for typer's usage
+errors (bad choices, ranges, unknown options), with exit code 2.
 """
 
 from __future__ import annotations
@@ -17,9 +19,54 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from typer.core import TyperGroup
+
+# typer raises click's exceptions (vendored as ``typer._click`` since typer 0.22):
+# find the base class through a public name, whichever click it is.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _OneLineErrors(TyperGroup):
+    """The top-level command group: a usage mistake gets one red line, like every other error.
+
+    typer would print the usage, a hint and the message in a box (five lines or
+    more). Here the message and the hint share one line on stderr, with click's
+    exit code (2 for usage errors). Everything else, ``--help`` and a missing
+    command's help included, is typer's own.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except _ClickException as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # that one printed the help already
+                from nnlite import ui
+
+                ui.error(_usage_message(exc))
+            raise SystemExit(exc.exit_code) from None
+        except typer.Abort:
+            from nnlite import ui
+
+            ui.error("aborted")
+            raise SystemExit(1) from None
+        # Without standalone mode, click returns the exit code of a ``typer.Exit``.
+        raise SystemExit(result if isinstance(result, int) else 0)
+
+
+def _usage_message(exc: Exception) -> str:
+    """click's message (pydantic's ``Value error,`` dropped) and where to find help."""
+    message = " ".join(exc.format_message().replace("Value error, ", "").split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
+
 
 app = typer.Typer(
     name="nnlite",
+    cls=_OneLineErrors,
     help="nnlite: learn neural networks by running them — perceptron, MLP, backprop, SGD.",
     add_completion=False,
     no_args_is_help=True,
