@@ -99,3 +99,25 @@ assert np.allclose(f(a, a.T), a @ a.T)
 print("ok")
 """
     assert_prints_ok(code, NUMBA_CACHE_DIR=str(tmp_path))
+
+
+
+def test_where_numbas_cache_internals_differ_the_kernels_use_plain_njit_caching(monkeypatch):
+    """The fallback: without the private methods it relies on, ``jit`` is ``njit(cache=True)``."""
+    import numba.core.caching as caching
+    import numpy as np
+
+    from nnlite.kernels import jit
+
+    assert jit._load_first_cache_class() is not None
+    monkeypatch.delattr(caching.Cache, "_guard_against_spurious_io_errors")
+    assert jit._load_first_cache_class() is None  # as if a later Numba had renamed it
+    monkeypatch.undo()
+    monkeypatch.setattr(jit, "_LoadFirstCache", None)
+
+    def halve(v):
+        return v * np.float32(0.5)
+
+    compiled = jit._cached()(halve)
+    assert type(compiled._cache) is caching.FunctionCache  # what cache=True gives
+    assert compiled(np.float32(3)) == np.float32(1.5)
