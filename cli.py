@@ -21,8 +21,9 @@ from typing import Any, Optional
 import typer
 from typer.core import TyperGroup
 
-# typer raises click's exceptions (vendored as ``typer._click`` since typer 0.22):
-# find the base class through a public name, whichever click it is.
+# typer raises click's exceptions: real click's in older typer releases, its
+# vendored copy's (``typer._click``) in newer ones. Find the base class through
+# a public name, whichever it is (both tried: typer 0.20.0 and 0.29.2).
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 
