@@ -47,10 +47,10 @@ def skip_scipy_probe() -> None:
     answered by whether SciPy is installed (``find_spec``, no import); the real
     ``ensure_blas`` is put back at once, so ``np.dot`` in compiled code (the
     fallback adapters in ``blas.py``) still imports SciPy when it is typed.
-    Measured on a warm-cache ``nnlite train`` to its first batch, 8 alternating
-    runs: median 1.22 s with this, 1.27 s without (``-X importtime``: 0.147 s
-    for scipy.linalg). Anything unexpected (another Numba layout) leaves Numba
-    to do its own import.
+    It saves a run that compiles 0.147 s (``-X importtime`` of scipy.linalg);
+    a warm-cache run, which only loads kernels and compiles none, never gets here
+    (``_LoadFirstCache`` calls this on a cache miss). Anything unexpected
+    (another Numba layout) leaves Numba to do its own import.
     """
     if "numba.np.arraymath" in sys.modules:
         return
