@@ -195,6 +195,18 @@ def test_validation_figures_are_recorded_each_epoch():
     assert h.val_loss[-1] == pytest.approx(m.evaluate(X[:10], y[:10])[0])
 
 
+def test_accuracy_is_recorded_for_classes_only():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 2))
+    classes = (X[:, 0] > 0).astype(int)
+    values = 0.5 + 0.25 * np.tanh(X[:, :1])  # targets in (0, 1) that are not classes
+    for y, classify in ((classes, True), (values, False)):
+        m = Sequential([Dense(3, "tanh"), Dense(1, "sigmoid")], loss="mse")
+        h = m.fit(X, y, epochs=2, batch_size=8, seed=0)
+        assert [np.isfinite(a) for a in h.accuracy] == [classify, classify]
+        assert np.isfinite(m.evaluate(X, y)[1]) == classify
+
+
 def test_divergence_names_epoch_batch_and_layer():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(64, 5)).astype(np.float32) * 10
