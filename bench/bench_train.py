@@ -12,7 +12,8 @@ shared machine hurts every system alike, and reports the median.
 
 Also measured in the same run: the best float32 GEMM rate (NumPy and
 PyTorch, same threads), from which the GEMM-bound floor follows (6 FLOPs per
-weight per sample: forward, dW and dX); nnlite's cold and warm JIT start-up;
+weight per sample: forward, dW and dX), and, around each nnlite pass, the rate
+of the step's two products at that moment (the "paired" floor); nnlite's cold and warm JIT start-up;
 optionally (``--memory``) the peak resident memory of a full MNIST ``nnlite
 train`` and (``--startup``) the time of ``nnlite --help`` and of a warm-cache
 ``nnlite train`` until its first batch.
@@ -121,8 +122,7 @@ def worker_prepare(args) -> None:
 
 def worker_gemm(args) -> None:
     """Best float32 GEMM GFLOP/s of one library at the shapes of this network."""
-    import numpy as np
-
+    torch = None
     if args.system == "torch":
         try:
             import torch
@@ -131,19 +131,30 @@ def worker_gemm(args) -> None:
             return
         torch.set_num_threads(args.threads)
     keep = _limit_threads(args.threads)  # noqa: F841
-    rng = np.random.default_rng(0)
-    shapes = [  # (label, m, k, n, transpose A): C(m,n) = A(m,k)·B(k,n)
-        ("X·W 1024×784·784×128", 1024, 784, 128, False),
-        ("Xᵀ·dZ 784×1024·1024×128", 784, 1024, 128, True),
-        ("1024×1024·1024×1024", 1024, 1024, 1024, False),
-    ]
     min_s, reps = (0.02, 3) if args.quick else (0.1, 7)
+    rates = _gemm_rates(GEMM_SHAPES, min_s, reps, torch)
+    _send({"rates": rates, "pools": _pools()})
+
+
+# (label, m, k, n, transpose A): C(m,n) = A(m,k)·B(k,n); the first two are the step's products
+GEMM_SHAPES = [
+    ("X·W 1024×784·784×128", 1024, 784, 128, False),
+    ("Xᵀ·dZ 784×1024·1024×128", 784, 1024, 128, True),
+    ("1024×1024·1024×1024", 1024, 1024, 1024, False),
+]
+
+
+def _gemm_rates(shapes, min_s: float, reps: int, torch=None) -> dict[str, float]:
+    """GFLOP/s per shape: best of ``reps`` timed reps of at least ``min_s`` each (NumPy or torch)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
     rates = {}
     for label, m, k, n, trans in shapes:
         A = rng.random((k, m), dtype=np.float32).T if trans else rng.random((m, k), np.float32)
         B = rng.random((k, n), dtype=np.float32)
         C = np.empty((m, n), np.float32)
-        if args.system == "torch":
+        if torch is not None:
             A, B, C = torch.from_numpy(A), torch.from_numpy(B), torch.from_numpy(C)
 
             def mm(A=A, B=B, C=C):
@@ -164,7 +175,7 @@ def worker_gemm(args) -> None:
             iters *= 2
         best = min(_timed(mm, iters) for _ in range(reps))
         rates[label] = 2.0 * m * k * n / best / 1e9
-    _send({"rates": rates, "pools": _pools()})
+    return rates
 
 
 def _timed(fn, iters: int) -> float:
@@ -422,9 +433,16 @@ def worker_train(args) -> None:
             break
         seed, n = int(cmd[1]), int(cmd[2])
         try:
+            # nnlite: the step's two products timed with NumPy (the same OpenBLAS) just
+            # before and after the pass, for the floor at the machine's rate of the moment
+            paired = args.system == "nnlite"
+            before = _gemm_rates(GEMM_SHAPES[:2], 0.03, 3) if paired else {}
             t = time.perf_counter()
             extra = trainer.run(seed, n)
             seconds = time.perf_counter() - t
+            if paired:
+                after = _gemm_rates(GEMM_SHAPES[:2], 0.03, 3)
+                extra["gemm_now"] = max((before[k] + after[k]) / 2 for k in before)
         except Exception as exc:
             _send({"error": f"{type(exc).__name__}: {exc}"})
             return
@@ -639,6 +657,11 @@ def bench_batch(args, batch: int) -> dict:
                 live.pop(system).close()
                 continue
             results[system]["seconds"].append(msg["seconds"])
+            if "gemm_now" in msg:  # this pass's rate ÷ the floor at the GEMM rate around it
+                floor_now = msg["gemm_now"] * 1e9 / FLOPS_PER_SAMPLE
+                results[system].setdefault("paired_floor", []).append(
+                    msg["samples"] / msg["seconds"] / floor_now
+                )
             results[system]["last"] = msg
             rate = msg["samples"] / msg["seconds"]
             log(f"  rep {rep + 1}/{args.repeats} {system:8s} {rate:>12,.0f} samples/s")
@@ -822,20 +845,25 @@ def _train_tables(res: dict) -> list[str]:
     systems = res["args"]["systems"]
     others = [s for s in systems if s != "nnlite"]
     head = ["batch", *[f"{s} samples/s" for s in systems], *[f"nnlite ÷ {s}" for s in others]]
-    head.append("nnlite / GEMM floor")
+    head += ["nnlite / GEMM floor", "paired†"]
     lines = ["", "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for batch, r in batches.items():
         nn = r.get("nnlite")
         row = [str(batch), *[_rate(r.get(s)) for s in systems]]
         row += [_ratio(nn, r.get(s)) for s in others]
         row.append(f"{nn['median'] / floor:.0%}" if floor and nn and "median" in nn else "—")
+        row.append(_paired(nn))
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
         f"Median of {res['args']['repeats']} timed passes after one warm-up pass; ratio > 1 means "
         f"nnlite is faster. GEMM floor = best float32 GEMM {best:.1f} GFLOP/s ÷ "
         f"(6 × {N_WEIGHTS:,} weights = {FLOPS_PER_SAMPLE:,} FLOP per sample) = {floor:,.0f} "
-        "samples/s. * = ran fewer samples per pass than asked (a pass is capped at "
+        "samples/s. † The same fraction pass by pass, the floor taken instead from the "
+        "rate of the step's two products (NumPy, the same OpenBLAS) timed just before and "
+        "just after that pass: how close nnlite runs to the machine's GEMM rate of the moment "
+        "on a shared machine whose speed drifts (median over passes; not the goal's "
+        "definition). * = ran fewer samples per pass than asked (a pass is capped at "
         f"{res['args']['pass_budget']:g} s; see samples/pass below).",
         "",
         "| system | batch | samples/pass | median | min | max | loss on 10k train rows after |",
@@ -877,8 +905,15 @@ def _train_tables(res: dict) -> list[str]:
         frac = nn["median"] / floor
         lines.append(
             f"- GEMM floor at batch {fb}: {frac:.0%} (goal ≥ {fgoal:.0%}) {_ok(frac >= fgoal)}"
+            f"; paired† {_paired(nn)}"
         )
     return lines
+
+
+def _paired(r: dict | None) -> str:
+    """Median of the per-pass fractions of the floor at the GEMM rate around each pass."""
+    fracs = (r or {}).get("paired_floor")
+    return f"{statistics.median(fracs):.0%}" if fracs else "—"
 
 
 def _ok(ok: bool) -> str:
