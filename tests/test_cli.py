@@ -311,13 +311,17 @@ def _commands() -> list[str]:
 def test_every_command_has_help():
     assert {"train", "perceptron", "evaluate", "predict", "datasets"} <= set(_commands())
     top = ok(invoke("--help"))
+    commands = " ".join(top.split("Commands:")[1].split())
+    assert "show how it learned." in commands and "..." not in commands  # whole sentences
     for name in _commands():
         assert name in top
         out = ok(invoke(name, "--help"))
         assert "Usage:" in out and name in out
+        assert "<bool>" not in out  # a flag takes no value
 
 
-def test_help_does_not_import_numba():
+def test_help_imports_neither_numba_nor_typers_rich_help():
+    """Fast help: no numba, and not typer's rich formatter (rich.markdown, markdown_it)."""
     code = (
         "import sys\n"
         "import cli\n"
@@ -327,6 +331,7 @@ def test_help_does_not_import_numba():
         "    except SystemExit as e:\n"
         "        assert e.code in (0, None), (argv, e.code)\n"
         "print('NUMBA' if 'numba' in sys.modules else 'NO-NUMBA', file=sys.stderr)\n"
+        "print(sorted({'typer.rich_utils', 'rich.markdown'} & set(sys.modules)), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
@@ -334,7 +339,7 @@ def test_help_does_not_import_numba():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == "NO-NUMBA", proc.stderr
+    assert proc.stderr.strip().splitlines()[-2:] == ["NO-NUMBA", "[]"], proc.stderr
 
 
 def test_real_process_error_is_one_line_on_stderr_with_exit_1():
