@@ -90,8 +90,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     # click's plain help: typer's rich help imports rich.markdown and markdown_it for a
-    # markup nnlite does not use, which made `nnlite --help` twice as slow (0.20–0.28 s
-    # against 0.09–0.15 s), and shows every flag as taking a "<bool>".
+    # markup nnlite does not use, which made `nnlite --help` twice as slow (median 0.27 s
+    # against 0.14 s), and shows every flag as taking a "<bool>".
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -12,9 +12,9 @@ shared machine hurts every system alike, and reports the median.
 
 Also measured in the same run: the best float32 GEMM rate (NumPy and
 PyTorch, same threads), from which the GEMM-bound floor follows (6 FLOPs per
-weight per sample: forward, dW and dX), and, around each nnlite pass, the rate
-of the step's two products at that moment (the "paired" floor); nnlite's cold and warm JIT start-up;
-optionally (``--memory``) the peak resident memory of a full MNIST ``nnlite
+weight per sample: forward, dW and dX), and, around each nnlite pass, the
+rate of the step's two products at that moment (the "paired" floor); nnlite's
+cold and warm JIT start-up; optionally (``--memory``) the peak resident memory of a full MNIST ``nnlite
 train`` and (``--startup``) the time of ``nnlite --help`` and of a warm-cache
 ``nnlite train`` until its first batch.
 
@@ -120,22 +120,6 @@ def worker_prepare(args) -> None:
     _send({"note": note, "real": real, "rows": int(len(y))})
 
 
-def worker_gemm(args) -> None:
-    """Best float32 GEMM GFLOP/s of one library at the shapes of this network."""
-    torch = None
-    if args.system == "torch":
-        try:
-            import torch
-        except ImportError as exc:
-            _send({"skip": f"torch not importable ({exc})"})
-            return
-        torch.set_num_threads(args.threads)
-    keep = _limit_threads(args.threads)  # noqa: F841
-    min_s, reps = (0.02, 3) if args.quick else (0.1, 7)
-    rates = _gemm_rates(GEMM_SHAPES, min_s, reps, torch)
-    _send({"rates": rates, "pools": _pools()})
-
-
 # (label, m, k, n, transpose A): C(m,n) = A(m,k)·B(k,n); the first two are the step's products
 GEMM_SHAPES = [
     ("X·W 1024×784·784×128", 1024, 784, 128, False),
@@ -176,6 +160,22 @@ def _gemm_rates(shapes, min_s: float, reps: int, torch=None) -> dict[str, float]
         best = min(_timed(mm, iters) for _ in range(reps))
         rates[label] = 2.0 * m * k * n / best / 1e9
     return rates
+
+
+def worker_gemm(args) -> None:
+    """Best float32 GEMM GFLOP/s of one library at the shapes of this network."""
+    torch = None
+    if args.system == "torch":
+        try:
+            import torch
+        except ImportError as exc:
+            _send({"skip": f"torch not importable ({exc})"})
+            return
+        torch.set_num_threads(args.threads)
+    keep = _limit_threads(args.threads)  # noqa: F841
+    min_s, reps = (0.02, 3) if args.quick else (0.1, 7)
+    rates = _gemm_rates(GEMM_SHAPES, min_s, reps, torch)
+    _send({"rates": rates, "pools": _pools()})
 
 
 def _timed(fn, iters: int) -> float:
