@@ -238,7 +238,8 @@ def test_train_bad_option_is_a_one_line_usage_error(args, phrase):
 def test_an_unknown_command_is_a_one_line_usage_error():
     result = invoke("trian")
     assert result.exit_code == 2, result.output
-    clean_error(result, "No such command 'trian'. Did you mean 'train'")
+    line = clean_error(result, "No such command 'trian'.")
+    assert "'train'" in line  # click's suggestion (its wording differs between releases)
 
 
 def test_no_command_shows_the_help():
@@ -325,13 +326,15 @@ def test_help_imports_neither_numba_nor_typers_rich_help():
     code = (
         "import sys\n"
         "import cli\n"
+        "before = set(sys.modules)  # some typer releases import their rich help with typer\n"
         "for argv in (['--help'], *[[c, '--help'] for c in sys.argv[1:]]):\n"
         "    try:\n"
         "        cli.app(argv, prog_name='nnlite')\n"
         "    except SystemExit as e:\n"
         "        assert e.code in (0, None), (argv, e.code)\n"
         "print('NUMBA' if 'numba' in sys.modules else 'NO-NUMBA', file=sys.stderr)\n"
-        "print(sorted({'typer.rich_utils', 'rich.markdown'} & set(sys.modules)), file=sys.stderr)\n"
+        "added = set(sys.modules) - before\n"
+        "print(sorted({'typer.rich_utils', 'rich.markdown'} & added), file=sys.stderr)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
