@@ -101,7 +101,6 @@ print("ok")
     assert_prints_ok(code, NUMBA_CACHE_DIR=str(tmp_path))
 
 
-
 def test_where_numbas_cache_internals_differ_the_kernels_use_plain_njit_caching(monkeypatch):
     """The fallback: without the private methods it relies on, ``jit`` is ``njit(cache=True)``."""
     import numba.core.caching as caching

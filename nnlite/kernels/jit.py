@@ -12,7 +12,8 @@ Imports numba only.
    reached its first batch in 0.87 s instead of 1.12 s without it, medians of
    10 alternating runs). A cached kernel is machine code; to link it the JIT
    needs only the symbols of Numba's runtime (NRT, ``rtsys.initialize``) and
-   the C helpers that every target context installs when it is created. So ``_LoadFirstCache`` initialises the NRT and loads.
+   the C helpers that every target context installs when it is created. So
+   ``_LoadFirstCache`` initialises the NRT and loads.
    On a miss the dispatcher compiles, and Numba's compiler refreshes both
    contexts itself (``CompilerBase.__init__``), so a compile sees exactly what
    it would have seen without this.
