@@ -200,8 +200,12 @@ def test_accuracy_is_recorded_for_classes_only():
     X = rng.normal(size=(30, 2))
     classes = (X[:, 0] > 0).astype(int)
     values = 0.5 + 0.25 * np.tanh(X[:, :1])  # targets in (0, 1) that are not classes
-    for y, classify in ((classes, True), (values, False)):
-        m = Sequential([Dense(3, "tanh"), Dense(1, "sigmoid")], loss="mse")
+    labels = rng.integers(0, 3, 30)
+    one_hot = np.eye(3)[labels]
+    soft = 0.5 * one_hot + 0.5 / 3  # rows that sum to 1 but are not one-hot
+    for y, o, classify in ((classes, 1, True), (values, 1, False), (labels, 3, True),
+                           (one_hot, 3, True), (soft, 3, False)):  # fmt: skip
+        m = Sequential([Dense(3, "tanh"), Dense(o, "sigmoid")], loss="mse")
         h = m.fit(X, y, epochs=2, batch_size=8, seed=0)
         assert [np.isfinite(a) for a in h.accuracy] == [classify, classify]
         assert np.isfinite(m.evaluate(X, y)[1]) == classify
@@ -220,7 +224,7 @@ def test_divergence_names_epoch_batch_and_layer():
 
 
 def test_finite_inputs_whose_sum_overflows_are_accepted():
-    """The finite check sums X first; an overflowing sum of finite numbers must still pass."""
+    """The finite check sums X's rows first; an overflowing sum of finite numbers must pass."""
     big = np.finfo(np.float32).max
     X = np.array([[big, big]] * 4 + [[-big, 1.0]], np.float32)  # Σ overflows float32
     with np.errstate(over="ignore"):
@@ -230,6 +234,30 @@ def test_finite_inputs_whose_sum_overflows_are_accepted():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # and no overflow warning reaches the user
         np.testing.assert_array_equal(m._inputs(X), X)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    k=st.integers(1, 9),
+    data=st.data(),
+    bad=st.sampled_from([None, np.nan, np.inf, -np.inf]),
+)
+def test_the_finite_check_finds_any_nan_or_infinity_and_nothing_else(n, k, data, bad):
+    """Finite values of any size pass (their row sums may overflow); one NaN or ±∞ anywhere
+    is a DataError naming its row."""
+    finite = st.floats(width=32, allow_nan=False, allow_infinity=False)
+    X = np.array(data.draw(st.lists(finite, min_size=n * k, max_size=n * k)), np.float32)
+    X = X.reshape(n, k)
+    m = Sequential([Dense(2, "relu"), Dense(2, "softmax")])
+    m.build(k, seed=0)
+    if bad is None:
+        np.testing.assert_array_equal(m._inputs(X), X)
+        return
+    i, j = data.draw(st.integers(0, n - 1)), data.draw(st.integers(0, k - 1))
+    X[i, j] = bad
+    with pytest.raises(DataError, match=rf"NaN or infinity \(first in row {i}\)"):
+        m._inputs(X)
 
 
 def test_bad_inputs_are_clear_errors():
