@@ -133,6 +133,9 @@ def main() -> int:
     parser.add_argument("--variants", help="comma-separated variant names (default: all)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    unknown = set((args.variants or "").split(",")) - set(VARIANTS) - {""}
+    if unknown:
+        parser.error(f"unknown variant {sorted(unknown)[0]!r}; choose from {', '.join(VARIANTS)}")
     status, detail = probe_gpu()
     if status != "available":
         print(f"profile_cuda_step: no usable GPU ({status}: {detail}); nothing to time")
@@ -164,7 +167,7 @@ def main() -> int:
             print(f"  {r['ms'] * 1e3:8.1f} µs  {r['kernel']:<40} grid {r['grid']:<10} "
                   f"block {r['block']}")  # fmt: skip
         row = {"batch": batch, "step_ms": step_ms, "kernels": kernels, "variants": {}}
-        # production again at the end: the spread between its two rows is the noise
+        # production again at the end: the spread of its rows is the noise
         for name, changes in [*variants.items(), ("production, again", {})]:
             gpu.set_launch_config(gpu.PRODUCTION, **changes)
             _epoch_ms_per_step(cuda, gpu, fit_args, theta0, n, batch, repeats=1)  # compile
