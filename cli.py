@@ -370,9 +370,9 @@ def train(
         ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, len(y))}"),
         ("learning rate α", f"{lr:g}" + (f", momentum μ {momentum:g}" if momentum else "")
          + (" (Nesterov)" if nesterov else "")),
-        ("kernel start-up (JIT or cache)", f"{compile_s:.2f} s"),
+        ("kernel start-up (JIT or cache)", ui._seconds(compile_s)),
         ("device", _describe_device(model)),
-        ("training time", f"{history.seconds:.2f} s"),
+        ("training time", ui._seconds(history.seconds)),
         ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
     ]  # fmt: skip
     if save is not None and not history.interrupted:

@@ -48,6 +48,11 @@ def _num(x: float) -> str:
     return "—" if x is None or math.isnan(x) else f"{x:.4f}"
 
 
+def _seconds(s: float) -> str:
+    """A duration for the summary: milliseconds under a second (the digits train in a few)."""
+    return f"{1e3 * s:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
 class TrainingProgress(Callback):
     """Progress of ``Sequential.fit``: a live rich bar in a terminal, plain lines otherwise.
 

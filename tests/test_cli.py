@@ -102,6 +102,18 @@ def test_train_quiet_prints_only_the_summary():
     assert "train accuracy" in out
 
 
+def test_summary_durations_use_milliseconds_under_a_second():
+    """A 3-epoch run on the moons takes a few ms: "0.00 s" would say nothing."""
+    from nnlite import ui
+
+    assert (ui._seconds(0.0031), ui._seconds(1.5)) == ("3.1 ms", "1.50 s")
+    out = ok(invoke("train", "-d", "moons", "--epochs", "3", "-q"))
+    for key in ("training time", "kernel start-up (JIT or cache)"):
+        value = summary_value(out, key)
+        assert re.fullmatch(r"\d+\.\d ms|\d+\.\d\d s", value), value
+        assert value.endswith(" ms") or float(value[:-2]) >= 1, value
+
+
 def test_train_xor_with_a_hidden_layer_reaches_100_percent():
     out = ok(
         invoke(
