@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # One lease on a lent GPU, in one call: correctness on the card, the sanitizers,
-# then the timings (about 4 minutes on an H200, most of it compiling).
+# then the timings (4½ minutes on an H200, 2026-11-26).
 #
 #   bash bench/gpu_check.sh [OUTDIR]      (OUTDIR defaults to $OUT, else ./gpu_out)
 #
 # Needs python3 with numba-cuda, typer, rich, scipy, hypothesis and pytest (the
 # device machine's image has them; CuPy and PyTorch CUDA add the library columns).
 # Each step has its own time limit, so one slow step cannot eat the whole lease;
-# a step that fails or times out is reported and the next one still runs.
+# a step that fails or times out is reported and the next one still runs; the
+# script exits 1 if any step failed.
 set -u
 out=${1:-${OUT:-gpu_out}}
 mkdir -p "$out"
 export PYTHONPATH=$PWD NNLITE_REAL_GPU=1 PYTHONUNBUFFERED=1 NUMBA_CACHE_DIR=/tmp/nnlite_numba
 summary=()
+failed=0
 
 step() {  # step NAME SECONDS COMMAND...: run, log to $out/NAME.log, record the result
     local name=$1 limit=$2 start rc
@@ -20,6 +22,7 @@ step() {  # step NAME SECONDS COMMAND...: run, log to $out/NAME.log, record the 
     start=$(date +%s)
     timeout "$limit" "$@" >"$out/$name.log" 2>&1
     rc=$?
+    [ "$rc" -eq 0 ] || failed=1
     summary+=("$name: exit $rc in $(($(date +%s) - start)) s (limit $limit s)")
     tail -n 4 "$out/$name.log"
 }
@@ -49,3 +52,4 @@ step profile 120 python3 bench/profile_cuda_step.py --json "$out/profile.json"
 step compare 90 sh -c "python3 cli.py compare --format json --epochs 3 >'$out/compare.json'"
 
 printf '%s\n' "${summary[@]}"
+exit "$failed"
