@@ -16,6 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from nnlite.ui import _seconds
+
 
 def _ms(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -110,8 +112,8 @@ def training_table(t: dict[str, Any]) -> Table:
         )  # fmt: skip
     table.caption = (
         f"largest difference {_e(t['max_loss_difference'])}; training time CPU "
-        f"{cpu['seconds']:.2f} s, CUDA {gpu['seconds']:.2f} s (kernel start-up "
-        f"{cpu['warm_up_seconds']:.2f} s / {gpu['warm_up_seconds']:.2f} s)"
+        f"{_seconds(cpu['seconds'])}, CUDA {_seconds(gpu['seconds'])} (kernel start-up "
+        f"{_seconds(cpu['warm_up_seconds'])} / {_seconds(gpu['warm_up_seconds'])})"
     )
     table.caption_justify = "left"
     return table

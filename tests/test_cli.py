@@ -112,6 +112,17 @@ def test_summary_durations_use_milliseconds_under_a_second():
         value = summary_value(out, key)
         assert re.fullmatch(r"\d+\.\d ms|\d+\.\d\d s", value), value
         assert value.endswith(" ms") or float(value[:-2]) >= 1, value
+    # nnlite compare's training caption: the digits train in a few ms on either device
+    from nnlite import ui_compare
+
+    run = {"loss": [1.0], "accuracy": [0.5]}
+    caption = ui_compare.training_table({
+        "cpu": {**run, "seconds": 0.0028, "warm_up_seconds": 0.012},
+        "cuda": {**run, "seconds": 0.036, "warm_up_seconds": 1.25},
+        "max_loss_difference": 7e-8, "network": "64-64-10", "data": "digits", "batch_size": 32,
+        "lr": 0.1,
+    }).caption  # fmt: skip
+    assert "CPU 2.8 ms, CUDA 36.0 ms (kernel start-up 12.0 ms / 1.25 s)" in caption, caption
 
 
 def test_train_xor_with_a_hidden_layer_reaches_100_percent():
