@@ -14,9 +14,9 @@ Also measured in the same run: the best float32 GEMM rate (NumPy and
 PyTorch, same threads), from which the GEMM-bound floor follows (6 FLOPs per
 weight per sample: forward, dW and dX), and, around each nnlite pass, the
 rate of the step's two products at that moment (the "paired" floor); nnlite's
-cold and warm JIT start-up; optionally (``--memory``) the peak resident memory of a full MNIST ``nnlite
-train`` and (``--startup``) the time of ``nnlite --help`` and of a warm-cache
-``nnlite train`` until its first batch.
+cold and warm JIT start-up; optionally (``--memory``) the peak resident
+memory of a full MNIST ``nnlite train`` and (``--startup``) the time of
+``nnlite --help`` and of a warm-cache ``nnlite train`` until its first batch.
 
 The parent imports only the standard library; it prints progress on stderr
 and a markdown report (for ``bench/RESULTS.md``) on stdout.
