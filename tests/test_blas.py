@@ -1,4 +1,4 @@
-"""``blas.matmul``, ``matmul_tn``, ``matmul_nt``, ``matmul_tn_add``, ``matmul_scratch`` vs float64 NumPy.
+"""``blas.matmul``, ``matmul_tn``, ``matmul_nt``, ``matmul_tn_add``: the products vs float64 NumPy.
 
 Shapes include the special paths (one row → gemv, inner dimension one → outer
 product loop, inner dimension zero, empty outputs), both transposes and both
@@ -13,7 +13,6 @@ import os
 
 import numpy as np
 import pytest
-from blas_threads import blas_threads
 from fresh_process import assert_prints_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -104,58 +103,6 @@ def test_products_leave_their_inputs_alone_and_accept_empty_outputs(product):
     getattr(blas, product)(A, B, np.empty((4, 0), np.float32))
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    M=st.sampled_from([1, 2, 19, 20, 25, 32, 33]),
-    N=st.sampled_from([1, 17, 64, 70]),
-    K=st.sampled_from([0, 1, 31, 300]),
-    threads=st.sampled_from([1, 2]),
-    dtype=st.sampled_from([np.float32, np.float64]),
-    seed=st.integers(0, 2**16),
-)
-def test_matmul_scratch_matches_float64_numpy_in_either_layout(M, N, K, threads, dtype, seed):
-    """C = A·B whether it passes through Cᵀ in the scratch or not; C and scratch poisoned."""
-    rng = np.random.default_rng(seed)
-    A, B = _operands(rng, M, N, K, False, False, dtype)
-    C = np.full((M, N), np.nan, dtype)
-    scratch = np.full((M, N), np.nan, dtype)
-    with blas_threads(threads):
-        transposed = blas.transposed_pays(M, K, N)
-        blas.matmul_scratch(A, B, C, scratch)
-    ref = _reference(A, B, False, False)
-    scale = max(1.0, float(np.abs(ref).max(initial=0.0)))
-    np.testing.assert_allclose(C, ref, rtol=TOL[dtype], atol=TOL[dtype] * scale * max(K, 1))
-    if transposed:  # the product went through the scratch: it holds Cᵀ, bit for bit
-        np.testing.assert_array_equal(scratch.reshape(N, M).T, C)
-    always = np.full((M, N), np.nan, dtype)  # the transposed layout at every shape
-    blas.matmul_transposed(A, B, always, np.full((M, N), np.nan, dtype))
-    np.testing.assert_allclose(always, ref, rtol=TOL[dtype], atol=TOL[dtype] * scale * max(K, 1))
-
-
-def test_matmul_scratch_takes_the_transposed_layout_only_where_it_was_measured_faster():
-    """20–32 rows, ≥ 64 columns, enough work for OpenBLAS's two threads, two threads."""
-    with blas_threads(2):
-        assert blas.transposed_pays(32, 784, 128)  # MNIST's first layer at batch 32
-        assert blas.transposed_pays(20, 256, 64 * 2)
-        assert not blas.transposed_pays(19, 784, 128)  # 16 rows: not reliably faster
-        assert not blas.transposed_pays(33, 784, 128)  # 40–64 rows: not reliably faster
-        assert not blas.transposed_pays(32, 784, 10)  # the output layer
-        assert not blas.transposed_pays(28, 256, 64)  # one thread's work in OpenBLAS
-    with blas_threads(1):
-        assert not blas.transposed_pays(32, 784, 128)
-
-
-def test_matmul_scratch_is_plain_matmul_when_the_scratch_is_c():
-    rng = np.random.default_rng(5)
-    A, B = _operands(rng, 32, 128, 300, False, False, np.float32)
-    C = np.full((32, 128), np.nan, np.float32)
-    expected = np.empty_like(C)
-    blas.matmul(A, B, expected)
-    with blas_threads(2):
-        blas.matmul_scratch(A, B, C, C)
-    np.testing.assert_array_equal(C, expected)
-
-
 def test_products_refuse_non_contiguous_operands():
     A = np.ones((4, 6), np.float32)[:, ::2]
     with pytest.raises(ValueError, match="C-contiguous"):
@@ -191,12 +138,6 @@ for M, N, K, ta, tb in [(5, 3, 7, False, False), (5, 3, 7, True, False), (5, 3, 
         if ta:  # C ← C − ½·Aᵀ·B through the adapter's β = 1 path
             blas.matmul_tn_add(A, B, C, -0.5)
             assert np.allclose(C, 0.5 * ref, rtol=1e-5, atol=1e-5), (M, N, K, dtype)
-assert blas.threads() == 1 and not blas.transposed_pays(32, 784, 128)
-A = rng.standard_normal((32, 300)).astype(np.float32)
-B = rng.standard_normal((300, 70)).astype(np.float32)
-C, S = np.full((32, 70), np.nan, np.float32), np.full((32, 70), np.nan, np.float32)
-blas.matmul_scratch(A, B, C, S)
-assert np.allclose(C, A.astype(float) @ B.astype(float), rtol=1e-5, atol=1e-4)
 print("ok")
 """
     assert_prints_ok(code, NNLITE_BLAS="numba")

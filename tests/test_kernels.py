@@ -10,12 +10,11 @@ import inspect
 
 import numpy as np
 import pytest
-from blas_threads import blas_threads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kernel_cases import CASE_IDS, CASES, check, run_cpu
 
-from nnlite.kernels import blas, cpu
+from nnlite.kernels import cpu
 
 DTYPES = [np.float32, np.float64]
 dims = st.integers(min_value=1, max_value=13)
@@ -32,18 +31,6 @@ def test_cpu_kernel_matches_float64_reference(case, dtype, n, i, o, seed):
     args = case.make(rng, n, i, o, dtype)
     before = copy.deepcopy(args)
     outputs, value = run_cpu(case, args)
-    check(case, before, outputs, value, dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("case", [c for c in CASES if c.kernel == "dense_forward"], ids=str)
-def test_dense_forward_through_the_transposed_product(case, dtype):
-    """32 rows, 70 units, two BLAS threads: Z = X·W passes through Zᵀ in A's memory."""
-    with blas_threads(2):
-        assert blas.transposed_pays(32, 300, 70)
-        args = case.make(np.random.default_rng(9), 32, 300, 70, dtype)
-        before = copy.deepcopy(args)
-        outputs, value = run_cpu(case, args)
     check(case, before, outputs, value, dtype)
 
 

@@ -1,9 +1,8 @@
 """Matrix products for the CPU kernels: NumPy's own BLAS, called from compiled code.
 
-Owns: ``matmul`` (A·B), ``matmul_tn`` (Aᵀ·B), ``matmul_nt`` (A·Bᵀ),
-``matmul_tn_add`` (C + α·Aᵀ·B) and ``matmul_scratch`` (A·B, through Bᵀ·Aᵀ where
-that is faster) for the ``@njit`` kernels in ``cpu.py``, and the one-time set-up
-that makes NumPy's OpenBLAS functions callable from them. Imports
+Owns: ``matmul`` (A·B), ``matmul_tn`` (Aᵀ·B), ``matmul_nt`` (A·Bᵀ) and
+``matmul_tn_add`` (C + α·Aᵀ·B) for the ``@njit`` kernels in ``cpu.py``, and the
+one-time set-up that makes NumPy's OpenBLAS functions callable from them. Imports
 numpy, numba, llvmlite (numba's own dependency) and ``jit`` (the decorators) only.
 
 Why not ``np.dot`` inside ``@njit``: Numba sends it to *SciPy's* OpenBLAS, a
@@ -20,8 +19,7 @@ or ``NNLITE_BLAS=numba`` asks for it, the same names point at small Numba
 ``cfunc`` adapters that call ``np.dot``: slower to start, same results.
 
 Omits: every BLAS routine the lesson does not need (only gemm and gemv, float32
-and float64, and the library's thread count), and non-contiguous operands
-(refused with ``ValueError``).
+and float64), and non-contiguous operands (refused with ``ValueError``).
 """
 
 from __future__ import annotations
@@ -58,8 +56,6 @@ _SIGNATURES = {
     "sgemv": _gemv_type(types.float32),
     "dgemv": _gemv_type(types.float64),
 }
-_THREADS_TYPE = types.int32()  # openblas_get_num_threads()
-_threads = types.ExternalFunction("nnlite_blas_threads", _THREADS_TYPE)
 _sgemm = types.ExternalFunction("nnlite_cblas_sgemm", _SIGNATURES["sgemm"])
 _dgemm = types.ExternalFunction("nnlite_cblas_dgemm", _SIGNATURES["dgemm"])
 _sgemv = types.ExternalFunction("nnlite_cblas_sgemv", _SIGNATURES["sgemv"])
@@ -77,17 +73,14 @@ def _numpy_blas_candidates() -> list[str]:
 
 
 def _numpy_blas_addresses() -> dict[str, int] | None:
-    """Addresses of NumPy's ILP64 CBLAS ?gemm/?gemv and thread count, or None when not found."""
+    """Addresses of NumPy's ILP64 CBLAS ?gemm/?gemv, or None when not found."""
     for path in _numpy_blas_candidates():
         try:
             lib = ctypes.CDLL(path)
-            addresses = {
+            return {
                 name: ctypes.cast(getattr(lib, f"scipy_cblas_{name}64_"), ctypes.c_void_p).value
                 for name in _SIGNATURES
             }
-            get_threads = lib.scipy_openblas_get_num_threads64_
-            addresses["threads"] = ctypes.cast(get_threads, ctypes.c_void_p).value
-            return addresses
         except (OSError, AttributeError):
             continue
     return None
@@ -105,16 +98,7 @@ def _fallback_addresses() -> dict[str, int]:
         "dgemm": _gemm_adapter(np.float64, _SIGNATURES["dgemm"]),
         "sgemv": _gemv_adapter(np.float32, _SIGNATURES["sgemv"]),
         "dgemv": _gemv_adapter(np.float64, _SIGNATURES["dgemv"]),
-        "threads": _one_thread(),  # 1: matmul_scratch's layout rule is OpenBLAS's
     }
-
-
-def _one_thread() -> int:
-    @cfunc(_THREADS_TYPE, cache=True)
-    def one_thread():
-        return 1
-
-    return one_thread.address
 
 
 def _gemm_adapter(dtype, signature) -> int:
@@ -157,8 +141,7 @@ def _register() -> str:
         addresses = _fallback_addresses()
         source = "numba"
     for name, address in addresses.items():
-        symbol = "nnlite_blas_threads" if name == "threads" else f"nnlite_cblas_{name}"
-        llvm.add_symbol(symbol, address)
+        llvm.add_symbol(f"nnlite_cblas_{name}", address)
     return source
 
 
@@ -277,77 +260,3 @@ def matmul_tn_add(A, B, C, alpha):
                 C[i, j] += a * B[0, j]
     else:
         _gemm(A, B, C, TRANS, NO_TRANS, K, alpha, 1)
-
-
-# Where ``matmul_scratch`` takes the transposed layout (measured, see there): C's
-# rows (M), C's columns (N), and M·K·N, below which OpenBLAS uses one thread
-# anyway (it gives each thread at least 65,536 × 4 multiply-adds: interface/gemm.c).
-FEW_ROWS = (20, 32)
-MANY_COLUMNS = 64
-TWO_THREADS_WORK = 2 * 65_536 * 4
-
-
-@kernel
-def threads():
-    """Threads NumPy's OpenBLAS uses now (1 on the ``np.dot`` fallback)."""
-    return _threads()
-
-
-@inline
-def transposed_pays(M, K, N):
-    """True where ``matmul_scratch`` computes C = A·B (C (M, N)) as (Bᵀ·Aᵀ)ᵀ."""
-    return (
-        FEW_ROWS[0] <= M <= FEW_ROWS[1]
-        and N >= MANY_COLUMNS
-        and M * K * N >= TWO_THREADS_WORK
-        and _threads() >= 2
-    )
-
-
-@inline
-def _through_transpose(A, B, C, scratch):
-    """C = A·B as Cᵀ = Bᵀ·Aᵀ into ``scratch`` (viewed (N, M)), then transposed into C."""
-    M, N = C.shape
-    Ct = scratch.reshape((N, M))
-    _gemm(B, A, Ct, TRANS, TRANS, A.shape[1], 1, 0)  # Cᵀ = Bᵀ·Aᵀ
-    for i in range(M):
-        for j in range(N):
-            C[i, j] = Ct[j, i]
-
-
-@kernel
-def matmul_transposed(A, B, C, scratch):
-    """C = A·B, always through Cᵀ in ``scratch`` (the layout ``matmul_scratch`` may take)."""
-    _check(A, B, C)
-    _check(A, B, scratch)
-    if C.size > 0 and A.shape[1] > 0:
-        _through_transpose(A, B, C, scratch)
-    else:
-        matmul(A, B, C)
-
-
-@inline  # into ``cpu.dense_forward``: one compiled function fewer on a first run
-def matmul_scratch(A, B, C, scratch):
-    """C = A·B  (A (M, K), B (K, N), C (M, N)), ``scratch`` (M, N) overwritten on the way.
-
-    The same product as ``matmul``, in the layout OpenBLAS's two threads run
-    faster. A row-major C = A·B reaches OpenBLAS as the column-major product
-    Cᵀ = Bᵀ·Aᵀ, N rows by M; asked for Cᵀ = Bᵀ·Aᵀ row-major instead (into
-    ``scratch``, then transposed into C) it gets M rows by N, and OpenBLAS divides
-    the work between its threads by those sizes (``driver/level3/level3_thread.c``).
-    Measured on this project's 2-core machine (OpenBLAS 0.3.31, Haswell kernels):
-    the second layout is 1.1–1.6× faster with two threads for 20–32 rows, K ≥ 256
-    and N ≥ 64; for 16 or 40–64 rows it was faster in one grid and slower in
-    another, and with one thread or 10 columns it is slower
-    (``bench/bench_gemm_layout.py``, ``bench/RESULTS.md``). Why, inside OpenBLAS,
-    was not established. So only where ``transposed_pays``; elsewhere ``matmul``.
-    The two layouts may differ in the last bit; a shape and thread count always
-    take the same one.
-    """
-    _check(A, B, scratch)
-    M, N = C.shape
-    if scratch.ctypes.data != C.ctypes.data and transposed_pays(M, A.shape[1], N):
-        _check(A, B, C)
-        _through_transpose(A, B, C, scratch)
-    else:
-        matmul(A, B, C)

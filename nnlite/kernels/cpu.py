@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from nnlite.kernels.blas import matmul_nt, matmul_scratch, matmul_tn, matmul_tn_add
+from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
 from nnlite.kernels.jit import inline, kernel
 
 # Activation codes (the names live in ``nnlite/activations.py``).
@@ -198,9 +198,8 @@ def activation_grad(Z, A, dA, dZ, act):
 def dense_forward(X, W, b, Z, A, act):
     """Z = X·W + b;  A = σ(Z)  (forward propagation through one dense layer).
 
-    The matrix product goes to BLAS (``blas.matmul_scratch``: NumPy's OpenBLAS,
-    with A as its scratch: for 20–32 rows and two threads it passes through Zᵀ);
-    the bias and the activation are then applied in one pass over the output.
+    The matrix product goes to BLAS (``blas.matmul``: NumPy's OpenBLAS); the
+    bias and the activation are then applied in one pass over the output.
 
     Parameters
     ----------
@@ -210,7 +209,7 @@ def dense_forward(X, W, b, Z, A, act):
     A : (n, o) float array, output: activations.
     act : int, activation code.
     """
-    matmul_scratch(X, W, Z, A)  # Z = X·W
+    matmul(X, W, Z)  # Z = X·W
     n, o = Z.shape
     if act == SOFTMAX:
         for i in range(n):
