@@ -941,14 +941,48 @@ def _ok(ok: bool) -> str:
     return "✅" if ok else "❌"
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1 (a mistake is a one-line usage error, not a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _batch_sizes(text: str) -> list[int]:
+    """argparse type: batch sizes separated by commas, e.g. ``1,32,128,1024``."""
+    try:
+        return [_positive_int(b) for b in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, got {text!r}"
+        ) from None
+
+
+def _systems(text: str) -> list[str]:
+    """argparse type: some of SYSTEMS separated by commas."""
+    names = [s for s in text.split(",") if s]
+    unknown = [s for s in names if s not in SYSTEMS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"expected some of {','.join(SYSTEMS)} separated by commas, got {text!r}"
+        )
+    return names
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="few samples and repeats: a smoke run")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=None, help="timed passes (default 5, quick 3)")
+    p.add_argument("--threads", type=_positive_int, default=2)
+    p.add_argument(
+        "--repeats", type=_positive_int, default=None, help="timed passes (default 5, quick 3)"
+    )
     p.add_argument("--samples", type=int, default=0, help="samples per pass, every batch size")
-    p.add_argument("--batches", default="1,32,128,1024")
-    p.add_argument("--systems", default=",".join(SYSTEMS))
+    p.add_argument("--batches", type=_batch_sizes, default="1,32,128,1024")
+    p.add_argument("--systems", type=_systems, default=",".join(SYSTEMS))
     p.add_argument("--settle", type=float, default=None, help="idle seconds between passes")
     p.add_argument(
         "--pass-budget", type=float, default=None,
@@ -973,8 +1007,7 @@ def main() -> None:
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.settle = args.settle if args.settle is not None else (0.2 if args.quick else 0.5)
     args.pass_budget = args.pass_budget or (3.0 if args.quick else 10.0)
-    args.systems = [s for s in args.systems.split(",") if s]
-    batches = [int(b) for b in args.batches.split(",")]
+    batches = args.batches
     res = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": "python bench/bench_train.py " + " ".join(sys.argv[1:]),
