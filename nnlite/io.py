@@ -6,59 +6,39 @@ half-written model; a model with a ``resume_state`` is saved as a checkpoint
 that ``fit(resume=True)`` continues) and ``load`` (validated: a wrong, truncated or foreign
 file gives ``ModelFileError`` in one line). No pickle anywhere: the JSON
 record is stored as a uint8 array and read with ``allow_pickle=False``.
-Also ``atomic_write``, used by everything in nnlite that writes a file.
+Writes go through ``nnlite.files.atomic_write`` (re-exported here as ``atomic_write``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import json
 import os
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from nnlite.errors import ModelFileError
+from nnlite.files import atomic_write
+
+__all__ = ["atomic_write", "load", "read_record", "save"]
 
 FORMAT = "nnlite-model"
 FORMAT_VERSION = 1
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success fsync it and rename it over ``path``.
-
-    On any exception the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
-    if path.is_dir():
-        # Otherwise os.replace fails later with the temporary file's name in the message.
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, mode) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def save(model: Any, path: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+def save(
+    model: Any,
+    path: str | os.PathLike,
+    extra: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
+) -> Path:
     """Write ``model`` (a built ``Sequential``) to ``path`` atomically; returns the path.
 
-    ``extra`` is stored in the JSON record (e.g. how the model was trained).
+    ``extra`` is stored in the JSON record (e.g. how the model was trained). With
+    ``overwrite=False`` an existing file is never replaced (``files.TargetExists``).
     """
     model._require_built()
     path = Path(path)
@@ -77,7 +57,7 @@ def save(model: Any, path: str | os.PathLike, extra: dict[str, Any] | None = Non
         record["resume"] = {k: v for k, v in state.items() if k not in _RESUME_ARRAYS}
         arrays.update({f"resume_{k}": np.asarray(state[k]) for k in _RESUME_ARRAYS})
     meta = np.frombuffer(json.dumps(record, allow_nan=True).encode("utf-8"), dtype=np.uint8)
-    with atomic_write(path) as handle:
+    with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, meta=meta, **arrays)
     return path
 

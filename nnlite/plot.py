@@ -2,7 +2,7 @@
 
 Owns: ``training_curves`` (loss and accuracy per epoch, training and validation) and
 ``confusion_png`` (the confusion matrix as a heat map, optionally beside the curves).
-Both write a PNG atomically (``nnlite.io.atomic_write``: a failed write leaves an existing
+Both write a PNG atomically (``nnlite.files.atomic_write``: a failed write leaves an existing
 file untouched) and return the path they wrote.
 
 matplotlib is an optional extra (``pip install 'nnlite[plot]'``). It is imported inside
@@ -10,7 +10,7 @@ the functions, never at module level, and only its object-oriented API with the 
 is used: no pyplot, no global backend switch, no window. Without matplotlib every
 function raises ``ConfigError`` with a one-line message that says how to install it.
 
-Imports: numpy, the standard library, ``nnlite.errors`` and ``nnlite.io``. Never typer or
+Imports: numpy, the standard library, ``nnlite.errors`` and ``nnlite.files``. Never typer or
 rich; never prints.
 
 Omits: interactive display, other file formats, styling options.
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from nnlite.errors import ConfigError
-from nnlite.io import atomic_write
+from nnlite.files import atomic_write
 
 __all__ = ["available", "check_target", "confusion_png", "require", "training_curves"]
 
