@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnlite.errors import ModelFileError
+from nnlite import config
+from nnlite.errors import ModelFileError, NnliteError
 from nnlite.files import atomic_write
 
-__all__ = ["atomic_write", "load", "read_record", "save"]
+__all__ = ["atomic_write", "load", "model_path", "read_record", "save", "save_or_rescue"]
 
 FORMAT = "nnlite-model"
 FORMAT_VERSION = 1
@@ -41,9 +44,7 @@ def save(
     ``overwrite=False`` an existing file is never replaced (``files.TargetExists``).
     """
     model._require_built()
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
+    path = model_path(path)
     record = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -60,6 +61,49 @@ def save(
     with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, meta=meta, **arrays)
     return path
+
+
+def model_path(path: str | os.PathLike) -> Path:
+    """Where ``save`` writes: ``path``, with ``.npz`` added when it has another ending.
+
+    A name that is an existing directory is left as it is, so the writer refuses it
+    (rather than writing ``DIR.npz`` beside it).
+    """
+    path = Path(path)
+    if path.suffix != ".npz" and path.name not in ("", ".", "..") and not path.is_dir():
+        path = path.with_name(path.name + ".npz")
+    return path
+
+
+def save_or_rescue(
+    model: Any,
+    path: str | os.PathLike,
+    extra: dict[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
+) -> tuple[Path, Exception | None]:
+    """``save``, and when that fails, save to a rescue file so the trained model is not lost.
+
+    Returns ``(where it was written, None)``, or ``(rescue file, the error)`` when ``path``
+    could not be written (disk full, the file appeared meanwhile and ``overwrite`` is false,
+    the directory went away): the rescue file is ``NAME.rescued-TIME.npz`` beside ``path``,
+    else in the system's temporary directory, else in the per-user cache. Raises the
+    original error when no place took it.
+    """
+    try:
+        return save(model, path, extra, overwrite=overwrite), None
+    except (OSError, NnliteError) as exc:
+        problem = exc
+    target = model_path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    name = f"{target.stem}.rescued-{stamp}-{os.getpid()}.npz"
+    for folder in (target.parent, Path(tempfile.gettempdir()), config.user_cache_dir()):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return save(model, folder / name, extra, overwrite=False), problem
+        except (OSError, NnliteError):
+            continue
+    raise problem
 
 
 _RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is JSON

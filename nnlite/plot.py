@@ -5,7 +5,8 @@ Owns: ``training_curves`` (loss and accuracy per epoch, training and validation)
 Both write a PNG atomically (``nnlite.files.atomic_write``: a failed write leaves an existing
 file untouched) and return the path they wrote.
 
-matplotlib is an optional extra (``pip install 'nnlite[plot]'``). It is imported inside
+matplotlib is an optional extra (``pip install matplotlib``, or ``pip install '.[plot]'`` in a
+clone). It is imported inside
 the functions, never at module level, and only its object-oriented API with the Agg canvas
 is used: no pyplot, no global backend switch, no window. Without matplotlib every
 function raises ``ConfigError`` with a one-line message that says how to install it.
@@ -27,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from nnlite import files
 from nnlite.errors import ConfigError
-from nnlite.files import atomic_write
 
 __all__ = ["available", "check_target", "confusion_png", "require", "training_curves"]
 
-INSTALL_HINT = "pip install 'nnlite[plot]'"
+# Hints name matplotlib or the clone, never the registry name nnlite (an unrelated package).
+INSTALL_HINT = "pip install matplotlib (or, in a clone of nnlite, pip install '.[plot]')"
 
 
 def available() -> bool:
@@ -42,7 +44,7 @@ def available() -> bool:
 
 
 def require(what: str = "plotting") -> None:
-    """Raise ``ConfigError`` "{what} needs matplotlib: pip install 'nnlite[plot]'" without it."""
+    """Raise ``ConfigError`` "{what} needs matplotlib: pip install matplotlib …" without it."""
     if not available():
         raise ConfigError(f"{what} needs matplotlib: {INSTALL_HINT}")
 
@@ -54,19 +56,19 @@ def _png_path(path: str | os.PathLike) -> Path:
     return path
 
 
-def check_target(path: str | os.PathLike, what: str = "plotting") -> Path:
+def check_target(
+    path: str | os.PathLike, what: str = "plotting", *, overwrite: bool = True
+) -> Path:
     """Everything that can be checked before the work a plot shows: call it first.
 
     Raises ``ConfigError`` when matplotlib is missing ("{what} needs matplotlib: ..."),
-    ``path`` does not end in ``.png`` or its directory does not exist, so a command can
-    refuse before a long run rather than after it. Returns ``path`` as a ``Path``.
+    ``path`` does not end in ``.png``, or cannot be written (``files.check_target``: its
+    directory is missing or read-only, it is a directory, ...), and ``files.TargetExists``
+    when it exists and ``overwrite`` is false, so a command can refuse before a long run
+    rather than after it. Returns ``path`` as a ``Path``.
     """
     require(what)
-    path = _png_path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ConfigError(f"{str(path)!r}: directory {str(directory)!r} does not exist")
-    return path
+    return files.check_target(_png_path(path), overwrite=overwrite)
 
 
 def _series(history: Any, name: str) -> list[float]:
@@ -131,13 +133,13 @@ def _draw_confusion(fig: Any, ax: Any, cm: np.ndarray, labels: Sequence[str]) ->
                             fontsize=8, color=colour)  # fmt: skip
 
 
-def _save(fig: Any, path: Path) -> Path:
-    with atomic_write(path, "wb") as handle:
+def _save(fig: Any, path: Path, overwrite: bool) -> Path:
+    with files.atomic_write(path, "wb", overwrite=overwrite) as handle:
         fig.savefig(handle, format="png")
     return path
 
 
-def training_curves(history: Any, path: str | os.PathLike) -> Path:
+def training_curves(history: Any, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     """Write the loss and accuracy per epoch of a training run to a PNG file.
 
     Parameters
@@ -152,6 +154,8 @@ def training_curves(history: Any, path: str | os.PathLike) -> Path:
         Where to write; must end in ``.png``; its directory must exist. An existing file
         is replaced only once the new image is complete (written to a temporary file
         beside it, then renamed); if anything fails, the old file is untouched.
+    overwrite : bool
+        False: an existing file is never replaced (``files.TargetExists``).
 
     Returns
     -------
@@ -162,7 +166,7 @@ def training_curves(history: Any, path: str | os.PathLike) -> Path:
     ------
     ConfigError
         matplotlib is not installed (message: "plotting training curves needs
-        matplotlib: pip install 'nnlite[plot]'"), ``path`` does not end in ``.png``, or the history has
+        matplotlib: pip install matplotlib …"), ``path`` does not end in ``.png``, or the history has
         no epochs.
     OSError
         The directory does not exist or cannot be written (``FileNotFoundError``,
@@ -175,11 +179,16 @@ def training_curves(history: Any, path: str | os.PathLike) -> Path:
         raise ConfigError("the training history has no epochs to plot")
     fig, axes = _figure(len(panels), 5.0 * len(panels))
     _draw_curves(axes, panels)
-    return _save(fig, path)
+    return _save(fig, path, overwrite)
 
 
 def confusion_png(
-    cm: Any, labels: Sequence[str] | None, path: str | os.PathLike, *, history: Any = None
+    cm: Any,
+    labels: Sequence[str] | None,
+    path: str | os.PathLike,
+    *,
+    history: Any = None,
+    overwrite: bool = True,
 ) -> Path:
     """Write a confusion matrix as a heat map to a PNG file, optionally beside the curves.
 
@@ -190,7 +199,7 @@ def confusion_png(
     labels : sequence of str, length k, or None
         Tick labels (class names); None numbers the classes 0..k-1.
     path : str or PathLike
-        As in ``training_curves``: ``.png``, written atomically.
+        As in ``training_curves``: ``.png``, written atomically (``overwrite`` likewise).
     history : History or mapping, optional
         When given and non-empty, its loss (and accuracy) curves are drawn to the left of
         the matrix in the same image.
@@ -222,4 +231,4 @@ def confusion_png(
     fig, axes = _figure(len(panels) + 1, 5.0 * len(panels) + 6.0)
     _draw_curves(axes[:-1], panels)
     _draw_confusion(fig, axes[-1], cm, labels)
-    return _save(fig, path)
+    return _save(fig, path, overwrite)

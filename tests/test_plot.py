@@ -74,15 +74,16 @@ def test_training_curves_without_matplotlib_names_the_extra(no_matplotlib, tmp_p
     target.write_bytes(OLD)
     with pytest.raises(ConfigError) as info:
         plot.training_curves(history(), target)
-    assert (
-        str(info.value) == "plotting training curves needs matplotlib: pip install 'nnlite[plot]'"
+    assert str(info.value) == (
+        "plotting training curves needs matplotlib: "
+        "pip install matplotlib (or, in a clone of nnlite, pip install '.[plot]')"
     )
     assert "\n" not in str(info.value)
     assert target.read_bytes() == OLD and only(tmp_path) == ["curves.png"]
 
 
 def test_confusion_png_and_check_target_without_matplotlib(no_matplotlib, tmp_path):
-    with pytest.raises(ConfigError, match=r"needs matplotlib: pip install 'nnlite\[plot\]'$"):
+    with pytest.raises(ConfigError, match=r"needs matplotlib: pip install matplotlib \(or, in a clone of nnlite, pip install '\.\[plot\]'\)$"):
         plot.confusion_png(np.eye(2, dtype=int), None, tmp_path / "cm.png")
     with pytest.raises(ConfigError, match=r"^--plot needs matplotlib"):
         plot.check_target(tmp_path / "cm.png", "--plot")
