@@ -1,7 +1,8 @@
 """Constants of nnlite and the only place that reads environment variables.
 
-Owns: default dtype, clipping epsilons, chunk sizes, the data home (``NNLITE_DATA``,
-else the per-user cache) and the Numba cache directory. ``configure_numba_cache()``
+Owns: default dtype, clipping epsilons, chunk sizes, the limits every entry point
+checks before it allocates (network size, seeds: ``check_seed``, ``check_network_size``),
+the data home (``NNLITE_DATA``, else the per-user cache) and the Numba cache directory. ``configure_numba_cache()``
 must run before numba is first imported (``nnlite/__init__`` calls it); it never
 imports numba.
 """
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlite.errors import ConfigError
+
 __version__ = "0.1.0"
 
 DEFAULT_DTYPE = np.float32
@@ -25,6 +28,59 @@ CLIP_EPS = {np.dtype(np.float32): 1e-7, np.dtype(np.float64): 1e-12}
 # The fast training loop runs this many samples per compiled call before it
 # hands control back for a progress update.
 SAMPLES_PER_CHUNK = 8192
+
+# The largest network nnlite builds: 2**28 parameters (1 GiB of float32 for θ, and as much
+# again for each of the gradient and the momentum velocity). Checked before anything is
+# allocated, so a typo in --layers or a hostile model file costs one line, not the memory.
+MAX_PARAMETERS = 1 << 28
+# The widest layer (units, or input features) nnlite builds.
+MAX_UNITS = 1 << 24
+# Seeds are what NumPy's generators accept: a non-negative integer (kept below 2**63 so it
+# also fits the int64 of a model file's record).
+MAX_SEED = (1 << 63) - 1
+
+
+def check_seed(seed: object, what: str = "seed") -> int:
+    """``seed`` as an int in 0..2**63−1, or ``ConfigError`` naming ``what``."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{what} must be an integer from 0 to 2**63-1, got {seed!r}")
+    return int(seed)
+
+
+def network_parameters(dims: list[int]) -> int:
+    """Σ (i·o + o) over consecutive layer sizes ``dims`` = [inputs, units₁, …, outputs]."""
+    return sum(i * o + o for i, o in zip(dims[:-1], dims[1:]))
+
+
+def check_network_size(dims: list[int], itemsize: int = 4) -> int:
+    """The parameter count of a network with layer sizes ``dims``, or ``ConfigError`` if too big.
+
+    Pure integer arithmetic: nothing is allocated, so a network of 10¹² weights is refused
+    in a microsecond.
+    """
+    wide = max(dims)
+    if wide > MAX_UNITS:
+        raise ConfigError(
+            f"a layer of {wide:,} units is wider than the {MAX_UNITS:,} nnlite builds"
+        )
+    count = network_parameters(dims)
+    if count > MAX_PARAMETERS:
+        spec = "-".join(str(d) for d in dims)
+        raise ConfigError(
+            f"the network {spec} would have {count:,} parameters "
+            f"({_bytes(count * itemsize)} for θ alone); nnlite builds networks of up to "
+            f"{MAX_PARAMETERS:,} parameters"
+        )
+    return count
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
 
 # Where the repository's shipped data lives (``data/`` at the top level,
 # installed as the package ``nnlite.data``).

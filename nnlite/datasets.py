@@ -167,11 +167,17 @@ def gate(name: str) -> Dataset:
 # ------------------------------------------------------------------------------ generators
 
 
+# The most points a generator makes (10 million 2-D points: 80 MB of float32).
+MAX_GENERATED = 10_000_000
+
+
 def _check_n(n_samples: int, minimum: int = 1, what: str = "n_samples") -> int:
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)):
         raise errors.ConfigError(f"{what} must be an integer, got {n_samples!r}")
-    if n_samples < minimum:
-        raise errors.ConfigError(f"{what} must be at least {minimum}, got {n_samples}")
+    if not minimum <= n_samples <= MAX_GENERATED:
+        raise errors.ConfigError(
+            f"{what} must be from {minimum} to {MAX_GENERATED:,}, got {n_samples}"
+        )
     return int(n_samples)
 
 
@@ -214,7 +220,7 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, seed: int = 0) -> Datas
     """
     n = _check_n(n_samples)
     noise = _check_nonneg(noise, "noise")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.check_seed(seed))
     n_out, n_in = _split_counts(n, 2)
     t_out = np.linspace(0.0, np.pi, n_out)
     t_in = np.linspace(0.0, np.pi, n_in)
@@ -246,7 +252,7 @@ def make_circles(
     noise = _check_nonneg(noise, "noise")
     if not 0.0 < float(factor) < 1.0:
         raise errors.ConfigError(f"factor must be strictly between 0 and 1, got {factor}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.check_seed(seed))
     n_out, n_in = _split_counts(n, 2)
     t_out = np.linspace(0.0, 2.0 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0.0, 2.0 * np.pi, n_in, endpoint=False)
@@ -279,7 +285,7 @@ def make_spirals(
     k = _check_n(n_classes, 2, "n_classes")
     n = _check_n(n_samples, k, "n_samples")
     noise = _check_nonneg(noise, "noise")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.check_seed(seed))
     parts, labels = [], []
     for j, m in enumerate(_split_counts(n, k)):
         r = np.linspace(0.0, 1.0, m)
@@ -323,7 +329,9 @@ def make_blobs(
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
         k = _check_n(centers, 1, "centers")
         d = _check_n(n_features, 1, "n_features")
-        rng = np.random.default_rng(seed)
+        if k * d > 2 * MAX_GENERATED:
+            raise errors.ConfigError(f"{k:,} centres of {d:,} features are too many to draw")
+        rng = np.random.default_rng(config.check_seed(seed))
         C = rng.uniform(-5.0, 5.0, size=(k, d))
     else:
         C = np.asarray(centers, dtype=np.float64)
@@ -332,8 +340,13 @@ def make_blobs(
                 f"centers must be an integer or a finite (k, n_features) array, got shape {C.shape}"
             )
         k, d = C.shape
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(config.check_seed(seed))
     n = _check_n(n_samples, k, "n_samples")
+    if n * d > 2 * MAX_GENERATED:
+        raise errors.ConfigError(
+            f"{n:,} points of {d:,} features are more than the {2 * MAX_GENERATED:,} values "
+            "a generator makes"
+        )
     counts = _split_counts(n, k)
     y = np.repeat(np.arange(k), counts)
     X = C[y] + rng.normal(0.0, std, size=(n, d))
@@ -1263,7 +1276,7 @@ def train_test_split(
         raise errors.ConfigError(
             f"test_fraction {fraction} of {n} samples leaves the {part} part empty"
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.check_seed(seed))
     if stratify and y.ndim == 1 and y.dtype.kind in "biu":
         _, inverse = np.unique(y, return_inverse=True)
         counts = np.bincount(inverse)

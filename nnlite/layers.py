@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlite import activations
+from nnlite.config import MAX_UNITS
 from nnlite.errors import ConfigError
 
 
@@ -35,8 +36,10 @@ class Dense:
         """Check the hyper-parameters (called when the model is built)."""
         if isinstance(self.units, bool) or not isinstance(self.units, (int, np.integer)):
             raise ConfigError(f"Dense units must be a positive integer, got {self.units!r}")
-        if self.units < 1:
-            raise ConfigError(f"Dense units must be a positive integer, got {self.units}")
+        if not 1 <= self.units <= MAX_UNITS:
+            raise ConfigError(
+                f"Dense units must be a positive integer of at most {MAX_UNITS:,}, got {self.units}"
+            )
         self.activation = activations.canonical(self.activation)
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ Omits: anything random without a seed, and plotting (``nnlite/ui_lesson.py`` dra
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,8 @@ import numpy as np
 from scipy import linalg, optimize, special
 
 from nnlite import activations, datasets, losses
-from nnlite.config import CLIP_EPS
-from nnlite.errors import ConfigError, DivergenceError
+from nnlite.config import CLIP_EPS, network_parameters
+from nnlite.errors import ConfigError, DivergenceError, LearnerWarning
 from nnlite.kernels import cpu
 from nnlite.layers import Dense
 from nnlite.models import Perceptron, Sequential
@@ -69,7 +70,12 @@ def run(name: str) -> Any:
         "local-minima": local_minima_lesson,
         "optimum": optimum_lesson,
     }
-    return demos[topic_name(name)]()
+    demo = demos[topic_name(name)]
+    with warnings.catch_warnings():
+        # The lessons stage stalls, dead units and divergence on purpose and explain them
+        # themselves; fit's learner warnings would only repeat it less precisely.
+        warnings.simplefilter("ignore", LearnerWarning)
+        return demo()
 
 
 # ---------------------------------------------------------------------------
@@ -1096,6 +1102,11 @@ class GradCheck:
         return self.max_error <= self.tolerance
 
 
+# Bounds of a gradient check: central differences cost two forward passes per parameter.
+GRADCHECK_MAX_SAMPLES = 10_000
+GRADCHECK_MAX_PARAMETERS = 20_000
+
+
 def gradcheck_problem(
     hidden: list[int] | tuple[int, ...] = (4,),
     activation: str = "tanh",
@@ -1109,7 +1120,22 @@ def gradcheck_problem(
     """A float64 network as nnlite initialises it (plus small random biases), data and targets."""
     for what, value in (("inputs", n_inputs), ("outputs", n_outputs), ("samples", n_samples)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ConfigError(f"--{what} must be a positive integer, got {value!r}")
+            raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    if n_samples > GRADCHECK_MAX_SAMPLES:
+        raise ConfigError(
+            f"samples {n_samples:,}: a gradient check needs a few rows, at most "
+            f"{GRADCHECK_MAX_SAMPLES:,}"
+        )
+    dims = [int(n_inputs), *(int(u) for u in hidden), int(n_outputs)]
+    if min(dims) < 1:
+        raise ConfigError(f"every layer needs at least one unit, got {dims}")
+    count = network_parameters(dims)
+    if count > GRADCHECK_MAX_PARAMETERS:
+        raise ConfigError(
+            f"the network {'-'.join(map(str, dims))} has {count:,} parameters; the finite "
+            f"differences take two forward passes each, so a gradient check takes at most "
+            f"{GRADCHECK_MAX_PARAMETERS:,}"
+        )
     if output == "auto":
         output = "softmax" if n_outputs > 1 else "sigmoid"
     if output == "softmax" and n_outputs < 2:

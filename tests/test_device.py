@@ -77,7 +77,8 @@ def test_asking_for_cuda_without_a_gpu_is_one_clear_error():
     assert "'unavailable'" in out
     error = next(line for line in out.splitlines() if line.startswith("ERROR:"))
     assert "no usable GPU" in error
-    assert "pip install 'nnlite[cuda]'" in error
+    assert "pip install 'numba-cuda[cu13]'" in error and "pip install '.[cuda]'" in error
+    assert "nnlite[" not in error  # an unrelated package on PyPI
     assert "NUMBA_ENABLE_CUDASIM=1" in error and "simulator" in error
     assert "AUTO: nnlite.kernels.cpu" in out
 

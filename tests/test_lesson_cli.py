@@ -107,10 +107,20 @@ def test_gradcheck_checks_any_network_spec_and_loss(args):
     [
         (["--layers", "4,a"], "bad layer spec"),
         (["--loss", "cce", "--outputs", "1"], "one output unit per class"),
-        (["--inputs", "0"], "--inputs must be a positive integer"),
+        (["--samples", "100000000000"], "at most 10,000"),
+        (["--layers", "1000,1000"], "a gradient check takes at most"),
         (["--output", "softmax", "--outputs", "1"], "softmax output needs at least two units"),
         (["--output", "identity", "--loss", "bce"], "needs probabilities"),
     ],
 )
 def test_gradcheck_refuses_a_bad_spec_with_one_clean_error(args, phrase):
     clean_error(invoke("gradcheck", *args), phrase)
+
+
+@pytest.mark.parametrize("option", ["--inputs", "--outputs", "--samples", "--seed"])
+def test_gradcheck_sizes_and_seed_out_of_range_are_one_line_usage_errors(option):
+    result = invoke("gradcheck", option, "-1")
+    err = ANSI.sub("", result.stderr)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and option in lines[0], err

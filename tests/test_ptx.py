@@ -4,7 +4,7 @@ The simulator runs kernels as Python, so it cannot see what the compiler
 does with a bare ``0.5`` (float64 on the GPU) or a runtime-sized shared
 array (a compile error). This test compiles each kernel to PTX with
 ``cuda.compile_ptx`` — no GPU needed, but NVVM is (``pip install
-'nnlite[cuda]'``) — in a separate process without ``NUMBA_ENABLE_CUDASIM``
+'numba-cuda[cu13]'``, or ``pip install '.[cuda]'`` in a clone) — in a separate process without ``NUMBA_ENABLE_CUDASIM``
 (the simulator cannot compile), and fails on any ``.f64`` instruction.
 """
 

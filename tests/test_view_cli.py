@@ -307,7 +307,10 @@ def test_plot_without_matplotlib_says_how_to_get_it(digits_model, tmp_path, monk
     )
     target = tmp_path / "cm.png"
     line = clean_error(invoke("evaluate", digits_model, "--plot", target), "needs matplotlib")
-    assert line == "error: --plot needs matplotlib: pip install 'nnlite[plot]'"
+    assert line == (
+        "error: --plot needs matplotlib: "
+        "pip install matplotlib (or, in a clone of nnlite, pip install '.[plot]')"
+    )
     assert not target.exists()
 
 

@@ -25,9 +25,11 @@ from nnlite.errors import ConfigError, DeviceError
 
 DEVICES = ("cpu", "cuda", "auto")
 
+# Hints name numba-cuda or the clone, never the registry name nnlite (an unrelated package).
 INSTALL_HINT = (
-    "install the GPU extra with pip install 'nnlite[cuda]' "
-    "(or 'nnlite[cuda12]' for NVIDIA drivers older than 580)"
+    "install numba-cuda with pip install 'numba-cuda[cu13]' "
+    "('numba-cuda[cu12]' for NVIDIA drivers older than 580), "
+    "or in a clone of nnlite pip install '.[cuda]'"
 )
 SIMULATOR_HINT = (
     "or set NUMBA_ENABLE_CUDASIM=1 to run the CUDA kernels in Numba's simulator "

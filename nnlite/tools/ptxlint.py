@@ -42,7 +42,7 @@ def cannot_check() -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("numba_cuda") is None:
-        return "numba-cuda is not installed (pip install 'nnlite[cuda]')"
+        return "numba-cuda is not installed (pip install 'numba-cuda[cu13]')"
     try:
         from numba import cuda
 
