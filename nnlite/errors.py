@@ -1,6 +1,6 @@
 """The one error family of nnlite.
 
-Owns: ``NnliteError`` and its subclasses. Every user mistake the library can
+Owns: ``NnliteError`` and its subclasses, and ``LearnerWarning``. Every user mistake the library can
 detect (bad option, bad file, bad data, diverging training) raises one of
 these with a one-line message; ``cli.py`` turns them into a red line on stderr
 and a non-zero exit code. Imports nothing.
@@ -37,3 +37,11 @@ class DivergenceError(NnliteError, ArithmeticError):
 
 class DeviceError(NnliteError, RuntimeError):
     """The requested compute device is not usable here."""
+
+
+class LearnerWarning(UserWarning):
+    """A run that will likely teach nothing, or did not: raw pixels, chance level, dead ReLUs.
+
+    ``Sequential.fit`` warns with this category (the texts come from ``nnlite.diagnose``);
+    ``warnings.simplefilter("ignore", LearnerWarning)`` silences them.
+    """

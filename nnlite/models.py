@@ -9,16 +9,24 @@ through a ``Callback``. Imports numpy, the kernels and nnlite's tables.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from nnlite import activations, losses
-from nnlite.config import CLIP_EPS, DEFAULT_DTYPE, SAMPLES_PER_CHUNK
-from nnlite.errors import ConfigError, DataError, DivergenceError
+from nnlite import activations, diagnose, losses
+from nnlite.config import (
+    CLIP_EPS,
+    DEFAULT_DTYPE,
+    SAMPLES_PER_CHUNK,
+    check_network_size,
+    check_seed,
+)
+from nnlite.errors import ConfigError, DataError, DivergenceError, LearnerWarning
 from nnlite.kernels import get_backend, memory_for
 from nnlite.layers import Dense
 from nnlite.optim import SGD
@@ -65,6 +73,8 @@ class History:
     samples: int = 0
     start_loss: float = math.nan  # loss of the very first batch, before any update
     interrupted: bool = False  # the last fit stopped early (see Sequential.resume_state)
+    # What went wrong in the last fit, one line each (``nnlite.diagnose``; also warned).
+    diagnosis: list[str] = field(default_factory=list)
 
     def overshoot(self) -> bool:
         """True when the last epoch's loss is above the loss before training: α is too large."""
@@ -206,8 +216,10 @@ class Sequential:
         identity layers; He normal N(0, 2/i) for ReLU layers. Biases: 0.
         """
         self._validate()
-        if int(n_inputs) < 1:
-            raise ConfigError(f"the network needs at least one input, got {n_inputs}")
+        integral = isinstance(n_inputs, (int, np.integer)) and not isinstance(n_inputs, bool)
+        if not integral or n_inputs < 1:
+            raise ConfigError(f"the network needs at least one input, got {n_inputs!r}")
+        seed = check_seed(seed)
         self._set_dims(int(n_inputs))
         rng = np.random.default_rng(seed)
         self.theta = np.zeros(self._n_params, dtype=self.dtype)
@@ -222,7 +234,9 @@ class Sequential:
         return self
 
     def _set_dims(self, n_inputs: int) -> None:
-        self._dims = np.array([n_inputs] + [layer.units for layer in self.layers], np.int64)
+        dims = [n_inputs] + [int(layer.units) for layer in self.layers]
+        check_network_size(dims, np.dtype(self.dtype).itemsize)  # before anything is allocated
+        self._dims = np.array(dims, np.int64)
         self._acts = np.array([activations.code(layer.activation) for layer in self.layers])
         self._acts = self._acts.astype(np.int64)
         self._n_params = int(sum(i * o + o for i, o in zip(self._dims[:-1], self._dims[1:])))
@@ -340,9 +354,19 @@ class Sequential:
         uninterrupted fit with the same seed reaches.
 
         Raises ``DivergenceError`` when the loss stops being finite, naming
-        the epoch, the batch and the first layer whose values overflowed.
+        the epoch, the batch and the first layer whose values overflowed (or the
+        inputs, when their scale is the cause).
+
+        Warns (``LearnerWarning``, texts from ``nnlite.diagnose``) when X looks like
+        raw 0–255 pixels, and at the end when the run ended at chance level or with
+        most ReLUs of a layer dead, naming the likely cause; ``history.diagnosis``
+        keeps the end-of-run lines.
         """
         self._validate()
+        seed = check_seed(seed)
+        if diagnose.pixel_scale(X):
+            message = diagnose.raw_pixels_message(X) + "; scale them to 0..1 first: X / 255"
+            warnings.warn(message, LearnerWarning, stacklevel=2)
         if not self.built:
             self.build(_as_matrix(X, self.dtype, "X").shape[1], seed=seed)
         state = self.resume_state if resume else None
@@ -372,8 +396,9 @@ class Sequential:
         mem = self.memory  # on the CPU put/get return their argument: no copies
         n = X.shape[0]
         batch_size = min(batch_size, n)
+        digest = _Digest(X, Y)  # of the training data, computed only if a checkpoint needs it
         if state is not None:
-            _check_resume(state, n, batch_size, opt, shuffle)
+            _check_resume(state, n, batch_size, opt, shuffle, digest)
         batches = -(-n // batch_size)
         # Progress is reported between compiled chunks of whole batches.
         chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
@@ -418,6 +443,7 @@ class Sequential:
                 "n_samples": n,
                 "batch_size": batch_size,
                 "shuffle": bool(shuffle),
+                "data_sha256": digest.value,
                 **opt.as_dict(),
             }
 
@@ -460,7 +486,7 @@ class Sequential:
                     rows = min(batch_size, n - batch * batch_size)
                     mem.get(theta, self.theta)
                     host_buf = {name: mem.get(a) for name, a in buf.items()}
-                    raise self._divergence(epoch, batch, host_buf, rows, opt.lr)
+                    raise self._divergence(epoch, batch, host_buf, rows, opt.lr, X)
                 done = stop // batch_size + (stop % batch_size > 0)
                 callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
                 if callback.stop_training and stop < n:  # stopped inside the epoch
@@ -483,6 +509,9 @@ class Sequential:
         mem.get(theta, self.theta)  # θ comes back once, at the end
         self.history.seconds += time.perf_counter() - start_time
         self.resume_state = None  # finished: nothing left to resume
+        self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr)
+        for line in self.history.diagnosis:
+            warnings.warn(line, LearnerWarning, stacklevel=2)
         return self.history
 
     def _record_start(self, stats: np.ndarray) -> None:
@@ -498,9 +527,10 @@ class Sequential:
             h.val_accuracy.append(logs["val_accuracy"] if classify else math.nan)
 
     def _divergence(
-        self, epoch: int, batch: int, buf: dict[str, np.ndarray], rows: int, lr: float
-    ) -> DivergenceError:
-        """Name the first layer whose weights or values stopped being finite."""
+        self, epoch: int, batch: int, buf: dict[str, np.ndarray], rows: int, lr: float,
+        X: np.ndarray,
+    ) -> DivergenceError:  # fmt: skip
+        """Name the first layer whose weights or values stopped being finite, and the cause."""
         layer_at = None
         for index, layer in enumerate(self.layers):
             Z = self.layer_view(buf["Z"], index, rows)
@@ -515,9 +545,12 @@ class Sequential:
         if layer_at is not None:
             layer = self.layers[layer_at]
             where = f"; values first overflowed in layer {layer_at + 1} ({layer!r})"
+        cause = diagnose.input_scale_cause(X)
+        if cause is None:
+            cause = f"the learning rate {lr:g} is probably too large: try a smaller one"
         msg = (
             f"training diverged at epoch {epoch + 1}, batch {batch + 1}: the loss is no longer "
-            f"finite{where}. The learning rate {lr:g} is probably too large: try a smaller one"
+            f"finite{where}. Likely cause: {cause}"
         )
         return DivergenceError(msg, epoch=epoch, batch=batch, layer=layer_at)
 
@@ -607,6 +640,24 @@ class Sequential:
         logs = _logs(mem.read_stats(stats))
         return logs["loss"], logs["accuracy"]
 
+    def layer_outputs(self, X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
+        """Every layer's activations A for the rows of X (host arrays), via ``evaluate``'s kernels.
+
+        X and Y as ``fit`` holds them (the dtype's C-contiguous matrices); for a few
+        thousand rows at most (one batch).
+        """
+        k, mem = self.kernels, self.memory
+        rows = X.shape[0]
+        buf = self.buffers(rows)
+        Zbuf, Abuf = mem.put(buf["Z"]), mem.put(buf["A"])
+        X, Y = mem.put(np.ascontiguousarray(X)), mem.put(np.ascontiguousarray(Y))
+        k.evaluate_rows(
+            X, Y, 0, rows, mem.put(self.theta), self._dims, self._acts, losses.code(self.loss),
+            CLIP_EPS[self.dtype], Zbuf, Abuf, mem.stats(),
+        )  # fmt: skip
+        A = mem.get(Abuf)
+        return [self.layer_view(A, i, rows).copy() for i in range(len(self.layers))]
+
     # -- description -------------------------------------------------------
 
     def architecture(self) -> dict[str, Any]:
@@ -664,12 +715,37 @@ def _int_at_least(value: Any, what: str, minimum: int) -> int:
     return int(value)
 
 
-def _check_resume(state: dict[str, Any], n: int, batch_size: int, opt: SGD, shuffle: bool) -> None:
+class _Digest:
+    """SHA-256 of the training data (X and the target matrix), computed once, when first asked."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray) -> None:
+        self._arrays, self._value = (X, Y), None
+
+    @property
+    def value(self) -> str:
+        if self._value is None:
+            h = hashlib.sha256()
+            for A in self._arrays:
+                h.update(f"{A.dtype.str}{A.shape};".encode())
+                h.update(memoryview(np.ascontiguousarray(A)).cast("B"))
+            self._value = h.hexdigest()
+        return self._value
+
+
+def _check_resume(
+    state: dict[str, Any], n: int, batch_size: int, opt: SGD, shuffle: bool, digest: _Digest
+) -> None:
     """Refuse to resume with data or settings that would not continue the same run."""
     if state["n_samples"] != n:
         raise DataError(
             f"cannot resume: the interrupted run trained on {state['n_samples']:,} samples, "
             f"this data has {n:,}"
+        )
+    # A checkpoint from before the digest was kept has none: only the size is checked.
+    if state.get("data_sha256") not in (None, digest.value):
+        raise DataError(
+            "cannot resume: the training data differ from the interrupted run's "
+            "(same size, other values: their SHA-256 digests differ)"
         )
     given = {"batch_size": batch_size, "shuffle": bool(shuffle), **opt.as_dict()}
     for key, value in given.items():
