@@ -181,7 +181,7 @@ def after_fit(model: Any, X: np.ndarray, Y: np.ndarray, history: Any, lr: float)
         guess = float(shares.max())
         what = (
             f"the run ended at chance level: training loss {loss:.4f}"
-            + (f" (≈ {_ln(k)}, what a uniform guess costs)" if model.loss in ("cce", "bce") else "")
+            + (f" (a uniform guess costs {_ln(k)})" if model.loss in ("cce", "bce") else "")
             + f" and accuracy {acc:.1%}, no better than always guessing the most common class "
             f"({guess:.1%})"
         )
