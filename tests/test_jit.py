@@ -120,3 +120,53 @@ def test_where_numbas_cache_internals_differ_the_kernels_use_plain_njit_caching(
     compiled = jit._cached()(halve)
     assert type(compiled._cache) is caching.FunctionCache  # what cache=True gives
     assert compiled(np.float32(3)) == np.float32(1.5)
+
+
+def test_under_numba_disable_jit_the_kernels_are_python_and_nothing_is_cached(tmp_path):
+    """``NUMBA_DISABLE_JIT=1``: the decorators give back plain functions; no cache, no key."""
+    code = """
+import numpy as np
+from nnlite.kernels import cpu
+W = np.ones((3, 2), np.float32)
+cpu.sgd_update(W, np.ones((3, 2), np.float32), np.float32(0.5))
+assert W.tolist() == [[0.5, 0.5]] * 3
+assert not hasattr(cpu.sgd_update, "py_func"), "compiled, not plain Python"
+print("ok")
+"""
+    assert_prints_ok(code, NUMBA_CACHE_DIR=str(tmp_path), NUMBA_DISABLE_JIT="1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cached_cfunc_is_sealed_like_the_kernels(tmp_path):
+    """``cached_cfunc``: a C callback loads from the sealed cache; a damaged file is a miss.
+
+    The callback is defined again (same source line, same cache files) to read the
+    cache again in the same process; an emptied data file is set aside with one
+    warning and compiled again, and the next definition loads from the cache.
+    """
+    (tmp_path / "cfmod.py").write_text(
+        "from nnlite.kernels.jit import cached_cfunc\n\n\n"
+        "def make():\n"
+        '    @cached_cfunc("float64(float64)")\n'
+        "    def half(x):\n"
+        "        return x * 0.5\n\n"
+        "    return half\n"
+    )
+    cache = tmp_path / "cache"
+    code = f"""
+import glob, os, sys, warnings
+sys.path.insert(0, {str(tmp_path)!r})
+import nnlite
+import cfmod
+assert [(h.ctypes(3.0), h.cache_hits) for h in (cfmod.make(), cfmod.make())] == [(1.5, 0), (1.5, 1)]
+(data,) = glob.glob(os.path.join({str(cache)!r}, "*", "cfmod.*.nnlite.1.nbc"))
+open(data, "wb").close()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    h = cfmod.make()
+assert (h.ctypes(3.0), h.cache_hits) == (1.5, 0), "the empty file was loaded"
+assert len(caught) == 1 and glob.glob(data + ".corrupt-*"), [str(w.message) for w in caught]
+assert cfmod.make().cache_hits == 1
+print("ok")
+"""
+    assert_prints_ok(code, NUMBA_CACHE_DIR=str(cache))
