@@ -131,7 +131,6 @@ def user_cache_dir() -> Path:
     return Path(os.path.expanduser("~")) / ".cache" / "nnlite"
 
 
-
 # --- Numba's cache of compiled kernels: a directory only this user can write -------------
 #
 # Numba unpickles the index and data files it finds in its cache directory, so whoever can

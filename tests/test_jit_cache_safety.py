@@ -243,7 +243,9 @@ def test_a_damaged_cache_file_is_set_aside_with_one_warning_and_compiled_again(d
     assert {n: first["results"][n][0] for n in names} == _expect(names)
     assert [first["results"][n][2] for n in names] == [1] * len(names)
     (warning,) = first["warnings"]  # one line for the process, however many files
-    assert warning.startswith("nnlite: Numba's cache file ") and "set aside as *.corrupt-" in warning
+    assert (
+        warning.startswith("nnlite: Numba's cache file ") and "set aside as *.corrupt-" in warning
+    )
     assert "\n" not in warning
     for path in damaged_files:
         assert len(list(path.parent.glob(path.name + ".corrupt-*"))) == 1, path.name
