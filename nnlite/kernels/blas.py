@@ -30,10 +30,10 @@ import os
 
 import llvmlite.binding as llvm
 import numpy as np
-from numba import carray, cfunc, types
+from numba import carray, types
 
 from nnlite import config
-from nnlite.kernels.jit import inline, kernel
+from nnlite.kernels.jit import cached_cfunc, inline, kernel
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enum values
 
@@ -102,7 +102,7 @@ def _fallback_addresses() -> dict[str, int]:
 
 
 def _gemm_adapter(dtype, signature) -> int:
-    @cfunc(signature, cache=True)
+    @cached_cfunc(signature)
     def gemm_adapter(order, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc):
         C = carray(c, (M, N), dtype=dtype)
         if ta == TRANS:
@@ -122,7 +122,7 @@ def _gemm_adapter(dtype, signature) -> int:
 
 
 def _gemv_adapter(dtype, signature) -> int:
-    @cfunc(signature, cache=True)
+    @cached_cfunc(signature)
     def gemv_adapter(order, trans, M, N, alpha, a, lda, x, incx, beta, y, incy):
         A = carray(a, (M, N), dtype=dtype)
         if trans == TRANS:
