@@ -801,8 +801,9 @@ def idx_status(
             state, detail = _idx_match_state(src.name, specs[spec_name], f.path)
             if problem is not None and problem[0] == key:
                 state, detail = "unusable", _reason(problem[1], f.path)
-            elif state in ("differs", "unverified") and problem is None:
-                # Not the published file: read it through, as the loader will.
+            elif state in ("differs", "unverified"):
+                # Not the published file: read it through, as the loader would (a file that
+                # fails the cross-check is not: the set is refused whatever its data).
                 try:
                     _scan(f)
                 except errors.DataError as exc:

@@ -59,6 +59,8 @@ needs_rss = pytest.mark.skipif(
     not peak_memory.available(), reason="resident-memory peaks need Linux's /proc/self/clear_refs"
 )
 MiB = 1 << 20
+# NNLITE_FUZZ_EXAMPLES (as in test_datasets_fuzz.py) raises the budget for a longer hunt.
+FUZZ = int(os.environ.get("NNLITE_FUZZ_EXAMPLES", "150"))
 STEMS = list(datasets.MNIST_FILES.values())  # train images, train labels, test images, test labels
 
 
@@ -330,18 +332,14 @@ def hostile_idx(draw):
     return (gz(content) if draw(st.booleans()) else content), len(data)
 
 
-COUNTS: dict[str, int] = {}
-
-
 @needs_rss
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=FUZZ, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=hostile_idx())
 def test_fuzz_any_header_costs_at_most_four_times_the_data_delivered(tmp_path_factory, case):
     content, delivered = case
     path = tmp_path_factory.mktemp("fuzz", numbered=True) / "train-images-idx3-ubyte.gz"
     path.write_bytes(content)
     outcome, peak = peak_memory.peak_growth(lambda: datasets.read_idx(path))
-    COUNTS["hostile idx"] = COUNTS.get("hostile idx", 0) + 1
     if not isinstance(outcome, np.ndarray):
         one_line(outcome, str(path))
     assert peak <= 4 * delivered + 6 * MiB, f"{peak / MiB:.1f} MiB for {delivered} bytes"
@@ -405,7 +403,7 @@ def _write_variant(folder: Path, name: str, stem: str, variant: str) -> None:
 
 
 @settings(
-    max_examples=120,
+    max_examples=FUZZ * 4 // 5,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -424,7 +422,6 @@ def test_data_list_datasets_and_load_agree_on_every_folder(
     listed = finishes(lambda: states(name, home))
     usable = finishes(lambda: available(name, home))
     result, caught = finishes(lambda: load_recording(name, home))
-    COUNTS["agreement folders"] = COUNTS.get("agreement folders", 0) + 1
 
     assert usable == all(f.state in download.USABLE for f in listed.values())
     assert usable == isinstance(result, datasets.Dataset), (variants, listed, result)
@@ -456,7 +453,7 @@ def test_data_list_datasets_and_load_agree_on_every_folder(
         if variant in ("recompressed", "uncompressed") and name == "fashion-mnist":
             assert state in ("unverified", "unusable"), (variant, state)  # no content digest
         if variant == "other set" or (variant == "other content" and name == "fashion-mnist"):
-            assert state == "other set", (variant, state)
+            assert state in ("other set", "unusable"), (variant, state)  # unusable: a cross-check
         if variant in ("truncated", "trailing", "not gzip", "corrupt gzip", "empty", "fifo"):
             assert state == "unusable", (variant, state)
 
@@ -544,7 +541,10 @@ def test_a_recompressed_mnist_is_refused_as_fashion_mnist_in_the_same_words(
     listed = states("fashion-mnist", tmp_path)
     assert {f.state for f in listed.values()} == {"other set"}
     first = listed[download.MNIST.files[0].name]
-    assert "this is the published MNIST file (compressed otherwise), not Fashion-MNIST's" in first.detail
+    assert (
+        "this is the published MNIST file (compressed otherwise), not Fashion-MNIST's"
+        in first.detail
+    )
     assert not available("fashion-mnist", tmp_path)
     result, _ = load_recording("fashion-mnist", tmp_path)
     assert one_line(result) == f"{first.path}: {first.detail}"
@@ -767,6 +767,34 @@ def test_a_link_planted_as_the_part_is_never_written_through(tmp_path, server, l
     assert server.requests == [("/f.gz", None)]  # nothing was resumed from the link
 
 
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_link_planted_while_the_request_is_made_is_not_written_through(tmp_path, server, resume):
+    # The race: the .part is checked, then (the "start" event, before the response and the
+    # open) someone replaces it with a link to a file outside.
+    victim = tmp_path / "precious"
+    victim.write_bytes(b"precious data")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    part = folder / "f.gz.part"
+    if resume:
+        part.write_bytes(PAYLOAD[:100])
+
+    def plant(event):
+        if event.kind == "start" and not part.is_symlink():
+            part.unlink(missing_ok=True)
+            part.symlink_to(victim)
+
+    server.routes["f.gz"] = serve(PAYLOAD)
+    outcome = finishes(
+        lambda: download.fetch(spec_for(PAYLOAD), folder, [server.url], progress=plant)
+    )
+    assert victim.read_bytes() == b"precious data"
+    if resume:  # appending refuses the link (O_NOFOLLOW): one line, nothing written
+        assert isinstance(outcome, OSError) and "\n" not in str(outcome), outcome
+    else:  # a fresh .part replaces whatever has its name, then is created exclusively
+        assert outcome == server.url and (folder / "f.gz").read_bytes() == PAYLOAD
+
+
 def test_a_symlinked_part_that_is_complete_is_not_renamed_into_place(tmp_path, server):
     outside = tmp_path / "elsewhere"
     outside.write_bytes(PAYLOAD)
@@ -865,6 +893,5 @@ def test_every_server_fault_is_one_line_naming_file_and_mirror(tmp_path, server,
     outcome = finishes(
         lambda: download.fetch(spec_for(PAYLOAD), tmp_path, [server.url], deadline=2)
     )
-    COUNTS["download faults"] = COUNTS.get("download faults", 0) + 1
     one_line(outcome, f"{tmp_path / 'f.gz'}: download failed: {server.url}: ")
     assert not (tmp_path / "f.gz").exists()
