@@ -281,8 +281,10 @@ class DownloadProgress:
 _DATA_STATES = {
     "verified": "green",
     "unverified": "yellow",
+    "differs": "yellow",
     "partial": "yellow",
-    "corrupt": "red",
+    "other set": "red",
+    "unusable": "red",
     "missing": "red",
 }
 
@@ -301,9 +303,18 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
         detail = f": {f.detail}" if f.detail else ""
         table.add_row(f.name, Text(f"{f.state}{detail}", style=_DATA_STATES.get(f.state, "")))
     console.print(table)
-    if all(f.state == "verified" for f in files):
+    states = {f.state for f in files}
+    if states == {"verified"}:
         console.print("complete and verified", soft_wrap=True)
-    elif all(f.state in ("verified", "unverified") for f in files):
-        console.print("complete (uncompressed files have no published checksum)", soft_wrap=True)
-    else:
+    elif states <= {"verified", "unverified", "differs"}:
+        console.print(
+            "complete; training uses the files that are not the published ones with a warning",
+            soft_wrap=True,
+        )
+    elif states <= {"verified", "unverified", "differs", "missing", "partial"}:
         console.print(Text(f"to get the missing files: {command}"), soft_wrap=True)
+    else:
+        console.print(
+            Text(f"training refuses this set; to get the published files: {command}"),
+            soft_wrap=True,
+        )

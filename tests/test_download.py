@@ -367,6 +367,8 @@ def test_bad_names_and_mirrors_are_config_errors(tmp_path):
 
 
 def test_status_reports_each_state(tmp_path):
+    # (The states of readable files, verified, differs, unverified and other set, are in
+    # test_idx_hardening.py, with the loader's agreement.)
     folder = tmp_path / "mnist"
     folder.mkdir()
     (folder / SMALL.name).write_bytes(b"x" * SMALL.size)
@@ -374,9 +376,15 @@ def test_status_reports_each_state(tmp_path):
     (folder / f"{MEDIUM.name}.part").write_bytes(b"123")
     where, files = download.status("mnist", tmp_path)
     assert where == folder
-    assert [f.state for f in files] == ["unverified", "missing", "partial", "corrupt"]
-    assert "expected " + SMALL.sha256 in files[3].detail
+    assert [f.state for f in files] == ["unusable", "missing", "partial", "unusable"]
+    assert files[0].detail == "truncated IDX header (3 of 4 magic bytes)"
+    assert files[0].name == "train-images-idx3-ubyte"
+    assert files[3].detail == "named .gz but is not gzip-compressed"
     assert files[2].detail == f"3 of {MEDIUM.size:,} bytes"
+    # A .part that is a symbolic link is no download in progress (the next one removes it).
+    (folder / f"{MEDIUM.name}.part").unlink()
+    (folder / f"{MEDIUM.name}.part").symlink_to(folder / SMALL.name)
+    assert download.status("mnist", tmp_path)[1][2].state == "missing"
     # Nothing anywhere: the folder shown is where a download would write.
     assert download.status("fashion-mnist", tmp_path)[0] == tmp_path / "fashion-mnist"
 
