@@ -12,18 +12,20 @@ Writes go through ``nnlite.files.atomic_write`` (re-exported here as ``atomic_wr
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import tempfile
 import time
-import zipfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnlite import config
+from nnlite import activations, config, losses, npzfile
 from nnlite.errors import ModelFileError, NnliteError
-from nnlite.files import atomic_write
+from nnlite.files import NotRegularFile, atomic_write
 
 __all__ = ["atomic_write", "load", "model_path", "read_record", "save", "save_or_rescue"]
 
@@ -108,114 +110,418 @@ def save_or_rescue(
 
 _RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is JSON
 
+# -------------------------------------------------------------------------------- reading
+#
+# A model file is read as PyTorch's weights-only loader reads one: nothing in it is
+# executed or trusted. The JSON record is read first (bounded), validated as a whole, and
+# only then are θ and the resume arrays read, each with the dtype and exact size the record
+# implies, so no allocation is larger than what the file really holds.
+
+MAX_RECORD_BYTES = 8 << 20  # the JSON record; 100,000 epochs of history fit in it
+MAX_JSON_DEPTH = 32  # nnlite writes 5 levels (record → resume → rng → state)
+MAX_UNITS = 1 << 24  # n_inputs and each layer's units
+MAX_LAYERS = 4096
+MAX_PARAMETERS = 1 << 31  # elements of θ
+MAX_SAMPLES = 1 << 40  # a checkpoint's data size
+_MEMBERS = {"meta", "theta", *(f"resume_{k}" for k in _RESUME_ARRAYS)}
+_TOP_KEYS = {"format", "version", "architecture", "history", "extra", "resume"}
+_ARCH_KEYS = {"n_inputs", "layers", "loss", "dtype"}
+_HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
+_RESUME_KEYS = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle", "lr",
+                "momentum", "nesterov"}  # fmt: skip
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+
+
+class _Bad(Exception):
+    """A problem with the record, in words; ``read_record`` names the file."""
+
+
+class _Foreign(_Bad):
+    """Valid JSON, but not an nnlite model record."""
+
+
+class _Version(_Bad):
+    """An nnlite model record of another format version."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _int_in(value: Any, what: str, low: int, high: int) -> int:
+    if not _is_int(value) or not low <= value <= high:
+        shown = repr(value) if not isinstance(value, (dict, list, str)) else type(value).__name__
+        raise _Bad(f"{what} must be an integer in {low:,}..{high:,}, got {shown}")
+    return value
+
+
+def _float_in(value: Any, what: str, low: float, high: float, *, high_open: bool = False) -> float:
+    ok = _is_number(value) and math.isfinite(value) and low <= value <= high
+    if ok and high_open and value == high:
+        ok = False
+    if not ok:
+        bound = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+        shown = repr(value) if not isinstance(value, (dict, list, str)) else type(value).__name__
+        raise _Bad(f"{what} must be a number in {bound}, got {shown}")
+    return float(value)
+
+
+def _dict(value: Any, what: str, keys: set[str] | None = None, required: set[str] = frozenset()):
+    if not isinstance(value, dict):
+        raise _Bad(f"{what} must be a JSON object, got {type(value).__name__}")
+    if keys is not None and not set(value) <= keys:
+        raise _Bad(f"{what} has unexpected fields {sorted(set(value) - keys)}")
+    if not required <= set(value):
+        raise _Bad(f"{what} lacks {sorted(required - set(value))}")
+    return value
+
+
+# A JSON string, or the rest of the text after an unterminated one (json.loads stops there).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+
+
+_STEP = np.zeros(256, np.int8)
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings: checked before ``json.loads`` recurses."""
+    bare = np.frombuffer(_JSON_STRING.sub("", text).encode("utf-8", "replace"), np.uint8)
+    deepest = depth = 0
+    for start in range(0, bare.size, 1 << 16):  # in slices: a few MB of record, little memory
+        levels = depth + np.cumsum(_STEP[bare[start : start + (1 << 16)]], dtype=np.int64)
+        deepest = max(deepest, int(levels.max()))
+        depth = int(levels[-1])
+    return deepest
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _Bad(f"field {twice!r} appears twice in one object")
+    return out
+
+
+def _parse_record(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Bad("the record is not UTF-8 text") from None
+    depth = _json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise _Bad(f"the record nests {depth:,} levels deep (at most {MAX_JSON_DEPTH})")
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError) as exc:
+        raise _Bad(f"the record is not JSON ({' '.join(str(exc).split())[:120]})") from None
+
+
+def _check_architecture(arch: Any) -> int:
+    """Check the network's description; returns its parameter count."""
+    arch = _dict(arch, "architecture", _ARCH_KEYS, _ARCH_KEYS)
+    _int_in(arch["n_inputs"], "architecture n_inputs", 1, MAX_UNITS)
+    layers = arch["layers"]
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+        raise _Bad(f"architecture layers must be a list of 1..{MAX_LAYERS} layers")
+    for i, layer in enumerate(layers, 1):
+        _dict(layer, f"layer {i}", {"units", "activation"}, {"units", "activation"})
+        _int_in(layer["units"], f"layer {i} units", 1, MAX_UNITS)
+        name = layer["activation"]
+        # Only the names nnlite writes: a null must not turn into "None", an alias of identity.
+        if not isinstance(name, str) or name not in activations.ACTIVATIONS:
+            raise _Bad(
+                f"layer {i} activation {name!r} is not one of {', '.join(activations.ACTIVATIONS)}"
+            )
+        if name == "softmax" and i < len(layers):
+            raise _Bad(f"layer {i}: softmax belongs on the output layer only")
+    if not isinstance(arch["loss"], str) or arch["loss"] not in losses.LOSSES:
+        raise _Bad(f"loss {arch['loss']!r} is not one of {', '.join(losses.LOSSES)}")
+    if not isinstance(arch["dtype"], str) or arch["dtype"] not in _DTYPES:
+        raise _Bad(f"dtype {arch['dtype']!r} is not float32 or float64")
+    try:
+        with warnings.catch_warnings():  # a legal but poor pairing warns again when built
+            warnings.simplefilter("ignore")
+            losses.check_pair(layers[-1]["activation"], arch["loss"], layers[-1]["units"])
+    except NnliteError as exc:
+        raise _Bad(str(exc)) from None
+    dims = [arch["n_inputs"]] + [layer["units"] for layer in layers]
+    count = sum(i * o + o for i, o in zip(dims[:-1], dims[1:]))
+    if count > MAX_PARAMETERS:
+        raise _Bad(f"the architecture needs {count:,} parameters, more than {MAX_PARAMETERS:,}")
+    return count
+
+
+def _number_list(value: Any, what: str) -> list[float]:
+    if not isinstance(value, list):
+        raise _Bad(f"history {what} must be a list of numbers, got {type(value).__name__}")
+    for v in value:
+        if not _is_number(v) or math.isinf(v):
+            raise _Bad(f"history {what} must hold finite numbers or NaN, got {v!r}")
+    return [float(v) for v in value]
+
+
+def _check_history(history: Any) -> dict[str, Any]:
+    from nnlite.models import History
+
+    history = _dict(history, "history", set(History.__annotations__))
+    out: dict[str, Any] = {k: _number_list(history.get(k, []), k) for k in _HISTORY_LISTS}
+    if len(out["accuracy"]) != len(out["loss"]):
+        raise _Bad("history: loss and accuracy have different lengths")
+    if len(out["val_accuracy"]) != len(out["val_loss"]) or len(out["val_loss"]) > len(out["loss"]):
+        raise _Bad("history: the validation lists do not match the epochs")
+    if "seconds" in history:
+        out["seconds"] = _float_in(history["seconds"], "history seconds", 0.0, math.inf)
+    if "samples" in history:
+        out["samples"] = _int_in(history["samples"], "history samples", 0, 1 << 62)
+    if "start_loss" in history:
+        start = history["start_loss"]
+        if not _is_number(start) or math.isinf(start):
+            raise _Bad(f"history start_loss must be a finite number or NaN, got {start!r}")
+        out["start_loss"] = float(start)
+    if "interrupted" in history:
+        if not isinstance(history["interrupted"], bool):
+            raise _Bad("history interrupted must be true or false")
+        out["interrupted"] = history["interrupted"]
+    return out
+
+
+def _check_extra(extra: Any) -> dict[str, Any]:
+    """``extra`` as stored; the fields ``nnlite train`` writes must have their types."""
+    extra = _dict(extra, "extra")
+    rules = {
+        "dataset": lambda v: isinstance(v, str),
+        "data_dir": lambda v: v is None or isinstance(v, str),
+        "seed": lambda v: _is_int(v) and 0 <= v < 1 << 128,
+        "epochs": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
+        "batch_size": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
+        "lr": lambda v: _is_number(v) and math.isfinite(v) and v > 0,
+        "momentum": lambda v: _is_number(v) and 0 <= v < 1,
+        "nesterov": lambda v: isinstance(v, bool),
+        "val_split": lambda v: v is None or (_is_number(v) and 0 <= v < 1),
+    }
+    words = {
+        "dataset": "a string", "data_dir": "a string or null",
+        "seed": "an integer >= 0", "epochs": "a positive integer",
+        "batch_size": "a positive integer", "lr": "a positive finite number",
+        "momentum": "a number in [0, 1)", "nesterov": "true or false",
+        "val_split": "null or a number in [0, 1)",
+    }  # fmt: skip
+    for key, ok in rules.items():
+        if key in extra and not ok(extra[key]):
+            value = extra[key]
+            shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+            raise _Bad(f"extra {key} must be {words[key]}, got {shown[:60]}")
+    return extra
+
+
+def _check_rng(rng: Any) -> None:
+    """The shuffling generator's state, as ``np.random.default_rng().bit_generator.state``."""
+    keys = {"bit_generator", "state", "has_uint32", "uinteger"}
+    rng = _dict(rng, "resume rng", keys, keys)
+    if rng["bit_generator"] != "PCG64":
+        raise _Bad(f"resume rng is {rng['bit_generator']!r}, not PCG64")
+    state = _dict(rng["state"], "resume rng state", {"state", "inc"}, {"state", "inc"})
+    for key in ("state", "inc"):
+        _int_in(state[key], f"resume rng {key}", 0, (1 << 128) - 1)
+    _int_in(rng["has_uint32"], "resume rng has_uint32", 0, 1)
+    _int_in(rng["uinteger"], "resume rng uinteger", 0, (1 << 32) - 1)
+    try:
+        np.random.PCG64().state = rng
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        raise _Bad(f"resume rng is not a generator state ({exc})") from None
+
+
+def _check_resume(
+    resume: Any, history: dict[str, Any], dtype: np.dtype, parameters: int
+) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
+    """Check the JSON part of a checkpoint's state; returns each resume array's dtype and shape."""
+    resume = _dict(resume, "resume", {*_RESUME_KEYS, "data_sha256"}, _RESUME_KEYS)
+    digest = resume.get("data_sha256")  # absent in checkpoints from before it was kept
+    if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+        raise _Bad("resume data_sha256 is not a SHA-256 digest (64 hex digits)")
+    n = _int_in(resume["n_samples"], "resume n_samples", 1, MAX_SAMPLES)
+    position = _int_in(resume["position"], "resume position", 0, n - 1)
+    _int_in(resume["batch_size"], "resume batch_size", 1, n)
+    done = _int_in(resume["epochs_done"], "resume epochs_done", 0, 1 << 62)
+    if done != len(history["loss"]):
+        raise _Bad(f"resume: {done} epochs done but the history has {len(history['loss'])}")
+    for key in ("shuffle", "nesterov"):
+        if not isinstance(resume[key], bool):
+            raise _Bad(f"resume {key} must be true or false")
+    _float_in(resume["lr"], "resume lr", 0.0, math.inf)
+    if resume["lr"] <= 0:
+        raise _Bad("resume lr must be positive")
+    momentum = _float_in(resume["momentum"], "resume momentum", 0.0, 1.0, high_open=True)
+    if resume["nesterov"] and momentum == 0:
+        raise _Bad("resume: Nesterov momentum without momentum")
+    _check_rng(resume["rng"])
+    return {
+        "order": (np.dtype(np.int64), (n,) if position else (0,)),
+        "stats": (np.dtype(np.float64), (4,)),
+        "velocity": (dtype, (parameters,) if momentum else (0,)),
+    }
+
+
+def _check_record(record: Any) -> tuple[dict[str, Any], int, dict]:
+    """The record with its history as floats, θ's size, and the resume arrays' dtypes and shapes."""
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise _Foreign()
+    if record.get("version") != FORMAT_VERSION:
+        raise _Version(repr(record.get("version"))[:40])
+    _dict(record, "the record", _TOP_KEYS, {"format", "version", "architecture"})
+    parameters = _check_architecture(record["architecture"])
+    dtype = _DTYPES[record["architecture"]["dtype"]]
+    history = _check_history(record.get("history", {}))
+    extra = _check_extra(record.get("extra", {}))
+    arrays = {}
+    if "resume" in record:
+        arrays = _check_resume(record["resume"], history, dtype, parameters)
+    return {**record, "history": history, "extra": extra}, parameters, arrays
+
+
+def _array(archive: npzfile.Archive, key: str, dtype: np.dtype, shape: tuple[int, ...]):
+    """Member ``key``, which must hold exactly ``shape`` of ``dtype`` (either byte order)."""
+    header = archive.header(key)
+    if header.dtype.kind != dtype.kind or header.dtype.itemsize != dtype.itemsize:
+        raise _Bad(f"{key} is {header.dtype.name}, the record says {dtype.name}")
+    if header.shape != shape:
+        if key == "theta":
+            raise _Bad(
+                f"holds {header.count:,} parameters (shape {header.shape}) but its architecture "
+                f"needs {shape[0]:,}"
+            )
+        raise _Bad(f"{key} has shape {header.shape}, the record implies {shape}")
+    return archive.read(key, limit=dtype.itemsize * math.prod(shape))
+
 
 def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
     """(JSON record, θ) of a model file, validated; raises ``ModelFileError``.
 
-    A checkpoint's resume arrays come back in ``record["resume"]``.
+    A checkpoint's resume arrays come back in ``record["resume"]``. The record is checked
+    as a whole (types, ranges, the parameter count) before θ is read; θ and the resume
+    arrays are read with the dtype and the exact size the record implies.
     """
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"model file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise ModelFileError(f"{str(path)!r} is a directory, not a model file")
-    # An .npz is a zip archive; np.load on other bytes says "pickled data ... load it
-    # unsafely", which is the wrong advice for a file that is simply not a model.
+    name = repr(str(path))
     try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
+        archive = npzfile.open_npz(path, max_members=len(_MEMBERS))
+    except FileNotFoundError:
+        raise ModelFileError(f"model file {name} does not exist") from None
+    except NotRegularFile as exc:
+        raise ModelFileError(f"{name} {exc.strerror}: not a model file") from None
     except OSError as exc:
-        raise ModelFileError(f"{str(path)!r} cannot be read: {exc.strerror}") from None
-    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
-        raise ModelFileError(f"{str(path)!r} is not an nnlite model (not an .npz archive)")
+        raise ModelFileError(f"{name} cannot be read: {exc.strerror or exc}") from None
+    except npzfile.NpzError as exc:
+        if exc.kind != "damaged":
+            raise ModelFileError(f"{name} is not an nnlite model (not an .npz archive)") from None
+        raise ModelFileError(f"{name} is not a readable nnlite model: {exc}") from None
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = set(npz.files)
-            if not {"theta", "meta"} <= keys:
-                raise ModelFileError(f"{str(path)!r} is not an nnlite model (no theta/meta arrays)")
-            theta = npz["theta"]
-            meta = npz["meta"]
-            resume_arrays = {k: npz[f"resume_{k}"] for k in _RESUME_ARRAYS if f"resume_{k}" in keys}
-    except ModelFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError) as exc:
+        with archive:
+            return _read(archive, name)
+    except npzfile.NpzError as exc:
+        raise ModelFileError(f"{name} is not a readable nnlite model: {exc}") from None
+    except _Bad as exc:
+        what = "checkpoint" if str(exc).startswith("resume") else "model record"
+        raise ModelFileError(f"{name} has a damaged {what}: {exc}") from None
+
+
+def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarray]:
+    keys = set(archive.keys)
+    if not {"theta", "meta"} <= keys:
+        raise ModelFileError(f"{name} is not an nnlite model (no theta/meta arrays)")
+    if not keys <= _MEMBERS:
         raise ModelFileError(
-            f"{str(path)!r} is not a readable nnlite model (truncated or not .npz): {exc}"
-        ) from None
-    try:
-        if meta.dtype != np.uint8:
-            raise ValueError("record is not bytes")
-        record = json.loads(meta.tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{str(path)!r} has a damaged model record: {exc}") from None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise ModelFileError(f"{str(path)!r} is not an nnlite model file")
-    if record.get("version") != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{str(path)!r} has model format version {record.get('version')!r}; "
-            f"this nnlite reads version {FORMAT_VERSION}"
+            f"{name} is not an nnlite model (unexpected arrays {sorted(keys - _MEMBERS)})"
         )
+    meta = archive.header("meta")
+    if meta.dtype != np.uint8 or len(meta.shape) != 1:
+        raise _Bad(f"the record is not bytes ({meta.shape} {meta.dtype.name})")
+    raw = archive.read("meta", limit=MAX_RECORD_BYTES).tobytes()
+    try:
+        record, parameters, resume_arrays = _check_record(_parse_record(raw))
+    except _Foreign:
+        raise ModelFileError(f"{name} is not an nnlite model file") from None
+    except _Version as exc:
+        raise ModelFileError(
+            f"{name} has model format version {exc}; this nnlite reads version {FORMAT_VERSION}"
+        ) from None
+    arch = record["architecture"]
+    stored = {f"resume_{k}" for k in _RESUME_ARRAYS} & keys
+    if stored and "resume" not in record:
+        raise _Bad("resume arrays without a resume state")
+    if "resume" in record and len(stored) != len(_RESUME_ARRAYS):
+        raise ModelFileError(f"{name} has a damaged checkpoint (resume arrays missing)")
+    theta = _array(archive, "theta", _DTYPES[arch["dtype"]], (parameters,))
+    if not _all_finite(theta):
+        raise ModelFileError(f"{name} holds non-finite parameters")
     if "resume" in record:
-        if not isinstance(record["resume"], dict) or len(resume_arrays) != len(_RESUME_ARRAYS):
-            raise ModelFileError(f"{str(path)!r} has a damaged checkpoint (resume state)")
-        record["resume"].update(resume_arrays)
+        resume = record["resume"] = dict(record["resume"])
+        for key, (dtype, shape) in resume_arrays.items():
+            resume[key] = _array(archive, f"resume_{key}", dtype, shape)
+        _check_resume_arrays(resume)
     return record, theta
 
 
+def _all_finite(a: np.ndarray) -> bool:
+    """``np.isfinite(a).all()`` in slices, so the check costs no copy the size of θ."""
+    step = 1 << 20
+    return all(np.isfinite(a[i : i + step]).all() for i in range(0, a.size, step))
+
+
+def _check_resume_arrays(resume: dict[str, Any]) -> None:
+    order, n = resume["order"], resume["n_samples"]
+    if order.size:
+        if order.min() < 0 or order.max() >= n or np.bincount(order, minlength=n).max() != 1:
+            raise _Bad("resume order is not a permutation of the sample indices")
+    if not _all_finite(resume["stats"]) or not _all_finite(resume["velocity"]):
+        raise _Bad("resume running sums or velocity are not finite")
+
+
 def load(path: str | os.PathLike) -> Any:
-    """Read a model written by ``save``; returns a built ``Sequential``."""
-    from nnlite.errors import NnliteError
+    """Read a model written by ``save``; returns a built ``Sequential``.
+
+    Raises ``ModelFileError`` (one line naming the file) for anything that is not a
+    valid nnlite model; see ``read_record``.
+    """
     from nnlite.layers import Dense
     from nnlite.models import History, Sequential
 
     record, theta = read_record(path)
-    arch = record.get("architecture")
+    arch = record["architecture"]
+    model = Sequential(
+        [Dense(x["units"], x["activation"]) for x in arch["layers"]],
+        loss=arch["loss"],
+        dtype=_DTYPES[arch["dtype"]],
+    )
     try:
-        layers = [Dense(int(x["units"]), str(x["activation"])) for x in arch["layers"]]
-        model = Sequential(layers, loss=arch["loss"], dtype=arch["dtype"])
-        model.build(int(arch["n_inputs"]))
-    except (KeyError, TypeError, ValueError, NnliteError) as exc:
+        model._validate()
+    except NnliteError as exc:  # checked in the record already; a second opinion
         raise ModelFileError(f"{str(path)!r} has an invalid architecture record: {exc}") from None
-    if theta.ndim != 1 or theta.size != model.theta.size:
-        raise ModelFileError(
-            f"{str(path)!r} holds {theta.size} parameters but its architecture needs "
-            f"{model.theta.size}"
-        )
-    if theta.dtype != model.theta.dtype:
-        raise ModelFileError(
-            f"{str(path)!r}: parameters are {theta.dtype}, record says {arch['dtype']}"
-        )
-    if not np.isfinite(theta).all():
-        raise ModelFileError(f"{str(path)!r} holds non-finite parameters")
-    model.set_parameters(theta)
-    history = record.get("history") or {}
-    if not isinstance(history, dict) or not isinstance(record.get("extra") or {}, dict):
-        raise ModelFileError(f"{str(path)!r} has a damaged model record (history or extra)")
-    model.history = History(**{k: v for k, v in history.items() if k in History.__annotations__})
-    model.extra = record.get("extra") or {}
+    # Not ``build``: it would allocate a second θ and draw random weights only to overwrite
+    # them. The stored θ becomes the model's θ, and each layer's W and b view into it.
+    model._set_dims(arch["n_inputs"])
+    model.theta = theta
+    model._bind_layers()
+    model.history = History(**record["history"])
+    model.extra = record["extra"]
     if "resume" in record:
-        model.resume_state = _resume_state(path, record["resume"], model)
+        model.resume_state = _resume_state(Path(path), record["resume"], model)
     return model
 
 
 def _resume_state(path: Path, state: dict[str, Any], model: Any) -> dict[str, Any]:
-    """A checkpoint's resume state, checked against the model it belongs to."""
-    keys = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle", "lr",
-            "momentum", "nesterov", *_RESUME_ARRAYS}  # fmt: skip
-    try:
-        if not keys <= set(state):
-            raise ValueError(f"missing {sorted(keys - set(state))}")
-        n, position = int(state["n_samples"]), int(state["position"])
-        order, stats, velocity = state["order"], state["stats"], state["velocity"]
-        if not 0 <= position < n or (position and order.shape != (n,)) or stats.shape != (4,):
-            raise ValueError("position, order or running sums do not fit the data size")
-        if order.dtype != np.int64 or (order.size and not 0 <= order.min() <= order.max() < n):
-            raise ValueError("the sample order is not a list of sample indices")
-        if velocity.dtype != model.theta.dtype or velocity.size not in (0, model.theta.size):
-            raise ValueError("the velocity does not fit the parameters")
-        if int(state["epochs_done"]) != len(model.history.loss):
-            raise ValueError("the epoch count disagrees with the history")
-        np.random.default_rng().bit_generator.state = state["rng"]  # validates it
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ModelFileError(f"{str(path)!r} has a damaged checkpoint: {exc}") from None
-    return dict(state)
+    """A checkpoint's resume state, as ``fit(resume=True)`` takes it (checked in the record)."""
+    if state["velocity"].dtype != model.theta.dtype or state["epochs_done"] != len(
+        model.history.loss
+    ):
+        raise ModelFileError(f"{str(path)!r} has a damaged checkpoint: it does not fit the model")
+    keys = (*_RESUME_KEYS, "data_sha256", *_RESUME_ARRAYS)
+    return {key: state[key] for key in keys if key in state}

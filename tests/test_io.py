@@ -8,8 +8,12 @@ numpy or zipfile, and never unpickles anything.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,3 +294,46 @@ def test_zip_with_corrupt_member_is_refused(tmp_path, saved):
         assert z.testzip() is not None  # the damage is real
     with pytest.raises(ModelFileError, match="(?i)crc"):
         io.load(path)
+
+
+# -- files written by earlier versions ---------------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def _digest(a: np.ndarray) -> str:
+    return hashlib.sha256(a.tobytes()).hexdigest()
+
+
+def test_files_written_by_main_at_5cf111d_load_bit_for_bit():
+    """Made by ``tests/data/make_main_fixtures.py`` with the ``io.save`` of commit 5cf111d."""
+    digests = json.loads((DATA / "main-5cf111d-digests.json").read_text())
+    model = io.load(DATA / "main-5cf111d-model.npz")
+    expected = digests["main-5cf111d-model.npz"]
+    assert _digest(model.theta) == expected["theta"] and model.theta.dtype == np.float64
+    assert model.loss == "mse" and model.extra["val_split"] == 0.2
+    assert len(model.history.loss) == 3 and math.isnan(model.history.accuracy[0])
+    assert model.resume_state is None
+
+    ckpt = io.load(DATA / "main-5cf111d-checkpoint.npz")
+    expected = digests["main-5cf111d-checkpoint.npz"]
+    state = ckpt.resume_state
+    assert _digest(ckpt.theta) == expected["theta"]
+    for key in ("order", "stats", "velocity"):
+        assert _digest(state[key]) == expected[f"resume_{key}"], key
+    assert state["position"] == 8192 and state["epochs_done"] == 1 and state["nesterov"]
+
+
+def test_a_checkpoint_written_by_main_at_5cf111d_still_resumes_bit_for_bit():
+    sys.path.insert(0, str(DATA))
+    try:
+        import make_main_fixtures as made
+    finally:
+        sys.path.remove(str(DATA))
+    _, _, Xc, yc = made.data()
+    fit = {"batch_size": 1, "lr": 0.01, "momentum": 0.9, "nesterov": True, "seed": 2}
+    whole = Sequential([Dense(5, "tanh"), Dense(3, "softmax")], n_inputs=4, seed=2)
+    whole.fit(Xc, yc, epochs=4, **fit)
+    ckpt = io.load(DATA / "main-5cf111d-checkpoint.npz")
+    ckpt.fit(Xc, yc, epochs=3, resume=True, **fit)
+    assert ckpt.theta.tobytes() == whole.theta.tobytes()
