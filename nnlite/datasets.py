@@ -34,7 +34,6 @@ import math
 import os
 import warnings
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite import config, download, errors
+from nnlite import config, download, errors, npzfile
+from nnlite.files import NotRegularFile, open_regular
 
 __all__ = [
     "NAMES",
@@ -920,37 +920,65 @@ def _check_task(task: str) -> str:
     return task
 
 
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    """Index of the first True of ``mask``."""
+    return tuple(int(v) for v in np.unravel_index(int(np.argmax(mask)), mask.shape))
+
+
+def _one_hot_rows(t: np.ndarray) -> bool:
+    """Every row one-hot: k >= 2 columns, exactly one 1 and the rest 0."""
+    if t.ndim != 2 or t.shape[1] < 2 or t.shape[0] == 0:
+        return False
+    if t.dtype.kind != "b" and not ((t == 0) | (t == 1)).all():
+        return False
+    return bool(((t == 1).sum(axis=1) == 1).all())
+
+
 def _as_target(t: np.ndarray, path: Path, where, task: str) -> tuple[np.ndarray, int | None]:
-    """Turn a float64 target into (labels, n_classes) or (float32 values, None).
+    """Turn a target (any numeric dtype, 1-D or 2-D) into (labels, n_classes) or (float32, None).
 
     ``where(i)`` names row ``i`` in messages ("line 7" for CSV, "y[6]" for npz). With
     ``task="auto"`` an all-integer target means classification and a target with no (or
     few) integers means regression; a mostly-integer target with a stray fraction is taken
     for a label column with a typo and rejected, so a mistake is not silently a regression.
+    A 2-D target whose every row is one-hot (k >= 2 columns, one 1, the rest 0) is k classes,
+    its labels the columns of the ones; any other 2-D target is a regression target.
+    The checks work in the target's own dtype: no float64 copy of a large integer array.
     """
-    bad = ~np.isfinite(t)
-    if bad.any():
-        i = int(np.argwhere(bad)[0][0])
-        raise errors.DataError(f"{path}: {where(i)}: target {t[i]} is not finite")
-    is_int = t == np.round(t)
+    if t.dtype.kind == "b":
+        t = t.view(np.uint8)
+    if t.dtype.kind == "f":
+        bad = ~np.isfinite(t)
+        if bad.any():
+            i = _first(bad)[0]
+            raise errors.DataError(f"{path}: {where(i)}: target {t[i]} is not finite")
+        del bad
+    if t.ndim == 2 and task != "regression" and _one_hot_rows(t):
+        return np.argmax(t, axis=1).astype(np.int64), int(t.shape[1])
+    is_int = t == np.round(t) if t.dtype.kind == "f" else None  # integer dtypes: all are
+    all_int = is_int is None or bool(is_int.all())
     regression = task == "regression" or t.ndim != 1
-    if task == "auto" and not is_int.all() and is_int.mean() <= 0.5:
+    if task == "auto" and not all_int and is_int.mean() <= 0.5:
         regression = True
     if regression:
+        is_int = None
         if task == "classification":
-            raise errors.DataError(f"{path}: class labels must be 1-D, got shape {t.shape}")
+            raise errors.DataError(
+                f"{path}: class labels must be 1-D or one-hot rows, got shape {t.shape}"
+            )
         y = _float32(t)
         if not np.isfinite(y).all():
-            i = int(np.argwhere(~np.isfinite(y))[0][0])
+            i = _first(~np.isfinite(y))[0]
             raise errors.DataError(f"{path}: {where(i)}: target {t[i]} overflows float32")
         return y, None
-    if not is_int.all():
+    if not all_int:
         i = int(np.argmin(is_int))
         raise errors.DataError(
             f"{path}: {where(i)}: label {t[i]} is not an integer, but {int(is_int.sum())} of "
             f"{len(t)} targets are; labels must be integers 0..k-1 (task='regression' for a "
             "numeric target)"
         )
+    del is_int
     if len(t) and t.min() < 0:
         i = int(np.argmax(t < 0))
         raise errors.DataError(
@@ -966,27 +994,42 @@ def _as_target(t: np.ndarray, path: Path, where, task: str) -> tuple[np.ndarray,
         more = ", ..." if distinct[-1] + 1 - len(distinct) > len(shown) else ""
         raise errors.DataError(
             f"{path}: labels must be 0..k-1 with every class present, but label(s) "
-            f"{', '.join(shown)}{more} never occur (labels run {distinct[0]:g}.."
-            f"{distinct[-1]:g}; task='regression' for a numeric target)"
+            f"{', '.join(shown)}{more} never occur (labels run {float(distinct[0]):g}.."
+            f"{float(distinct[-1]):g}; task='regression' for a numeric target)"
         )
     return t.astype(np.int64), len(distinct)
 
 
-def _as_test_target(t: np.ndarray, path: Path, n_classes: int | None) -> np.ndarray:
-    """Validate ``y_test`` against the classes (or the regression) of ``y``."""
-    if not np.isfinite(t).all():
-        i = int(np.argwhere(~np.isfinite(t))[0][0])
-        raise errors.DataError(f"{path}: y_test[{i}] is not finite")
+def _as_test_target(
+    t: np.ndarray, path: Path, n_classes: int | None, one_hot: bool = False, key: str = "y_test"
+) -> np.ndarray:
+    """Validate ``y_test`` against the classes (or the regression) of ``y``.
+
+    ``one_hot``: ``y`` was one-hot rows, so ``y_test`` must be too. Works in ``t``'s dtype.
+    """
+    if t.dtype.kind == "b":
+        t = t.view(np.uint8)
+    if t.dtype.kind == "f" and not np.isfinite(t).all():
+        i = _first(~np.isfinite(t))[0]
+        raise errors.DataError(f"{path}: {key}[{i}] is not finite")
     if n_classes is None:
         y = _float32(t)
         if not np.isfinite(y).all():
-            raise errors.DataError(f"{path}: y_test overflows float32")
+            raise errors.DataError(f"{path}: {key} overflows float32")
         return y
-    outside = (t != np.round(t)) | (t < 0) | (t >= n_classes)
+    if one_hot:
+        if not _one_hot_rows(t):
+            raise errors.DataError(
+                f"{path}: {key} is not one-hot rows like y (one 1 and {n_classes - 1} zeros each)"
+            )
+        return np.argmax(t, axis=1).astype(np.int64)
+    outside = (t < 0) | (t >= n_classes)
+    if t.dtype.kind == "f":
+        outside |= t != np.round(t)
     if t.ndim != 1 or outside.any():
         i = int(np.argmax(outside)) if t.ndim == 1 else 0
         raise errors.DataError(
-            f"{path}: y_test[{i}] = {t.flat[i]} is not a label in 0..{n_classes - 1}"
+            f"{path}: {key}[{i}] = {t.flat[i]} is not a label in 0..{n_classes - 1}"
         )
     return t.astype(np.int64)
 
@@ -1027,14 +1070,129 @@ def _target_column(target: str | int, header: list[str] | None, ncol: int, path:
     return int(target) % ncol
 
 
+# The longest line a CSV may have (a row of 1 million short fields); a longer one is refused
+# rather than held whole, with one Python object per field.
+CSV_MAX_LINE = 1 << 22
+# Rows are converted to numbers in batches of about this many fields: the ``csv`` module's
+# lists of strings cost ~70 bytes a field, so only one batch of them exists at a time.
+_CSV_BATCH_FIELDS = 1 << 16
+
+
+def _csv_lines(text, path: Path):
+    """The lines of a text stream (universal newlines), each at most ``CSV_MAX_LINE`` long."""
+    number = 0
+    while True:
+        line = text.readline(CSV_MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > CSV_MAX_LINE:
+            raise errors.DataError(
+                f"{path}: line {number} is longer than {CSV_MAX_LINE:,} characters"
+            )
+        yield line
+
+
+class _CsvTable:
+    """Rows of numbers as they are parsed: float32 features and a float64 target column.
+
+    The buffers are allocated once, for the most rows the file's size allows (each row
+    needs at least ``2 * ncol - 1`` bytes); ``np.empty`` only reserves that memory, and the
+    pages are taken as rows are written. ``finish`` gives the unused rows back. Row ``i``'s
+    line number is kept only where it is not the line after row ``i - 1``'s.
+    """
+
+    def __init__(self, path: Path, ncol: int, tcol: int, size: int, column) -> None:
+        self.path, self.tcol, self.column = path, tcol, column
+        self.features = [j for j in range(ncol) if j != tcol]
+        rows = max(1, size // (2 * ncol - 1) + 1)
+        # Past 2 GiB, start smaller and grow (a copy) rather than reserve a huge range.
+        self.capacity = min(rows, max(1, (1 << 31) // (4 * ncol)))
+        try:
+            self.X = np.empty((self.capacity, ncol - 1), np.float32)
+            self.t = np.empty(self.capacity, np.float64)
+        except MemoryError:
+            raise errors.DataError(f"{path}: too large to load into memory") from None
+        self.n = 0
+        self.jumps: list[tuple[int, int]] = []  # (row, line) where lines are not consecutive
+        self.last_line = 0
+
+    def line(self, i: int) -> int:
+        """The line number of data row ``i``."""
+        row, line = 0, 1  # without jumps, row i is on line i + 1
+        for r, ln in self.jumps:
+            if r > i:
+                break
+            row, line = r, ln
+        return line + (i - row)
+
+    def add(self, lines: list[int], rows: list[list[str]]) -> None:
+        try:
+            A = np.array(rows, dtype=np.float64)
+        except ValueError as exc:
+            # Slow path only to name the culprit; numpy's message does not say where it is.
+            for line, row in zip(lines, rows, strict=True):
+                for j, field in enumerate(row):
+                    if not _is_number(field):
+                        raise errors.DataError(
+                            f"{self.path}: line {line}, {self.column(j)}: {field!r} is not a number"
+                        ) from None
+            # Python's float() and numpy disagree on some spelling: still the file's problem.
+            raise errors.DataError(f"{self.path}: not all fields are numbers ({exc})") from None
+        b = len(rows)
+        if self.n + b > self.capacity:
+            self._grow(self.n + b)
+        X = self.X[self.n : self.n + b]
+        with np.errstate(over="ignore"):
+            if self.tcol == len(self.features):
+                X[...] = A[:, :-1]
+            else:
+                X[...] = A[:, self.features]
+        # Checked after the cast so that 1e39 (finite in float64, inf in float32) is caught too.
+        bad = ~np.isfinite(X)
+        if bad.any():
+            i, j = _first(bad)
+            raise errors.DataError(
+                f"{self.path}: line {lines[i]}, {self.column(self.features[j])}: "
+                f"{A[i, self.features[j]]} is not a finite float32 feature"
+            )
+        self.t[self.n : self.n + b] = A[:, self.tcol]
+        for k, line in enumerate(lines):
+            if line != self.last_line + 1:
+                self.jumps.append((self.n + k, line))
+            self.last_line = line
+        self.n += b
+
+    def _grow(self, need: int) -> None:
+        capacity = max(need, 2 * self.capacity)
+        try:
+            X = np.empty((capacity, self.X.shape[1]), np.float32)
+            t = np.empty(capacity, np.float64)
+        except MemoryError:
+            raise errors.DataError(f"{self.path}: too large to load into memory") from None
+        X[: self.n] = self.X[: self.n]
+        t[: self.n] = self.t[: self.n]
+        self.X, self.t, self.capacity = X, t, capacity
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """(X, target) of exactly the rows read; the unused reservation is released."""
+        X, t = self.X, self.t
+        self.X = self.t = None
+        # In place (realloc): no copy, and no other reference to these buffers exists.
+        X.resize((self.n, X.shape[1]), refcheck=False)
+        t.resize((self.n,), refcheck=False)
+        return X, t
+
+
 def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") -> Dataset:
     """A numeric CSV file: one example per row, one column of it the target.
 
     Parameters
     ----------
     path : str or Path
-        Comma-separated numbers. The first row is a header when any of its fields is not
-        a number. Blank lines are skipped.
+        Comma-separated numbers, UTF-8 (a BOM is allowed). The first row is a header when
+        any of its fields is not a number. Blank lines are skipped. A line may be at most
+        ``CSV_MAX_LINE`` characters long.
     target : str or int
         The target column: an index (negative counts from the end; default the last
         column), a header name, or the text of an index such as ``"-1"``.
@@ -1051,202 +1209,186 @@ def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") ->
     Raises
     ------
     errors.DataError
-        Missing or empty file, ragged rows, a non-number, NaN or inf in a feature (naming
-        the first bad line and column), or labels that are not integers 0..k-1 (naming the
-        line).
+        Missing, empty or not a regular file (a FIFO or a device such as ``/dev/zero`` is
+        refused at once), ragged rows, a non-number, NaN or inf in a feature (naming the
+        first bad line and column), or labels that are not integers 0..k-1 (naming the line).
     errors.ConfigError
         Unknown target column or task.
+
+    The file is parsed in a stream, a batch of rows at a time, into float32 features: the
+    memory used is that of the result plus about 2×, never one Python object per field.
     """
     path = Path(path)
     _check_task(task)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        handle = open_regular(path)
     except FileNotFoundError:
         raise errors.DataError(f"{path}: file not found") from None
-    except UnicodeDecodeError:
-        raise errors.DataError(f"{path}: not a text (UTF-8) CSV file") from None
+    except NotRegularFile as exc:
+        raise errors.DataError(f"{path}: {exc.strerror}") from None
     except OSError as exc:
         raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
-    reader = csv.reader(io.StringIO(text))
-    lines: list[int] = []
-    rows: list[list[str]] = []
-    try:
-        for row in reader:
-            fields = [field.strip() for field in row]
-            if any(fields):
-                lines.append(reader.line_num)
-                rows.append(fields)
-    except csv.Error as exc:
-        raise errors.DataError(f"{path}: line {reader.line_num}: bad CSV ({exc})") from None
-    if not rows:
-        raise errors.DataError(f"{path}: empty file, no rows")
-    header = None
-    if not all(_is_number(field) for field in rows[0]):
-        header, rows, lines = rows[0], rows[1:], lines[1:]
-        if not rows:
-            raise errors.DataError(f"{path}: a header row but no data rows")
-    ncol = len(header) if header is not None else len(rows[0])
-    for line, row in zip(lines, rows, strict=True):
-        if len(row) != ncol:
-            raise errors.DataError(
-                f"{path}: line {line} has {len(row)} columns, expected {ncol} like line "
-                f"{lines[0] - (header is not None)}"
-            )
-    if ncol < 2:
-        raise errors.DataError(f"{path}: needs at least one feature column and a target column")
-    tcol = _target_column(target, header, ncol, path)
-
-    def column(j: int) -> str:
-        return f"column {j + 1}" + (f" ({header[j]!r})" if header is not None else "")
-
-    try:
-        A = np.array(rows, dtype=np.float64)
-    except ValueError as exc:
-        # Slow path only to name the culprit; numpy's message does not say where it is.
-        for line, row in zip(lines, rows, strict=True):
-            for j, field in enumerate(row):
-                if not _is_number(field):
-                    raise errors.DataError(
-                        f"{path}: line {line}, {column(j)}: {field!r} is not a number"
-                    ) from None
-        # Python's float() and numpy disagree on some spelling: still the file's problem.
-        raise errors.DataError(f"{path}: not all fields are numbers ({exc})") from None
-    feature_cols = [j for j in range(ncol) if j != tcol]
-    X = np.ascontiguousarray(_float32(A[:, feature_cols]))
-    # Checked after the cast so that 1e39 (finite in float64, inf in float32) is caught too.
-    bad = ~np.isfinite(X)
-    if bad.any():
-        i, j = (int(v) for v in np.argwhere(bad)[0])
-        raise errors.DataError(
-            f"{path}: line {lines[i]}, {column(feature_cols[j])}: {A[i, feature_cols[j]]} "
-            "is not a finite float32 feature"
-        )
-    y, n_classes = _as_target(A[:, tcol], path, lambda i: f"line {lines[i]}", task)
+    with handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig")
+            header, table = _read_csv(text, path, target, size)
+        except UnicodeDecodeError:
+            raise errors.DataError(f"{path}: not a text (UTF-8) CSV file") from None
+        except OSError as exc:
+            raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+    X, t = table.finish()
+    y, n_classes = _as_target(t, path, lambda i: f"line {table.line(i)}", task)
     kind = f"{n_classes} classes" if n_classes is not None else "regression"
     text = f"{path.name}: {len(y)} rows, {X.shape[1]} features, {kind}"
     return Dataset(path.stem, X, y, n_classes, text)
 
 
-def _npz_features(A: np.ndarray, path: Path, key: str) -> tuple[np.ndarray, tuple | None]:
-    """``X`` of an npz as float32 (n, d) plus the image shape when it was (n, rows, cols)."""
-    if A.dtype.kind not in "biuf":
-        raise errors.DataError(f"{path}: {key} has dtype {A.dtype}, expected numbers")
-    if A.ndim not in (2, 3) or A.shape[0] == 0 or A.size == 0:
-        raise errors.DataError(
-            f"{path}: {key} must be (n, d) or (n, rows, cols) with n, d >= 1, got {A.shape}"
-        )
-    X = _float32(A)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        idx = tuple(int(v) for v in np.argwhere(bad)[0])
-        raise errors.DataError(
-            f"{path}: {key}[{', '.join(map(str, idx))}] = {A[idx]} is not a finite float32"
-        )
-    image_shape = (int(A.shape[1]), int(A.shape[2])) if A.ndim == 3 else None
-    return np.ascontiguousarray(X.reshape(len(X), -1)), image_shape
+def _read_csv(text, path: Path, target: str | int, size: int):
+    """(header or None, the filled ``_CsvTable``) of a CSV text stream."""
+    reader = csv.reader(_csv_lines(text, path))
+    header: list[str] | None = None
+    ncol = 0
+    first_line = 0
+    table: _CsvTable | None = None
+    lines: list[int] = []
+    rows: list[list[str]] = []
+    fields = 0
+
+    def column(j: int) -> str:
+        return f"column {j + 1}" + (f" ({header[j]!r})" if header is not None else "")
+
+    try:
+        for row in reader:
+            row = [field.strip() for field in row]
+            if not any(row):
+                continue
+            line = reader.line_num
+            if not ncol:
+                ncol, first_line = len(row), line
+                if not all(_is_number(field) for field in row):
+                    header = row
+                    continue
+            if len(row) != ncol:
+                raise errors.DataError(
+                    f"{path}: line {line} has {len(row)} columns, expected {ncol} like line "
+                    f"{first_line}"
+                )
+            if table is None:
+                if ncol < 2:
+                    raise errors.DataError(
+                        f"{path}: needs at least one feature column and a target column"
+                    )
+                tcol = _target_column(target, header, ncol, path)
+                table = _CsvTable(path, ncol, tcol, size, column)
+            lines.append(line)
+            rows.append(row)
+            fields += ncol
+            if fields >= _CSV_BATCH_FIELDS:
+                table.add(lines, rows)
+                lines, rows, fields = [], [], 0
+    except csv.Error as exc:
+        raise errors.DataError(f"{path}: line {reader.line_num}: bad CSV ({exc})") from None
+    if table is None:
+        if header is not None:
+            raise errors.DataError(f"{path}: a header row but no data rows")
+        raise errors.DataError(f"{path}: empty file, no rows")
+    if rows:
+        table.add(lines, rows)
+    return header, table
 
 
-_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
-_NPY_MAGIC = b"\x93NUMPY"
-# Anything the zip and .npy layers can raise on damaged bytes.
-_ARCHIVE_ERRORS = (
-    OSError,
-    EOFError,
-    ValueError,
-    zipfile.BadZipFile,
-    zlib.error,
-    NotImplementedError,  # an unknown compression method
-    RuntimeError,  # an encrypted member
-)
+# ----------------------------------------------------------------------------------- npz
+
+# Which archive names hold which array: nnlite's, Keras's (``mnist.npz``: x_train, y_train,
+# x_test, y_test) and the plain x, y.
+NPZ_NAMES = {
+    "X": ("X", "x_train", "x"),
+    "y": ("y", "y_train"),
+    "X_test": ("X_test", "x_test"),
+    "y_test": ("y_test",),
+}
 
 
-def _npz_arrays(path: Path) -> dict[str, np.ndarray]:
-    """``X``, ``y`` and, if present, ``X_test``, ``y_test`` of an ``.npz`` archive.
+def _npz_roles(archive: npzfile.Archive, path: Path) -> dict[str, str]:
+    """role (X, y, X_test, y_test) -> the archive's name for it; one clear error if unclear."""
+    roles: dict[str, str] = {}
+    for role, names in NPZ_NAMES.items():
+        present = [name for name in names if name in archive.keys]
+        if len(present) > 1:
+            raise errors.DataError(
+                f"{path}: arrays {' and '.join(map(repr, present))} both look like {role}; "
+                "keep one naming: X, y, X_test, y_test, or Keras's x_train, y_train, x_test, "
+                "y_test"
+            )
+        if present:
+            roles[role] = present[0]
+    for role in ("X", "y"):
+        if role not in roles:
+            found = ", ".join(archive.keys) or "none"
+            also = " or ".join(repr(n) for n in NPZ_NAMES[role][1:])
+            raise errors.DataError(
+                f"{path}: no array {role!r} (arrays found: {found}); "
+                f"the {role} array may also be named {also}"
+            )
+    if ("X_test" in roles) != ("y_test" in roles):
+        raise errors.DataError(f"{path}: has only one of X_test and y_test")
+    return roles
 
-    Read member by member with ``zipfile`` rather than ``np.load``: numpy allocates an array
-    of the size its ``.npy`` header claims before reading a compressed member, so a header
-    that lies would cost that memory. Here a header is checked against ``MAX_ARRAY_BYTES`` and
-    the member's size first, and only the bytes really there are read.
+
+def _npz_features(
+    archive: npzfile.Archive, key: str, path: Path
+) -> tuple[np.ndarray, tuple[int, int] | None]:
+    """Features ``key`` as float32 (n, d) plus the image shape when stored as (n, rows, cols).
+
+    Converted while it is read: no full-size copy in the stored dtype.
     """
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(6)
-    except FileNotFoundError:
-        raise errors.DataError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise errors.DataError(f"{path}: is a directory, not an .npz archive") from None
-    except OSError as exc:
-        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
-    if magic == _NPY_MAGIC:
-        raise errors.DataError(f"{path}: holds a single array, not an .npz archive with X and y")
-    if magic[:4] not in _ZIP_MAGICS:
-        raise errors.DataError(f"{path}: not a readable .npz archive (not a zip file)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {name.removesuffix(".npy"): name for name in archive.namelist()}
-            for key in ("X", "y"):
-                if key not in members:
-                    found = ", ".join(members) or "none"
-                    raise errors.DataError(f"{path}: no array {key!r} (arrays found: {found})")
-            if ("X_test" in members) != ("y_test" in members):
-                raise errors.DataError(f"{path}: has only one of X_test and y_test")
-            return {
-                key: _npz_member(archive, members[key], path, key)
-                for key in ("X", "y", "X_test", "y_test")
-                if key in members
-            }
-    except _ARCHIVE_ERRORS as exc:
-        if isinstance(exc, errors.DataError):
-            raise
-        raise errors.DataError(f"{path}: not a readable .npz archive ({exc})") from None
+    A = archive.read(key, limit=MAX_ARRAY_BYTES, dtype=np.float32)
+    X = np.ascontiguousarray(A)  # a copy only for Fortran-ordered data
+    del A
+    flat = X.reshape(-1)
+    step = 1 << 20
+    for start in range(0, flat.size, step):
+        bad = ~np.isfinite(flat[start : start + step])
+        if bad.any():
+            idx = np.unravel_index(start + int(np.argmax(bad)), X.shape)
+            value = X[idx]
+            what = "NaN" if np.isnan(value) else "infinite in float32 (beyond ±3.4e38?)"
+            raise errors.DataError(
+                f"{path}: {key}[{', '.join(str(int(v)) for v in idx)}] is {what}, "
+                "not a finite float32"
+            )
+    image_shape = (int(X.shape[1]), int(X.shape[2])) if X.ndim == 3 else None
+    return X.reshape(len(X), -1), image_shape
 
 
-def _npz_member(archive: zipfile.ZipFile, member: str, path: Path, key: str) -> np.ndarray:
-    """One ``.npy`` member, its header checked before any data is read."""
-    info = archive.getinfo(member)
-    fmt = np.lib.format
-    try:
-        with archive.open(info) as f:
-            version = fmt.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = fmt.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran, dtype = fmt.read_array_header_2_0(f)
-            else:
-                raise errors.DataError(
-                    f"{path}: array {key!r} is in .npy format {version[0]}.{version[1]}, "
-                    "which nnlite does not read"
-                )
-            if dtype.hasobject:
-                raise errors.DataError(
-                    f"{path}: array {key!r} holds Python objects (pickle); "
-                    "nnlite loads plain numeric arrays only"
-                )
-            if dtype.kind not in "biuf":
-                raise errors.DataError(f"{path}: array {key!r} has dtype {dtype}, expected numbers")
-            if any(d < 0 for d in shape):
-                raise errors.DataError(f"{path}: array {key!r} has a negative shape {shape}")
-            count = math.prod(shape)
-            nbytes = count * dtype.itemsize
-            promise = f"{path}: array {key!r}: header {shape} {dtype} promises {nbytes:,} bytes"
-            if nbytes > MAX_ARRAY_BYTES:
-                raise errors.DataError(f"{promise}, more than the {MAX_ARRAY_BYTES:,} nnlite reads")
-            if nbytes > info.file_size:
-                raise errors.DataError(f"{promise}, the archive member holds {info.file_size:,}")
-            # One byte more than promised: getting it means trailing data.
-            data = _read_at_most(f, nbytes + 1)
-    except _ARCHIVE_ERRORS as exc:
-        if isinstance(exc, errors.DataError):
-            raise
-        raise errors.DataError(f"{path}: array {key!r} is unreadable ({exc})") from None
-    if len(data) != nbytes:
-        what = "truncated" if len(data) < nbytes else "trailing bytes after the data"
-        raise errors.DataError(f"{promise}: {what}")
-    flat = np.frombuffer(data, dtype=dtype) if count else np.zeros(0, dtype=dtype)
-    try:
-        return flat.reshape(shape, order="F" if fortran else "C")
-    except ValueError as exc:
-        raise errors.DataError(f"{path}: array {key!r} has an impossible shape ({exc})") from None
+def _npz_headers(archive: npzfile.Archive, roles: dict[str, str], path: Path) -> dict:
+    """The headers of the arrays to read, checked against each other before any data is read."""
+    h = {role: archive.header(key, MAX_ARRAY_BYTES) for role, key in roles.items()}
+    X, y = h["X"], h["y"]
+    xk, yk = roles["X"], roles["y"]
+    if len(X.shape) not in (2, 3) or X.count == 0:
+        raise errors.DataError(
+            f"{path}: {xk} must be (n, d) or (n, rows, cols) with n, d >= 1, got {X.shape}"
+        )
+    if len(y.shape) not in (1, 2):
+        raise errors.DataError(
+            f"{path}: {yk} must be numbers of shape (n,) or (n, k), got {y.dtype.name} {y.shape}"
+        )
+    if y.shape[0] != X.shape[0]:
+        raise errors.DataError(f"{path}: {xk} has {X.shape[0]} rows but {yk} has {y.shape[0]}")
+    if "X_test" in h:
+        Xt, yt = h["X_test"], h["y_test"]
+        xtk, ytk = roles["X_test"], roles["y_test"]
+        if len(Xt.shape) != len(X.shape) or Xt.count == 0 or Xt.shape[1:] != X.shape[1:]:
+            raise errors.DataError(
+                f"{path}: {xtk} rows have shape {Xt.shape[1:]}, {xk} rows {X.shape[1:]}"
+            )
+        if yt.shape != (Xt.shape[0], *y.shape[1:]):
+            raise errors.DataError(
+                f"{path}: {ytk} has shape {yt.shape}, expected {(Xt.shape[0], *y.shape[1:])}"
+            )
+    return h
 
 
 def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
@@ -1255,53 +1397,69 @@ def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
     Parameters
     ----------
     path : str or Path
-        Written by ``np.savez(path, X=X, y=y)``. ``X`` is (n, d), or (n, rows, cols) for
-        images, which are flattened and their ``image_shape`` recorded. Read with
-        ``allow_pickle=False``: an archive holding Python objects is refused, not unpickled.
+        Written by ``np.savez(path, X=X, y=y)``; Keras's names (``x_train``, ``y_train``,
+        ``x_test``, ``y_test``, as in its ``mnist.npz``, or ``x``, ``y``) are read too. ``X``
+        is (n, d), or (n, rows, cols) for images, which are flattened and their
+        ``image_shape`` recorded. Other arrays in the archive are ignored (never read).
+        Read by ``nnlite.npzfile``: never unpickled, never ``np.load``.
     task : {"auto", "classification", "regression"}
-        As in ``load_csv``; a 2-D ``y`` is always a regression target.
+        As in ``load_csv``. A 2-D ``y`` whose every row is one-hot (k >= 2 columns, one 1,
+        the rest 0) is k classes (labels: where the 1 is); any other 2-D ``y`` is a
+        regression target.
 
     Returns
     -------
     Dataset
-        ``X`` float32 (n, d) as stored (not rescaled); ``y`` int64 labels 0..k-1 or float32.
+        ``X`` float32 (n, d) as stored (not rescaled: uint8 pixels stay 0..255); ``y`` int64
+        labels 0..k-1 or float32.
 
     Raises
     ------
     errors.DataError
-        Not an npz archive, pickled objects, missing ``X`` or ``y``, mismatched lengths,
-        non-finite values, or labels that are not integers 0..k-1.
+        Not a regular file or not an npz archive, an archive that breaks ``npzfile``'s rules
+        (duplicated, encrypted or non-``.npy`` members, lying headers, ...), pickled objects,
+        missing or ambiguous ``X``/``y``, mismatched shapes (checked from the headers before
+        any data is read), non-finite values, or labels that are not integers 0..k-1.
     """
     path = Path(path)
     _check_task(task)
-    arrays = _npz_arrays(path)
-    X, image_shape = _npz_features(arrays["X"], path, "X")
-    y_raw = arrays["y"]
-    if y_raw.dtype.kind not in "biuf" or y_raw.ndim not in (1, 2):
-        raise errors.DataError(
-            f"{path}: y must be numbers of shape (n,) or (n, k), got {y_raw.dtype} {y_raw.shape}"
-        )
-    if len(y_raw) != len(X):
-        raise errors.DataError(f"{path}: X has {len(X)} rows but y has {len(y_raw)}")
-    y, n_classes = _as_target(y_raw.astype(np.float64), path, lambda i: f"y[{i}]", task)
-    X_test = y_test = None
-    if "X_test" in arrays:
-        X_test, test_shape = _npz_features(arrays["X_test"], path, "X_test")
-        if test_shape != image_shape or X_test.shape[1] != X.shape[1]:
+    try:
+        archive = npzfile.open_npz(path)
+    except FileNotFoundError:
+        raise errors.DataError(f"{path}: file not found") from None
+    except NotRegularFile as exc:
+        raise errors.DataError(f"{path}: {exc.strerror}, not an .npz archive") from None
+    except OSError as exc:
+        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+    except npzfile.NpzError as exc:
+        if exc.kind == "npy":
             raise errors.DataError(
-                f"{path}: X_test rows have shape {arrays['X_test'].shape[1:]}, "
-                f"X rows {arrays['X'].shape[1:]}"
-            )
-        t = arrays["y_test"]
-        if t.dtype.kind not in "biuf" or t.shape[1:] != y_raw.shape[1:] or len(t) != len(X_test):
-            raise errors.DataError(
-                f"{path}: y_test has shape {t.shape}, expected ({len(X_test)},"
-                f"{''.join(f' {s},' for s in y_raw.shape[1:])[:-1] if y_raw.ndim > 1 else ''})"
-            )
-        y_test = _as_test_target(t.astype(np.float64), path, n_classes)
+                f"{path}: holds a single array, not an .npz archive with X and y"
+            ) from None
+        raise errors.DataError(f"{path}: {exc}") from None
+    try:
+        with archive:
+            roles = _npz_roles(archive, path)
+            headers = _npz_headers(archive, roles, path)
+            X, image_shape = _npz_features(archive, roles["X"], path)
+            y_raw = archive.read(roles["y"], limit=MAX_ARRAY_BYTES)
+            y_key = roles["y"]
+            y, n_classes = _as_target(y_raw, path, lambda i: f"{y_key}[{i}]", task)
+            one_hot = n_classes is not None and y_raw.ndim == 2
+            del y_raw
+            X_test = y_test = None
+            if "X_test" in roles:
+                X_test, _ = _npz_features(archive, roles["X_test"], path)
+                t = archive.read(roles["y_test"], limit=MAX_ARRAY_BYTES)
+                y_test = _as_test_target(t, path, n_classes, one_hot, roles["y_test"])
+    except npzfile.NpzError as exc:
+        raise errors.DataError(f"{path}: {exc}") from None
     kind = f"{n_classes} classes" if n_classes is not None else "regression"
+    if one_hot:
+        kind += " (one-hot rows)"
     test = f" + {len(X_test)} test" if X_test is not None else ""
-    text = f"{path.name}: {len(X)}{test} rows, {X.shape[1]} features, {kind}"
+    stored = headers["X"].dtype.name
+    text = f"{path.name}: {len(X)}{test} rows, {X.shape[1]} features ({stored}), {kind}"
     return Dataset(path.stem, X, y, n_classes, text, image_shape, X_test, y_test)
 
 
