@@ -1441,7 +1441,8 @@ def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
         with archive:
             roles = _npz_roles(archive, path)
             headers = _npz_headers(archive, roles, path)
-            X, image_shape = _npz_features(archive, roles["X"], path)
+            # The targets first: they are small, and a bad label is refused before the
+            # features (the bulk of the file) are decompressed and converted.
             y_raw = archive.read(roles["y"], limit=MAX_ARRAY_BYTES)
             y_key = roles["y"]
             y, n_classes = _as_target(y_raw, path, lambda i: f"{y_key}[{i}]", task)
@@ -1449,9 +1450,12 @@ def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
             del y_raw
             X_test = y_test = None
             if "X_test" in roles:
-                X_test, _ = _npz_features(archive, roles["X_test"], path)
                 t = archive.read(roles["y_test"], limit=MAX_ARRAY_BYTES)
                 y_test = _as_test_target(t, path, n_classes, one_hot, roles["y_test"])
+                del t
+            X, image_shape = _npz_features(archive, roles["X"], path)
+            if "X_test" in roles:
+                X_test, _ = _npz_features(archive, roles["X_test"], path)
     except npzfile.NpzError as exc:
         raise errors.DataError(f"{path}: {exc}") from None
     kind = f"{n_classes} classes" if n_classes is not None else "regression"

@@ -25,7 +25,9 @@ The rules, those of numpy's and PyTorch's weights-only loaders made strict:
   checks above, then streams the decompressed bytes into it in ``_CHUNK`` pieces, asking
   for one byte more than the header promises: the array's size is a hard stop, and a short
   stream is reported as truncated. ``np.empty`` reserves memory the kernel hands out only
-  when it is written, so a header that lies costs what the stream really delivers.
+  when it is written, so a header that lies costs what the stream really delivers. A
+  deflated member over ``VERIFY_FIRST`` bytes is first decompressed once with nothing kept
+  (length and CRC-32 checked): a damaged deflate bomb costs time, never memory.
 
 Imports numpy, the standard library and ``nnlite.files``. Never ``np.load``, never pickle.
 
@@ -58,6 +60,9 @@ MAX_NDIM = 32
 # Deflate turns 2 bits into at most 258 bytes: 1032 bytes out per byte in, at the very best.
 _MAX_DEFLATE_RATIO = 1032
 _CHUNK = 1 << 20
+# A deflated array larger than this is decompressed twice: once to check its length and
+# CRC-32 with nothing kept, then into the array. A damaged one then costs time, not memory.
+VERIFY_FIRST = 16 << 20
 
 # descr (as numpy writes it) -> dtype. One-byte types carry "|", the others "<" or ">".
 DTYPES: dict[str, np.dtype] = {"|b1": np.dtype(bool), "|i1": np.dtype("i1"), "|u1": np.dtype("u1")}
@@ -350,6 +355,9 @@ class Archive:
         header = self.header(key, limit)
         if header.nbytes > limit:
             raise NpzError(f"{self._promise(key, header)}, more than the {limit:,} nnlite reads")
+        info = self._infos[key]
+        if info.compress_type == zipfile.ZIP_DEFLATED and header.nbytes > VERIFY_FIRST:
+            self._verify(key, header)
         stored = header.dtype
         native = stored.newbyteorder("=") if _swapped(stored) else stored
         out = np.empty(header.count, dtype=native if dtype is None else np.dtype(dtype))
@@ -384,6 +392,19 @@ class Archive:
         if header.fortran_order and len(header.shape) > 1:
             return out.reshape(header.shape[::-1]).T
         return out.reshape(header.shape)
+
+    def _verify(self, key: str, header: Header) -> None:
+        """Decompress member ``key`` once without keeping it: its length and CRC-32 are checked
+        before memory is spent on the array (a deflate bomb with a bad CRC costs nothing)."""
+        total = 0
+        try:
+            with self._zip.open(self._infos[key]) as f:
+                while chunk := f.read(1 << 16):  # small: nothing is kept
+                    total += len(chunk)
+        except _ZIP_ERRORS as exc:
+            raise NpzError(f"array {key!r} is unreadable ({_plain(exc)})") from None
+        if total < header.size + header.nbytes:
+            raise NpzError(f"{self._promise(key, header)}: truncated")
 
 
 def _plain(exc: BaseException) -> str:

@@ -259,6 +259,25 @@ def test_features_are_converted_while_read_not_copied_whole(tmp_path):
     assert peak < 1.25 * result + (3 << 20), f"peak {peak:,} for a result of {result:,}"
 
 
+def test_a_bad_label_is_refused_before_the_features_are_read(tmp_path, reads):
+    path = write_npz(tmp_path / "l.npz", X=np.zeros((3, 4, 4), np.uint8), y=[0, 2, 2])
+    refused(path, datasets.load_npz, path, match=r"label\(s\) 1 never occur")
+    assert reads == ["y"]
+
+
+def test_a_deflate_bomb_with_a_bad_crc_costs_no_memory(tmp_path, monkeypatch):
+    """A large deflated member is checked (length, CRC-32) in a first pass that keeps nothing."""
+    monkeypatch.setattr(npzfile, "VERIFY_FIRST", 1 << 16)
+    X = np.zeros((4096, 32, 32), np.uint8)  # 4 MB of zeros, 4 KB deflated; 16 MB as float32
+    data = bytearray(npz_of({"X": X, "y": np.zeros(4096, np.uint8)}, zipfile.ZIP_DEFLATED))
+    for signature, crc in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):  # X's CRC-32, both copies
+        data[data.index(signature) + crc] ^= 0xFF
+    path = tmp_path / "bomb.npz"
+    path.write_bytes(bytes(data))
+    assert len(data) < 20_000
+    refused(path, datasets.load_npz, path, match="Bad CRC-32", peak_limit=3 << 20)
+
+
 def test_a_non_finite_feature_is_named_by_its_index(tmp_path):
     images = np.zeros((2, 3, 4), np.float64)
     images[1, 2, 3] = 1e39  # finite in float64, infinite in float32
