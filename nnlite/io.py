@@ -416,7 +416,7 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
     except FileNotFoundError:
         raise ModelFileError(f"model file {name} does not exist") from None
     except NotRegularFile as exc:
-        raise ModelFileError(f"{name} {exc.strerror}: not a model file") from None
+        raise ModelFileError(f"{name} is not a model file: it {exc.strerror}") from None
     except OSError as exc:
         raise ModelFileError(f"{name} cannot be read: {exc.strerror or exc}") from None
     except npzfile.NpzError as exc:

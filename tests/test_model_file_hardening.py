@@ -457,3 +457,28 @@ def test_a_link_to_a_device_is_refused(tmp_path):
     path = tmp_path / "zero.npz"
     path.symlink_to("/dev/zero")
     refused(path, "character device")
+
+
+# -- the CLI ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_the_cli_says_one_line_and_exits_non_zero(tmp_path, good, command):
+    from typer.testing import CliRunner
+
+    import cli
+
+    record, arrays = good["model"]
+    files = [
+        write(
+            tmp_path / "null.npz", _set(record, "architecture.layers.0.activation", None), arrays
+        ),
+        write(tmp_path / "deep.npz", "[" * 100_000 + "]" * 100_000, arrays),
+        tmp_path / "dup.npz",
+    ]
+    files[2].write_bytes(zip_of([*_members(good), *_members(good)[1:]]))
+    for path in files:
+        result = CliRunner().invoke(cli.app, [command, str(path), "--dataset", "xor"])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and str(path) in lines[0] and "Traceback" not in result.output
