@@ -3,9 +3,11 @@
 Owns: ``save`` (atomic: a temporary file in the same directory, flushed and
 fsynced, then renamed over the target, so an interrupted save never leaves a
 half-written model; a model with a ``resume_state`` is saved as a checkpoint
-that ``fit(resume=True)`` continues) and ``load`` (validated: a wrong, truncated or foreign
-file gives ``ModelFileError`` in one line). No pickle anywhere: the JSON
-record is stored as a uint8 array and read with ``allow_pickle=False``.
+that ``fit(resume=True)`` continues), ``read_record`` and ``load``: a model file is read
+through ``nnlite.npzfile`` as hostile input, its JSON record bounded and validated as a
+whole (types, ranges, parameter count, resume state) before θ is read with the exact size
+the record implies; anything wrong is one ``ModelFileError`` line naming the file. No
+pickle anywhere: the JSON record is stored as a uint8 array.
 Writes go through ``nnlite.files.atomic_write`` (re-exported here as ``atomic_write``).
 """
 
@@ -117,8 +119,8 @@ _RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is
 # only then are θ and the resume arrays read, each with the dtype and exact size the record
 # implies, so no allocation is larger than what the file really holds.
 
-MAX_RECORD_BYTES = 8 << 20  # the JSON record; 100,000 epochs of history fit in it
-MAX_JSON_DEPTH = 32  # nnlite writes 5 levels (record → resume → rng → state)
+MAX_RECORD_BYTES = 16 << 20  # the JSON record: ~190,000 epochs of history fit in it
+MAX_JSON_DEPTH = 32  # nnlite writes 4 levels (record → resume → rng → state)
 MAX_UNITS = 1 << 24  # n_inputs and each layer's units
 MAX_LAYERS = 4096
 MAX_PARAMETERS = 1 << 31  # elements of θ
