@@ -117,10 +117,6 @@ class Header:
         """Bytes of data the header promises."""
         return self.count * self.dtype.itemsize
 
-    def describe(self) -> str:
-        """``(2, 3) float64``, the shape and dtype in messages."""
-        return f"{self.shape} {self.dtype.name}" + (" (big-endian)" if _swapped(self.dtype) else "")
-
 
 def _swapped(dtype: np.dtype) -> bool:
     return dtype.byteorder not in ("=", "|", "<" if sys.byteorder == "little" else ">")
@@ -309,10 +305,6 @@ class Archive:
     def close(self) -> None:
         self._zip.close()
         self._handle.close()
-
-    def declared_size(self, key: str) -> int:
-        """The member's uncompressed size as the zip directory declares it (header + data)."""
-        return self._infos[key].file_size
 
     def header(self, key: str, limit: int | None = None) -> Header:
         """The array's ``.npy`` header, checked against ``limit`` and the member's size.

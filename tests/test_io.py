@@ -305,6 +305,7 @@ def _digest(a: np.ndarray) -> str:
     return hashlib.sha256(a.tobytes()).hexdigest()
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_files_written_by_main_at_5cf111d_load_bit_for_bit():
     """Made by ``tests/data/make_main_fixtures.py`` with the ``io.save`` of commit 5cf111d."""
     digests = json.loads((DATA / "main-5cf111d-digests.json").read_text())
@@ -324,6 +325,7 @@ def test_files_written_by_main_at_5cf111d_load_bit_for_bit():
     assert state["position"] == 8192 and state["epochs_done"] == 1 and state["nesterov"]
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")  # noise data: the run ends at chance level
 def test_a_checkpoint_written_by_main_at_5cf111d_still_resumes_bit_for_bit():
     sys.path.insert(0, str(DATA))
     try:
