@@ -147,6 +147,10 @@ class _Version(_Bad):
     """An nnlite model record of another format version."""
 
 
+class _Theta(_Bad):
+    """θ does not match the record (its words follow the file's name)."""
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -393,10 +397,12 @@ def _array(archive: npzfile.Archive, key: str, dtype: np.dtype, shape: tuple[int
     """Member ``key``, which must hold exactly ``shape`` of ``dtype`` (either byte order)."""
     header = archive.header(key)
     if header.dtype.kind != dtype.kind or header.dtype.itemsize != dtype.itemsize:
+        if key == "theta":
+            raise _Theta(f"holds {header.dtype.name} parameters; its record says {dtype.name}")
         raise _Bad(f"{key} is {header.dtype.name}, the record says {dtype.name}")
     if header.shape != shape:
         if key == "theta":
-            raise _Bad(
+            raise _Theta(
                 f"holds {header.count:,} parameters (shape {header.shape}) but its architecture "
                 f"needs {shape[0]:,}"
             )
@@ -430,6 +436,8 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
             return _read(archive, name)
     except npzfile.NpzError as exc:
         raise ModelFileError(f"{name} is not a readable nnlite model: {exc}") from None
+    except _Theta as exc:
+        raise ModelFileError(f"{name} {exc}") from None
     except _Bad as exc:
         what = "checkpoint" if str(exc).startswith("resume") else "model record"
         raise ModelFileError(f"{name} has a damaged {what}: {exc}") from None
