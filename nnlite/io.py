@@ -121,9 +121,9 @@ _RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is
 
 MAX_RECORD_BYTES = 16 << 20  # the JSON record: ~190,000 epochs of history fit in it
 MAX_JSON_DEPTH = 32  # nnlite writes 4 levels (record → resume → rng → state)
-MAX_UNITS = 1 << 24  # n_inputs and each layer's units
+MAX_UNITS = config.MAX_UNITS  # n_inputs and each layer's units: what nnlite builds
 MAX_LAYERS = 4096
-MAX_PARAMETERS = 1 << 31  # elements of θ
+MAX_PARAMETERS = config.MAX_PARAMETERS  # elements of θ: what nnlite builds
 MAX_SAMPLES = 1 << 40  # a checkpoint's data size
 _MEMBERS = {"meta", "theta", *(f"resume_{k}" for k in _RESUME_ARRAYS)}
 _TOP_KEYS = {"format", "version", "architecture", "history", "extra", "resume"}

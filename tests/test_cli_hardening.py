@@ -295,3 +295,24 @@ def test_no_install_hint_names_the_unrelated_registry_package():
     hits = [f"{p.name}:{i}" for p in sources for i, line in enumerate(p.read_text().splitlines(), 1)
             if pattern.search(line)]  # fmt: skip
     assert hits == []
+
+
+def test_a_keras_mnist_style_npz_trains_on_its_own_test_split(tmp_path):
+    ds = datasets.load_digits()
+    images = np.round(ds.X * 255).astype(np.uint8).reshape(-1, 8, 8)
+    np.savez(tmp_path / "keras.npz", x_train=images[:1500], y_train=ds.y[:1500],
+             x_test=images[1500:], y_test=ds.y[1500:])  # fmt: skip
+    result = invoke("train", "-d", tmp_path / "keras.npz", "-e", "10")
+    assert result.exit_code == 0, result.output
+    assert "published test set (297)" in " ".join(result.stdout.split())
+    assert any("scaled to 0..1" in w for w in warnings_of(result))
+
+
+def test_one_hot_label_rows_are_classes_in_the_cli_as_in_the_api(tmp_path):
+    ds = datasets.load_digits()
+    np.savez(tmp_path / "onehot.npz", X=ds.X, y=np.eye(10)[ds.y])
+    result = invoke("train", "-d", tmp_path / "onehot.npz", "-e", "10", "-q")
+    assert result.exit_code == 0, result.output
+    accuracy = re.search(r"validation accuracy\s+│\s+([\d.]+)%", result.stdout)
+    assert accuracy and float(accuracy.group(1)) > 85  # classes: an accuracy, softmax + cce
+    assert "(loss: cce)" in invoke("train", "-d", tmp_path / "onehot.npz", "-e", "1").stdout
