@@ -1186,6 +1186,15 @@ class _CsvTable:
         return X, t
 
 
+def _cannot_open(path: Path, exc: OSError, not_what: str = "") -> errors.DataError:
+    """The one line for a user file that could not be opened (``not_what``: what it is not)."""
+    if isinstance(exc, FileNotFoundError):
+        return errors.DataError(f"{path}: file not found")
+    if isinstance(exc, NotRegularFile):
+        return errors.DataError(f"{path}: {exc.strerror}{not_what}")
+    return errors.DataError(f"{path}: cannot read ({exc.strerror})")
+
+
 def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") -> Dataset:
     """A numeric CSV file: one example per row, one column of it the target.
 
@@ -1225,12 +1234,8 @@ def load_csv(path: str | Path, *, target: str | int = -1, task: str = "auto") ->
     _check_task(task)
     try:
         handle = open_regular(path)
-    except FileNotFoundError:
-        raise errors.DataError(f"{path}: file not found") from None
-    except NotRegularFile as exc:
-        raise errors.DataError(f"{path}: {exc.strerror}") from None
     except OSError as exc:
-        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+        raise _cannot_open(path, exc) from None
     with handle:
         try:
             size = os.fstat(handle.fileno()).st_size
@@ -1428,12 +1433,8 @@ def load_npz(path: str | Path, *, task: str = "auto") -> Dataset:
     _check_task(task)
     try:
         archive = npzfile.open_npz(path)
-    except FileNotFoundError:
-        raise errors.DataError(f"{path}: file not found") from None
-    except NotRegularFile as exc:
-        raise errors.DataError(f"{path}: {exc.strerror}, not an .npz archive") from None
     except OSError as exc:
-        raise errors.DataError(f"{path}: cannot read ({exc.strerror})") from None
+        raise _cannot_open(path, exc, ", not an .npz archive") from None
     except npzfile.NpzError as exc:
         if exc.kind == "npy":
             raise errors.DataError(

@@ -688,18 +688,10 @@ def _handler_classes() -> tuple[type, ...]:
 
         return connection
 
-    class HTTP(urllib.request.HTTPHandler):
-        def __init__(self, watchdog: _Watchdog) -> None:
-            super().__init__()
-            self.watchdog = watchdog
+    def under_watch(base: type) -> type:
+        """``base`` (urllib's HTTP or HTTPS handler) with its connections under a watchdog."""
 
-        def do_open(self, http_class, req, **kwargs):
-            return super().do_open(watched(http_class, self.watchdog), req, **kwargs)
-
-    handlers: list[type] = [HTTP]
-    if hasattr(urllib.request, "HTTPSHandler"):
-
-        class HTTPS(urllib.request.HTTPSHandler):
+        class Watched(base):
             def __init__(self, watchdog: _Watchdog) -> None:
                 super().__init__()
                 self.watchdog = watchdog
@@ -707,7 +699,10 @@ def _handler_classes() -> tuple[type, ...]:
             def do_open(self, http_class, req, **kwargs):
                 return super().do_open(watched(http_class, self.watchdog), req, **kwargs)
 
-        handlers.append(HTTPS)
+        return Watched
+
+    bases = [urllib.request.HTTPHandler, getattr(urllib.request, "HTTPSHandler", None)]
+    handlers: list[type] = [under_watch(base) for base in bases if base is not None]
 
     class Redirects(urllib.request.HTTPRedirectHandler):
         """Follow http(s) redirects only, at most ``MAX_REDIRECTS``, never the same URL twice.

@@ -9,8 +9,26 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 if os.environ.get("NNLITE_REAL_GPU") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
 # tests/ on the path, so test modules can import reference.py and kernel_cases.py.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The names of the arrays ``npzfile.Archive.read`` was asked for, in order."""
+    from nnlite import npzfile
+
+    asked: list[str] = []
+    real = npzfile.Archive.read
+
+    def spy(self, key, **kwargs):
+        asked.append(key)
+        return real(self, key, **kwargs)
+
+    monkeypatch.setattr(npzfile.Archive, "read", spy)
+    return asked

@@ -18,6 +18,7 @@ import os
 
 import numpy as np
 import pytest
+from fuzzing import damaged
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,30 +43,6 @@ def idx_bytes(shape: tuple[int, ...], data: bytes | None = None) -> bytes:
         data = bytes(i % 10 for i in range(int(np.prod(shape))))
     dims = b"".join(d.to_bytes(4, "big") for d in shape)
     return (0x0800 | len(shape)).to_bytes(4, "big") + dims + data
-
-
-def _mutate(base: bytes, flips, inserts, cut) -> bytes:
-    data = bytearray(base)
-    for position, value in flips:
-        if data:
-            data[position % len(data)] = value
-    for position, chunk in inserts:
-        at = position % (len(data) + 1)
-        data[at:at] = chunk
-    if cut is not None:
-        data = data[: cut % (len(data) + 1)]
-    return bytes(data)
-
-
-def damaged(bases: list[bytes]) -> st.SearchStrategy[bytes]:
-    """One of ``bases`` with up to 4 bytes flipped, 2 short runs inserted, the end cut off."""
-    return st.builds(
-        _mutate,
-        st.sampled_from(bases),
-        st.lists(st.tuples(st.integers(0, 10**7), st.integers(0, 255)), max_size=4),
-        st.lists(st.tuples(st.integers(0, 10**7), st.binary(min_size=1, max_size=8)), max_size=2),
-        st.one_of(st.none(), st.integers(0, 10**7)),
-    )
 
 
 def outcome(path, load):

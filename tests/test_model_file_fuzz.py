@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import tracemalloc
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
+from fuzzing import damaged, traced_peak
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from npzcraft import npy_of, zip_of
@@ -89,19 +89,6 @@ def valid(tmp_path_factory):
     return {"files": files, "blobs": blobs, "dir": folder}
 
 
-def _mutate(base: bytes, flips, inserts, cut) -> bytes:
-    data = bytearray(base)
-    for position, value in flips:
-        if data:
-            data[position % len(data)] = value
-    for position, chunk in inserts:
-        at = position % (len(data) + 1)
-        data[at:at] = chunk
-    if cut is not None:
-        data = data[: cut % (len(data) + 1)]
-    return bytes(data)
-
-
 def _paths(node, prefix=()) -> list[tuple]:
     """Every path into a JSON value (dict keys and list indices), the root included."""
     out = [prefix]
@@ -149,8 +136,7 @@ DTYPES = ["|b1", "|i1", "|u1", "<i8", ">i8", "<u4", "<f2", "<f4", ">f4", "<f8"]
 def load_outcome(path, content: bytes) -> None:
     """Load ``path`` (holding ``content``) under a memory bound; check whatever comes back."""
     path.write_bytes(content)
-    tracemalloc.start()
-    try:
+    with traced_peak() as peak:
         try:
             model = io.load(path)
         except ModelFileError as exc:
@@ -158,10 +144,7 @@ def load_outcome(path, content: bytes) -> None:
             assert str(path) in message and "\n" not in message, message
             event("refused: " + " ".join(message.removeprefix(repr(str(path))).split()[:3]))
             model = None
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak <= (4 << 20) + 1100 * len(content), f"{peak:,} bytes"
+    assert peak.bytes <= (4 << 20) + 1100 * len(content), f"{peak.bytes:,} bytes"
     if model is not None:
         event("loaded")
         assert np.isfinite(model.theta).all() and model.theta.dtype == model.dtype
@@ -175,18 +158,7 @@ def load_outcome(path, content: bytes) -> None:
 @given(data=st.data())
 def test_byte_damage_loads_or_raises_model_file_error(valid, data):
     blob = data.draw(st.sampled_from(valid["blobs"]), label="base")
-    content = data.draw(
-        st.builds(
-            _mutate,
-            st.just(blob),
-            st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=4),
-            st.lists(
-                st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=8)), max_size=2
-            ),
-            st.one_of(st.none(), st.integers(0, 10**6)),
-        ),
-        label="content",
-    )
+    content = data.draw(damaged([blob], reach=10**6), label="content")
     load_outcome(valid["dir"] / "fuzzed.npz", content)
 
 

@@ -17,15 +17,15 @@ import math
 import os
 import re
 import threading
-import tracemalloc
 import warnings
 import zipfile
 
 import numpy as np
 import pytest
+from fuzzing import traced_peak
 from npzcraft import npy, npy_of, patch_entry, zip_of
 
-from nnlite import io, models, npzfile
+from nnlite import io, models
 from nnlite.errors import ModelFileError
 from nnlite.layers import Dense
 from nnlite.models import Callback, Sequential
@@ -82,34 +82,15 @@ def write(path, record: dict | str | bytes, arrays, method=zipfile.ZIP_STORED):
     return path
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """The names of the arrays ``Archive.read`` was asked for."""
-    asked: list[str] = []
-    real = npzfile.Archive.read
-
-    def spy(self, key, **kwargs):
-        asked.append(key)
-        return real(self, key, **kwargs)
-
-    monkeypatch.setattr(npzfile.Archive, "read", spy)
-    return asked
-
-
 def refused(path, phrase: str) -> str:
     """``io.load(path)`` raises one ModelFileError line naming ``path``, matching ``phrase``,
     using little memory. Returns the message."""
-    tracemalloc.start()
-    try:
-        with pytest.raises(ModelFileError) as info:
-            io.load(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    with traced_peak() as peak, pytest.raises(ModelFileError) as info:
+        io.load(path)
     message = str(info.value)
     assert str(path) in message and "\n" not in message, message
     assert re.search(phrase, message), message
-    assert peak < PEAK_LIMIT, f"{peak:,} bytes for: {message}"
+    assert peak.bytes < PEAK_LIMIT, f"{peak.bytes:,} bytes for: {message}"
     return message
 
 

@@ -19,12 +19,12 @@ import re
 import subprocess
 import sys
 import threading
-import tracemalloc
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from fuzzing import damaged, traced_peak
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from npzcraft import npy, npy_of, npz_of, patch_entry, zip_of
@@ -36,17 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def refused(path: Path, fn, *args, match: str = "", peak_limit: int = 8 << 20, **kwargs) -> str:
     """``fn`` raises one DataError line naming ``path`` and matching ``match``, cheaply."""
-    tracemalloc.start()
-    try:
-        with pytest.raises(errors.DataError) as info:
-            fn(*args, **kwargs)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    with traced_peak() as peak, pytest.raises(errors.DataError) as info:
+        fn(*args, **kwargs)
     message = str(info.value)
     assert str(path) in message and "\n" not in message, message
     assert re.search(match, message), message
-    assert peak < peak_limit, f"{peak:,} bytes for: {message}"
+    assert peak.bytes < peak_limit, f"{peak.bytes:,} bytes for: {message}"
     return message
 
 
@@ -190,19 +185,6 @@ def test_classification_of_a_soft_2d_target_is_refused(tmp_path):
 # ------------------------------------------------------------- headers first, no copies
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    asked: list[str] = []
-    real = npzfile.Archive.read
-
-    def spy(self, key, **kwargs):
-        asked.append(key)
-        return real(self, key, **kwargs)
-
-    monkeypatch.setattr(npzfile.Archive, "read", spy)
-    return asked
-
-
 @pytest.mark.parametrize(
     ("arrays", "match"),
     [
@@ -229,34 +211,25 @@ def test_headers_are_cross_checked_before_any_data_is_read(tmp_path, reads, arra
 def test_integer_labels_are_checked_without_a_float64_copy(tmp_path):
     """Before: ``y.astype(np.float64)`` turned a 1 GB int8 y into 8 GB, then more copies."""
     n = 1 << 21
-    path = write_npz(tmp_path / "big.npz", X=np.ones((n, 1), np.int8), y=np.arange(n) % 7 - 0)
     path = write_npz(
         tmp_path / "big.npz", X=np.ones((n, 1), np.int8), y=(np.arange(n) % 7).astype(np.int8)
     )
-    tracemalloc.start()
-    try:
+    with traced_peak() as peak:
         d = datasets.load_npz(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     result = d.X.nbytes + d.y.nbytes  # 8 MB float32 X + 16 MB int64 y
     assert d.n_classes == 7 and d.y.dtype == np.int64
-    assert peak < 1.25 * result + (2 << 20), f"peak {peak:,} for a result of {result:,}"
+    assert peak.bytes < 1.25 * result + (2 << 20), f"peak {peak.bytes:,}, result {result:,}"
 
 
 def test_features_are_converted_while_read_not_copied_whole(tmp_path):
     n = 1 << 18
     X = np.random.default_rng(0).normal(size=(n, 8))  # 16 MB of float64
     path = write_npz(tmp_path / "f.npz", X=X, y=np.arange(n) % 2)
-    tracemalloc.start()
-    try:
+    with traced_peak() as peak:
         d = datasets.load_npz(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     np.testing.assert_array_equal(d.X, X.astype(np.float32))
     result = d.X.nbytes + d.y.nbytes
-    assert peak < 1.25 * result + (3 << 20), f"peak {peak:,} for a result of {result:,}"
+    assert peak.bytes < 1.25 * result + (3 << 20), f"peak {peak.bytes:,}, result {result:,}"
 
 
 def test_a_bad_label_is_refused_before_the_features_are_read(tmp_path, reads):
@@ -466,19 +439,6 @@ def _valid_npz() -> list[bytes]:
 VALID_NPZ = _valid_npz()
 
 
-def _mutate(base: bytes, flips, inserts, cut) -> bytes:
-    data = bytearray(base)
-    for position, value in flips:
-        if data:
-            data[position % len(data)] = value
-    for position, chunk in inserts:
-        at = position % (len(data) + 1)
-        data[at:at] = chunk
-    if cut is not None:
-        data = data[: cut % (len(data) + 1)]
-    return bytes(data)
-
-
 header_values = st.one_of(
     st.sampled_from(["'<f8'", "'|u1'", "'>i8'", "'|b1'", "'<c16'", "'|O'", "'<U3'", "True",
                      "False", "()", "(3,)", "(3, 2)", "(3, 2, 2)", "(2**62,)", "(-1, 2)",
@@ -494,14 +454,7 @@ header_values = st.one_of(
 )
 @given(
     content=st.one_of(
-        st.builds(
-            _mutate,
-            st.sampled_from(VALID_NPZ),
-            st.lists(st.tuples(st.integers(0, 10**5), st.integers(0, 255)), max_size=4),
-            st.lists(st.tuples(st.integers(0, 10**5), st.binary(min_size=1, max_size=8)),
-                     max_size=2),
-            st.one_of(st.none(), st.integers(0, 10**5)),
-        ),
+        damaged(VALID_NPZ, reach=10**5),
         st.builds(
             lambda d, f, s, data: zip_of([("X.npy", npy(f"{{'descr': {d}, 'fortran_order': "
                                                         f"{f}, 'shape': {s}, }}", data)),
@@ -513,8 +466,7 @@ header_values = st.one_of(
 def test_damaged_npz_data_sets_load_or_refuse_within_a_memory_bound(tmp_path_factory, content):
     path = tmp_path_factory.getbasetemp() / "fuzz.npz"
     path.write_bytes(content)
-    tracemalloc.start()
-    try:
+    with traced_peak() as peak:
         try:
             d = datasets.load_npz(path)
         except errors.DataError as exc:
@@ -522,11 +474,8 @@ def test_damaged_npz_data_sets_load_or_refuse_within_a_memory_bound(tmp_path_fac
             assert str(path) in message and "\n" not in message, message
             event("refused")
             d = None
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
     # Deflate expands a byte to at most 1032; float32 results of uint8 data are 4 times that.
-    assert peak <= (4 << 20) + 4 * 1100 * len(content), f"{peak:,} bytes"
+    assert peak.bytes <= (4 << 20) + 4 * 1100 * len(content), f"{peak.bytes:,} bytes"
     if d is not None:
         event("loaded")
         for X, y in ((d.X, d.y), (d.X_test, d.y_test)):
