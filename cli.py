@@ -134,7 +134,6 @@ class Format(str, Enum):
     json = "json"
 
 
-MAX_SEED = (1 << 63) - 1  # as nnlite.config.MAX_SEED (not imported: --help stays light)
 DEVICE_HELP = "Where the kernels run: cpu, cuda (an NVIDIA GPU; float32), or auto (cuda when usable)."
 
 
@@ -293,7 +292,7 @@ def train(
     lr: float = typer.Option(0.1, "--lr", help="Learning rate α in W ← W − α·dW."),
     momentum: float = typer.Option(0.0, "--momentum", "-m", help="Momentum μ: V ← μ·V − α·dW, W ← W + V (0: plain SGD; 0.9 is usual)."),
     nesterov: bool = typer.Option(False, "--nesterov", help="Nesterov's momentum: W ← W + μ·V − α·dW (needs --momentum)."),
-    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed for the weights, the split and the batch order."),
+    seed: int = typer.Option(0, min=0, help="Seed for the weights, the split and the batch order."),
     val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST and Fashion-MNIST use their test set)."),
     dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation.", case_sensitive=False),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
@@ -859,7 +858,7 @@ def compare(
     quick: Optional[bool] = typer.Option(None, "--quick/--full", help="Tiny shapes and one repeat (default in the simulator)."),
     repeats: Optional[int] = typer.Option(None, min=1, help="Timed repeats per measurement (median shown)."),
     epochs: int = typer.Option(3, min=1, help="Epochs of the side-by-side training run."),
-    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the random inputs and of the network."),
+    seed: int = typer.Option(0, min=0, help="Seed of the random inputs and of the network."),
 ) -> None:
     """Run every kernel on the CPU and on the GPU: how closely they agree, and how fast each is.
 
@@ -911,7 +910,7 @@ def trace(
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Trace whole passes over the data instead (perceptron: give up after this many; default 20)."),
     sample: Optional[int] = typer.Option(None, min=0, help="The first sample (from 0); the trace walks the data in order from it."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Samples per step (default 1)."),
-    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the initial weights."),
+    seed: int = typer.Option(0, min=0, help="Seed of the initial weights."),
     dtype: Optional[DType] = typer.Option(None, help="float32 (default, as in training) or float64 (default for --example).", case_sensitive=False),
     threshold: Optional[float] = typer.Option(None, help="Perceptron: the threshold θ (default 0)."),
     unfused: bool = typer.Option(False, "--unfused", help="Softmax + cross-entropy: also show the softmax Jacobian times ∂L/∂p beside the fused p − y."),
@@ -966,7 +965,7 @@ def gradcheck(
     inputs: int = typer.Option(3, min=1, help="Input features."),
     outputs: int = typer.Option(2, min=1, help="Output units."),
     samples: int = typer.Option(5, min=1, help="Rows in the random batch (at most 10,000)."),
-    seed: int = typer.Option(0, min=0, max=MAX_SEED, help="Seed of the weights and of the random batch."),
+    seed: int = typer.Option(0, min=0, help="Seed of the weights and of the random batch."),
 ) -> None:
     """Check backpropagation yourself: analytic vs finite-difference gradients, layer by layer."""
     from nnlite import lessons, ui, ui_lesson
