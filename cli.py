@@ -157,6 +157,12 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 result = command(*args, **kwargs)
             _show_warnings(caught)
             return result
+        except BrokenPipeError:  # `nnlite predict … | head`: the reader is gone, not an error
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except (NnliteError, OSError, MemoryError) as exc:
             from nnlite import ui
 

@@ -15,7 +15,8 @@ Owns:
   rename it into place, so a reader never sees a half-written file and an interrupted
   write leaves the old file untouched. The temporary file is removed on every error
   (Ctrl-C included); one left by a killed process (``kill -9``) is removed by the next
-  write to the same path. A character device or FIFO (``/dev/null``, a pipe) is written
+  write to the same path. A character device or FIFO (``/dev/null``, a pipe), or one of the
+  process's own descriptors (``/dev/stdout``, ``/dev/fd/N``, whatever they lead to), is written
   directly, never replaced by a regular file. Without ``overwrite`` the file is created
   exclusively: a file that appeared meanwhile (another run) is never replaced.
 - ``claim``: an advisory lock on a path for the length of a run, so two runs writing the
@@ -33,6 +34,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -121,6 +123,32 @@ def _is_stream(mode: int) -> bool:
     return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
+def _descriptor(text: str) -> int | None:
+    """The descriptor a path names (``/dev/stdout`` → 1, ``/dev/fd/N``, ``/proc/self/fd/N``)."""
+    named = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+    if text in named:
+        return named[text]
+    for prefix in ("/dev/fd/", "/proc/self/fd/"):
+        if text.startswith(prefix) and text[len(prefix) :].isdigit():
+            return int(text[len(prefix) :])
+    return None
+
+
+def _in_place(text: str) -> bool:
+    """Is ``text`` written in place: one of this process's descriptors, a device, a FIFO?
+
+    A descriptor path is written through the descriptor itself, whatever it leads to:
+    renaming a new file over ``/dev/stdout > out.csv``'s would leave the shell's descriptor on
+    the old, unlinked file.
+    """
+    if _descriptor(text) is not None:
+        return True
+    try:  # through any links
+        return _is_stream(os.stat(text).st_mode)
+    except OSError:
+        return False
+
+
 def _resolve(path: Path) -> Path:
     """``path`` with symbolic links followed (a dangling link: where it points)."""
     return Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -148,6 +176,8 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     ):
         raise ConfigError(f"{text!r} is not a file name")
     path = Path(text)
+    if _in_place(text):
+        return path
     target = _resolve(path)
     try:
         mode = target.stat().st_mode
@@ -158,8 +188,6 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     if mode is not None:
         if stat.S_ISDIR(mode):
             raise ConfigError(f"{text!r} is a directory; give a file name inside it")
-        if _is_stream(mode):
-            return path
         if not stat.S_ISREG(mode):
             raise ConfigError(f"{text!r} is {kind(mode)}, not a file nnlite can write")
         if not overwrite:
@@ -241,7 +269,20 @@ def _fsync_directory(directory: Path) -> None:
 
 @contextlib.contextmanager
 def _write_stream(path: Path, mode: str) -> Iterator[IO]:
-    """A character device or FIFO, opened for writing in place (never replaced)."""
+    """A device, FIFO or descriptor path, opened for writing in place (never replaced).
+
+    A descriptor path (``/dev/stdout``) is written through a duplicate of that descriptor,
+    after Python's own buffered output: it continues what the process printed there, at the
+    same offset, instead of writing over it.
+    """
+    number = _descriptor(os.fspath(path))
+    if number is not None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        with os.fdopen(os.dup(number), mode) as handle:
+            yield handle
+        return
     flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:  # a FIFO nobody reads would block ``open`` forever: fail at once instead
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
@@ -271,15 +312,15 @@ def atomic_write(
     text = os.fspath(path)
     if text in ("", ".", "..") or Path(text).name in ("", ".", ".."):
         raise ConfigError(f"{text!r} is not a file name")
+    if _in_place(text):
+        with _write_stream(Path(text), mode) as handle:
+            yield handle
+        return
     target = _resolve(Path(text))
     try:
         mode_now = target.stat().st_mode
     except FileNotFoundError:
         mode_now = None
-    if mode_now is not None and _is_stream(mode_now):
-        with _write_stream(target, mode) as handle:
-            yield handle
-        return
     if mode_now is not None and not stat.S_ISREG(mode_now):
         if stat.S_ISDIR(mode_now):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)

@@ -17,6 +17,8 @@ import errno
 import os
 import re
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -316,3 +318,19 @@ def test_one_hot_label_rows_are_classes_in_the_cli_as_in_the_api(tmp_path):
     accuracy = re.search(r"validation accuracy\s+│\s+([\d.]+)%", result.stdout)
     assert accuracy and float(accuracy.group(1)) > 85  # classes: an accuracy, softmax + cce
     assert "(loss: cce)" in invoke("train", "-d", tmp_path / "onehot.npz", "-e", "1").stdout
+
+
+def test_a_reader_that_stops_early_is_not_an_error_line(tmp_path):
+    """`nnlite predict … --output /dev/stdout | head -1`: no 'Broken pipe' line, no traceback."""
+    model = tmp_path / "m.npz"
+    io.save(Sequential([Dense(3, "softmax")], n_inputs=2), model, extra={"dataset": "x"})
+    blobs = datasets.make_blobs(20_000, centers=3, seed=0)  # ~1 MB of predictions: > a pipe
+    np.savetxt(tmp_path / "b.csv", np.column_stack([blobs.X, blobs.y]), delimiter=",")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    script = (f"'{sys.executable}' cli.py predict '{model}' -d '{tmp_path / 'b.csv'}' "
+              "--output /dev/stdout | head -1")  # fmt: skip
+    done = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.stdout.count("\n") == 1
+    assert "error" not in done.stderr.lower() and "Traceback" not in done.stderr, done.stderr

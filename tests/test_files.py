@@ -276,3 +276,22 @@ def test_save_or_rescue_keeps_the_model_when_the_target_cannot_be_written(tmp_pa
     assert written.parent == tmp_path and written.name.startswith("m.rescued-")
     assert io.load(written).theta.tobytes() == model.theta.tobytes()
     assert not target.exists()
+
+
+def test_dev_stdout_is_written_through_the_descriptor_in_order_never_replaced(tmp_path):
+    """`… --output /dev/stdout > out.csv`: the file stays the shell's, the text in order."""
+    out = tmp_path / "out.csv"
+    code = (
+        "from nnlite import files\n"
+        "print('a table first')\n"
+        "with files.atomic_write(files.check_target('/dev/stdout', overwrite=False), 'w') as f:\n"
+        "    f.write('class,p0\\n0,1\\n')\n"
+        "print('wrote 1 prediction')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with open(out, "w") as handle:
+        inode = os.fstat(handle.fileno()).st_ino
+        done = subprocess.run([sys.executable, "-c", code], stdout=handle, env=env, timeout=60)
+    assert done.returncode == 0
+    assert out.read_text() == "a table first\nclass,p0\n0,1\nwrote 1 prediction\n"
+    assert out.stat().st_ino == inode  # the shell's file, not a new one renamed over it
