@@ -509,7 +509,10 @@ class Sequential:
         mem.get(theta, self.theta)  # θ comes back once, at the end
         self.history.seconds += time.perf_counter() - start_time
         self.resume_state = None  # finished: nothing left to resume
-        self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr)
+        last = n - (batches - 1) * batch_size  # rows of the last batch, whose A is in buf
+        A_last = mem.get(buf["A"])
+        recent = [self.layer_view(A_last, i, last) for i in range(len(self.layers))]
+        self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr, recent)
         for line in self.history.diagnosis:
             warnings.warn(line, LearnerWarning, stacklevel=2)
         return self.history
@@ -648,8 +651,8 @@ class Sequential:
         """
         k, mem = self.kernels, self.memory
         rows = X.shape[0]
-        buf = self.buffers(rows)
-        Zbuf, Abuf = mem.put(buf["Z"]), mem.put(buf["A"])
+        Zbuf = mem.put(np.zeros(rows * self._units, self.dtype))
+        Abuf = mem.put(np.zeros(rows * self._units, self.dtype))
         X, Y = mem.put(np.ascontiguousarray(X)), mem.put(np.ascontiguousarray(Y))
         k.evaluate_rows(
             X, Y, 0, rows, mem.put(self.theta), self._dims, self._acts, losses.code(self.loss),

@@ -89,15 +89,22 @@ def test_a_bad_save_target_is_refused_before_training(tmp_path, monkeypatch, no_
     assert (tmp_path / "taken.npz").read_bytes() == b"an earlier model"
 
 
-def test_plot_and_output_targets_are_refused_before_the_work(tmp_path, no_training):
-    (tmp_path / "curves.png").write_bytes(b"old")
-    one_line_error(invoke("train", "--plot", tmp_path / "curves.png", "-q"), "already exists")
-    one_line_error(invoke("train", "--plot", tmp_path / "no" / "c.png"), "does not exist")
+def test_an_output_target_is_refused_before_predicting(tmp_path, no_training):
     model = tmp_path / "m.npz"
     io.save(Sequential([Dense(10, "softmax")], n_inputs=64), model, extra={"dataset": "digits"})
     (tmp_path / "preds.csv").write_text("mine\n")
     one_line_error(invoke("predict", model, "--output", tmp_path / "preds.csv"), "already exists")
     assert (tmp_path / "preds.csv").read_text() == "mine\n"
+    one_line_error(invoke("predict", model, "--output", tmp_path / "no" / "p.csv"), "does not exist")
+
+
+def test_plot_targets_are_refused_before_the_work(tmp_path, no_training):
+    pytest.importorskip("matplotlib", reason="--plot needs the plot extra (CI installs it last)")
+    (tmp_path / "curves.png").write_bytes(b"old")
+    one_line_error(invoke("train", "--plot", tmp_path / "curves.png", "-q"), "already exists")
+    one_line_error(invoke("train", "--plot", tmp_path / "no" / "c.png"), "does not exist")
+    model = tmp_path / "m.npz"
+    io.save(Sequential([Dense(10, "softmax")], n_inputs=64), model, extra={"dataset": "digits"})
     one_line_error(invoke("evaluate", model, "--plot", tmp_path / "curves.png"), "already exists")
     assert (tmp_path / "curves.png").read_bytes() == b"old"
 

@@ -179,3 +179,19 @@ def test_resume_refuses_other_data_of_the_same_size(digits):
         model.fit(other, y, epochs=2, resume=True)
     model.fit(X, y, epochs=2, resume=True)  # the same data: continues
     assert len(model.history.loss) == 3
+
+
+def test_a_healthy_last_batch_spares_the_dead_relu_forward_pass(digits, monkeypatch):
+    """A dead unit is 0 on every row, so a batch where most units fire proves none is reported."""
+    X, y = digits
+    model, _, _ = _fit(X, y, [Dense(32, "relu"), Dense(10, "softmax")], epochs=2)
+    Y = model.targets(y)
+    calls = []
+    real = type(model).layer_outputs
+    monkeypatch.setattr(type(model), "layer_outputs", lambda m, *a: calls.append(1) or real(m, *a))
+    recent = model.layer_outputs(X[:64], Y[:64])
+    calls.clear()
+    assert diagnose.dead_relus(model, X, Y, recent) == [] and calls == []
+    silent = [np.zeros_like(a) for a in recent]  # a batch on which every unit was 0
+    assert diagnose.dead_relus(model, X, Y, silent) == diagnose.dead_relus(model, X, Y)
+    assert calls == [1, 1]
