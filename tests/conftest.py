@@ -32,3 +32,27 @@ def reads(monkeypatch):
 
     monkeypatch.setattr(npzfile.Archive, "read", spy)
     return asked
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """``disk_full(path)``: from now on ``nnlite.io.save`` to ``path`` fails with ENOSPC."""
+    import errno
+
+    from nnlite import io
+
+    real_save = io.save
+    full: set[Path] = set()
+
+    def save(model, path, *args, **kwargs):
+        if Path(path) in full:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_save(model, path, *args, **kwargs)
+
+    monkeypatch.setattr(io, "save", save)
+
+    def fill(path: Path) -> Path:
+        full.add(Path(path))
+        return path
+
+    return fill

@@ -13,7 +13,6 @@ out-of-range numbers are one line, never a traceback.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import stat
@@ -124,16 +123,8 @@ def test_a_second_run_saving_to_the_same_path_is_refused_at_its_start(tmp_path, 
     assert not target.exists()
 
 
-def test_a_failed_save_at_the_end_names_the_path_and_where_the_model_is_safe(tmp_path, monkeypatch):
-    target = tmp_path / "m.npz"
-    real_save = io.save
-
-    def disk_full(model, path, *args, **kwargs):
-        if Path(path) == target:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real_save(model, path, *args, **kwargs)
-
-    monkeypatch.setattr(io, "save", disk_full)
+def test_a_failed_save_at_the_end_names_the_path_and_where_the_model_is_safe(tmp_path, disk_full):
+    target = disk_full(tmp_path / "m.npz")
     line = one_line_error(invoke("train", "-e", "2", "-q", "--save", target), "No space left")
     rescued = re.search(r"safe in '([^']+)'", line).group(1)
     assert str(target) in line and Path(rescued).parent == tmp_path
@@ -298,7 +289,7 @@ def test_numbers_out_of_range_are_one_line_never_a_traceback(args, phrase, code)
 
 
 def test_no_install_hint_names_the_unrelated_registry_package():
-    """`pip install 'nnlite[...]'` would fetch an unrelated PyPI project (and torch)."""
+    """The registry name nnlite with an extra would fetch an unrelated PyPI project (and torch)."""
     pattern = re.compile(r"""pip install +['"]?nnlite\[""")
     sources = [ROOT / "cli.py", *sorted((ROOT / "nnlite").rglob("*.py")), ROOT / "README.md"]
     hits = [f"{p.name}:{i}" for p in sources for i, line in enumerate(p.read_text().splitlines(), 1)

@@ -258,19 +258,11 @@ def test_claim_refuses_a_second_writer_and_is_released(tmp_path):
     assert _temporaries(tmp_path) == []
 
 
-def test_save_or_rescue_keeps_the_model_when_the_target_cannot_be_written(tmp_path, monkeypatch):
+def test_save_or_rescue_keeps_the_model_when_the_target_cannot_be_written(tmp_path, disk_full):
     from nnlite import Dense, Sequential
 
     model = Sequential([Dense(3, "softmax")], n_inputs=2, seed=1)
-    target = tmp_path / "m.npz"
-    real_save = io.save
-
-    def disk_full(m, path, *a, **k):
-        if Path(path) == target:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real_save(m, path, *a, **k)
-
-    monkeypatch.setattr(io, "save", disk_full)
+    target = disk_full(tmp_path / "m.npz")
     written, problem = io.save_or_rescue(model, target, {"dataset": "xor"})
     assert isinstance(problem, OSError) and problem.errno == errno.ENOSPC
     assert written.parent == tmp_path and written.name.startswith("m.rescued-")
