@@ -10,6 +10,7 @@ Kept fast: small ``--epochs``, ``-q``, one module-wide default run.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import subprocess
@@ -378,3 +379,31 @@ def test_real_process_error_is_one_line_on_stderr_with_exit_1():
     assert proc.stdout == ""
     assert proc.stderr.startswith("error: unknown data set 'nosuch'")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_installed_distribution_adds_only_the_nnlite_package_and_its_command(tmp_path):
+    """No top-level ``cli`` module in site-packages, where another distribution's would collide.
+
+    Asked in a fresh process outside the checkout, so it sees what is installed, not the
+    repository (its cli.py, or the egg-info a build leaves in it).
+    """
+    code = (
+        "import importlib.metadata as md, importlib.util, json\n"
+        "d = md.distribution('nnlite')\n"
+        "direct = json.loads(d.read_text('direct_url.json') or '{}')\n"
+        "tops = sorted({f.parts[0] for f in d.files or []})\n"
+        "print(json.dumps({'editable': direct.get('dir_info', {}).get('editable', False),\n"
+        "  'tops': tops, 'scripts': [[e.name, e.value] for e in d.entry_points],\n"
+        "  'cli': importlib.util.find_spec('cli') is not None}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    found = json.loads(out.stdout)
+    if found["editable"]:
+        pytest.skip("an editable install lists no files; CI installs the package itself")
+    tops = {t for t in found["tops"] if not t.endswith(".dist-info") and t not in ("..", "bin")}
+    assert tops == {"nnlite"}, found["tops"]
+    assert found["scripts"] == [["nnlite", "nnlite.cli.cli:main"]]
+    assert not found["cli"]  # nothing importable as a top-level cli
