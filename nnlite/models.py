@@ -235,20 +235,27 @@ class Sequential:
 
     def _set_dims(self, n_inputs: int) -> None:
         dims = [n_inputs] + [int(layer.units) for layer in self.layers]
-        check_network_size(dims, np.dtype(self.dtype).itemsize)  # before anything is allocated
+        # Counted (and bounded) before anything is allocated.
+        self._n_params = check_network_size(dims, np.dtype(self.dtype).itemsize)
         self._dims = np.array(dims, np.int64)
         self._acts = np.array([activations.code(layer.activation) for layer in self.layers])
         self._acts = self._acts.astype(np.int64)
-        self._n_params = int(sum(i * o + o for i, o in zip(self._dims[:-1], self._dims[1:])))
         self._units = int(self._dims[1:].sum())
+
+    def param_views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(W, b) of every layer as views into ``flat``, laid out like θ (θ itself, or ∂L/∂θ)."""
+        views, off = [], 0
+        for i, o in zip(self._dims[:-1], self._dims[1:]):
+            views.append(
+                (flat[off : off + i * o].reshape(i, o), flat[off + i * o : off + i * o + o])
+            )
+            off += i * o + o
+        return views
 
     def _bind_layers(self) -> None:
         """Point each layer's W and b at its slice of the flat parameter vector θ."""
-        off = 0
-        for layer, i, o in zip(self.layers, self._dims[:-1], self._dims[1:]):
-            layer.W = self.theta[off : off + i * o].reshape(i, o)
-            layer.b = self.theta[off + i * o : off + i * o + o]
-            off += i * o + o
+        for layer, (W, b) in zip(self.layers, self.param_views(self.theta)):
+            layer.W, layer.b = W, b
 
     def set_parameters(self, theta: np.ndarray) -> None:
         """Replace every W and b at once with a flat vector laid out like ``theta``."""
