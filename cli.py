@@ -336,7 +336,6 @@ def train(
     if save is not None:
         _check_output(save, "--save", overwrite or own)
     if plot is not None:
-
         _check_output(plot, "--plot", overwrite, _plot_check)
     with files.claim(save) if save is not None else contextlib.nullcontext():
         if resume is None:
@@ -359,7 +358,7 @@ def train(
                resume=resume)  # fmt: skip
 
 
-# Options whose values a checkpoint fixes: (the run record's key, how the model shows it).
+# Options whose values a checkpoint fixes (given with another value, --resume refuses them).
 _FIXED_BY_CHECKPOINT = (
     "dataset", "layers", "activation", "output", "loss", "batch_size", "lr", "momentum",
     "nesterov", "seed", "val_split", "dtype",
@@ -407,10 +406,8 @@ def _checkpoint(path: Path, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]
     for name in _FIXED_BY_CHECKPOINT:
         if name not in given:
             continue
-        value = given[name]
-        value = value.value if isinstance(value, Enum) else value
-        if name == "layers":
-            value = _hidden_layers(value)
+        typed = given[name].value if isinstance(given[name], Enum) else given[name]
+        value = _hidden_layers(typed) if name == "layers" else typed
         if value == "auto" or _agrees(name, value, fixed[name]):
             continue
         flag = "--" + name.replace("_", "-")
@@ -420,7 +417,7 @@ def _checkpoint(path: Path, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]
         elif name == "layers":
             shown = ",".join(map(str, shown)) or "none"
         raise ConfigError(
-            f"{flag} {given[name].value if isinstance(given[name], Enum) else given[name]}: "
+            f"{flag} {typed}: "
             f"the checkpoint fixes it ({shown}); leave {flag} out to resume, or start a new run"
         )
     return model, run
@@ -514,14 +511,14 @@ def _train(
     with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
         compile_s = model.warm_up(momentum=momentum != 0)
     saved: list[Path] = []
-    state = {"overwrite": save_overwrite}
 
     def save_checkpoint(model: Sequential, interrupted: bool) -> None:
+        nonlocal save_overwrite
         if save is None:
             return
-        written, problem = io.save_or_rescue(model, save, run, overwrite=state["overwrite"])
+        written, problem = io.save_or_rescue(model, save, run, overwrite=save_overwrite)
         if problem is None:
-            state["overwrite"] = True  # this run's own file from now on
+            save_overwrite = True  # this run's own file from now on
         else:
             ui.warn(f"checkpoint: could not write {str(save)!r} ({_why(problem)}); kept in {str(written)!r}")
         saved.append(written)
@@ -537,10 +534,10 @@ def _train(
             )  # fmt: skip
     rows = []
     if history.interrupted:
-        state_ = model.resume_state
-        where = f"after {state_['epochs_done']} of {epochs} epochs"
-        if state_["position"]:
-            where += f" and {state_['position']:,} samples of epoch {state_['epochs_done'] + 1}"
+        state = model.resume_state
+        where = f"after {state['epochs_done']} of {epochs} epochs"
+        if state["position"]:
+            where += f" and {state['position']:,} samples of epoch {state['epochs_done'] + 1}"
         rows.append(("stopped (Ctrl-C)", where))
     if history.loss:
         rows += [
@@ -563,7 +560,7 @@ def _train(
     ]  # fmt: skip
     failed = None
     if save is not None and not history.interrupted:
-        written, failed = io.save_or_rescue(model, save, run, overwrite=state["overwrite"])
+        written, failed = io.save_or_rescue(model, save, run, overwrite=save_overwrite)
         rows.append(("saved to", str(written)))
     elif saved:
         rows.append(("checkpoint", f"{saved[-1]} (continue: nnlite train --resume {saved[-1]})"))
@@ -581,14 +578,8 @@ def _train(
         if save is None:
             ui.warn("stopped by Ctrl-C; no --save given, so the trained weights are not kept")
         raise typer.Exit(130)
-    for line in history.diagnosis:
+    for line in history.diagnosis:  # chance level, dead ReLUs, overshoot: nnlite.diagnose
         ui.warn(line)
-    if history.overshoot() and not history.diagnosis:
-        ui.warn(
-            f"the loss rose from {history.start_loss:.4g} before training to "
-            f"{history.loss[-1]:.4g}: "
-            f"the learning rate {lr:g} is probably too large (overshoot); try a smaller --lr"
-        )
     if not quiet:
         curve = ui.curve(history.loss, title="training loss per epoch")
         if curve:

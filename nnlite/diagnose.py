@@ -12,7 +12,8 @@ the same thing:
   ReLUs of a layer dead, with the likely cause, measured where it can be: dead ReLUs
   (counted on up to ``SAMPLE_ROWS`` training rows), a loss that rose (overshoot),
   inputs far from unit scale, a deep saturating network (the gradient's norm layer by
-  layer, one backward pass), or a loss that barely moved.
+  layer, one backward pass), or a loss that barely moved; and a run that learned but whose
+  loss ended above where it started (overshoot: the learning rate is too large).
 - ``input_scale_cause``: a divergence caused by huge inputs, not by the learning rate.
 
 Imports numpy and nnlite's tables and kernels (through the model it is given). Never
@@ -156,15 +157,7 @@ def gradient_norms(model: Any, X: np.ndarray, Y: np.ndarray) -> list[float] | No
         Xs, Ys, model.theta, model._dims, model._acts, losses.code(model.loss),
         CLIP_EPS[model.dtype], buf["Z"], buf["A"], buf["dZ"], buf["dA"], grad,
     )  # fmt: skip
-    norms, off = [], 0
-    for i, o in zip(model._dims[:-1], model._dims[1:]):
-        norms.append(float(np.linalg.norm(grad[off : off + i * o].astype(np.float64))))
-        off += i * o + o
-    return norms
-
-
-def _ln(k: int) -> str:
-    return f"ln {k} = {math.log(k):.4f}" if k > 2 else f"ln 2 = {math.log(2):.4f}"
+    return [float(np.linalg.norm(dW.astype(np.float64))) for dW, _ in model.param_views(grad)]
 
 
 def after_fit(
@@ -201,7 +194,11 @@ def after_fit(
         guess = float(shares.max())
         what = (
             f"the run ended at chance level: training loss {loss:.4f}"
-            + (f" (a uniform guess costs {_ln(k)})" if model.loss in ("cce", "bce") else "")
+            + (
+                f" (a uniform guess costs ln {k} = {math.log(k):.4f})"
+                if model.loss in ("cce", "bce")
+                else ""
+            )
             + f" and accuracy {acc:.1%}, no better than always guessing the most common class "
             f"({guess:.1%})"
         )
@@ -211,7 +208,16 @@ def after_fit(
             f"{dead_text} are dead (zero on every one of {min(len(X), SAMPLE_ROWS):,} training "
             f"rows checked): they no longer learn. The learning rate {lr:g} may be too large"
         )
+    elif rose:
+        notes.append(_overshoot(history, lr))
     return notes
+
+
+def _overshoot(history: Any, lr: float) -> str:
+    return (
+        f"the loss rose from {history.start_loss:.4g} before training to {history.loss[-1]:.4g}: "
+        f"the learning rate {lr:g} is probably too large (overshoot); try a smaller one"
+    )
 
 
 def _cause(
@@ -232,10 +238,7 @@ def _cause(
             f"the learning rate {lr:g} is probably too large; try one ten times smaller"
         )
     if rose:
-        return (
-            f"the loss rose from {history.start_loss:.4g} before training: the learning rate "
-            f"{lr:g} is too large (overshoot); try a smaller one"
-        )
+        return _overshoot(history, lr)
     saturating = [x for x in model.layers[:-1] if x.activation in ("sigmoid", "tanh")]
     if len(saturating) >= 4:
         norms = gradient_norms(model, X, Y)

@@ -195,3 +195,20 @@ def test_a_healthy_last_batch_spares_the_dead_relu_forward_pass(digits, monkeypa
     silent = [np.zeros_like(a) for a in recent]  # a batch on which every unit was 0
     assert diagnose.dead_relus(model, X, Y, silent) == diagnose.dead_relus(model, X, Y)
     assert calls == [1, 1]
+
+
+def test_a_loss_that_ends_above_its_start_is_named_overshoot_in_the_api_as_in_the_cli():
+    """Full-batch gradient descent on least squares past 2/L: each step overshoots the bottom."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3))
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    model, history, messages = _fit(X, y, [Dense(1, "identity")], epochs=3, batch_size=64,
+                                    lr=1.1)  # fmt: skip
+    assert history.loss[-1] > history.start_loss
+    assert messages == history.diagnosis == [
+        f"the loss rose from {history.start_loss:.4g} before training to "
+        f"{history.loss[-1]:.4g}: the learning rate 1.1 is probably too large (overshoot); "
+        "try a smaller one"
+    ]
+    _, calm, quiet = _fit(X, y, [Dense(1, "identity")], epochs=3, batch_size=64, lr=0.5)
+    assert quiet == [] and calm.loss[-1] < calm.start_loss
