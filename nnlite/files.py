@@ -158,6 +158,14 @@ def _directory(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
+def _file_name(path: str | os.PathLike) -> str:
+    """``path`` as text, or ``ConfigError`` when it cannot name a file ('', '.', '/', 'dir/')."""
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or Path(text).name in ("", ".", ".."):
+        raise ConfigError(f"{text!r} is not a file name")
+    return text
+
+
 def check_target(path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     """Check that ``path`` can be written, before the work whose result it will hold.
 
@@ -168,13 +176,7 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = True) -> Path:
     regular file is there and ``overwrite`` is false. A character device or FIFO is
     accepted: ``atomic_write`` writes it in place.
     """
-    text = os.fspath(path)
-    if (
-        text in ("", ".", "..")
-        or text.endswith(("/", os.sep))
-        or Path(text).name in ("", ".", "..")
-    ):
-        raise ConfigError(f"{text!r} is not a file name")
+    text = _file_name(path)
     path = Path(text)
     if _in_place(text):
         return path
@@ -309,9 +311,7 @@ def atomic_write(
     (``TargetExists`` otherwise, raised after writing: nothing is replaced).
     Temporary files that earlier, killed writers left for this path are removed first.
     """
-    text = os.fspath(path)
-    if text in ("", ".", "..") or Path(text).name in ("", ".", ".."):
-        raise ConfigError(f"{text!r} is not a file name")
+    text = _file_name(path)
     if _in_place(text):
         with _write_stream(Path(text), mode) as handle:
             yield handle
