@@ -491,6 +491,7 @@ def _train(
     """``train`` once its outputs are checked and its model exists: fit, report, save."""
     from nnlite import Sequential, io, ui
     from nnlite.errors import ConfigError, LearnerWarning
+    from nnlite.optim import SGD
 
     ds, X, y, val, val_desc, note = data
     epochs, done = int(run["epochs"]), len(model.history.loss)
@@ -509,7 +510,7 @@ def _train(
     momentum, nesterov = float(run.get("momentum", 0.0)), bool(run.get("nesterov", False))
     lr, batch_size = float(run["lr"]), int(run["batch_size"])
     with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
-        compile_s = model.warm_up(momentum=momentum != 0)
+        compile_s = model.warm_up(SGD(lr, momentum=momentum, nesterov=nesterov))
     saved: list[Path] = []
 
     def save_checkpoint(model: Sequential, interrupted: bool) -> None:

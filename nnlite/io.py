@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlite import activations, config, losses, npzfile
+from nnlite import activations, config, losses, npzfile, optim
 from nnlite.errors import ModelFileError, NnliteError
 from nnlite.files import NotRegularFile, atomic_write
 
@@ -59,8 +59,11 @@ def save(
     arrays = {"theta": model.theta}
     state = getattr(model, "resume_state", None)
     if state is not None:  # a checkpoint: what ``fit(resume=True)`` needs to continue
-        record["resume"] = {k: v for k, v in state.items() if k not in _RESUME_ARRAYS}
+        # The optimiser's state goes slot by slot (``resume_state_velocity``, …): any
+        # optimiser's, with no field of its own here.
+        record["resume"] = {k: v for k, v in state.items() if k not in (*_RESUME_ARRAYS, "state")}
         arrays.update({f"resume_{k}": np.asarray(state[k]) for k in _RESUME_ARRAYS})
+        arrays.update({f"resume_state_{k}": np.asarray(v) for k, v in state["state"].items()})
     meta = np.frombuffer(json.dumps(record, allow_nan=True).encode("utf-8"), dtype=np.uint8)
     with atomic_write(path, overwrite=overwrite) as handle:
         np.savez(handle, meta=meta, **arrays)
@@ -110,7 +113,7 @@ def save_or_rescue(
     raise problem
 
 
-_RESUME_ARRAYS = ("order", "stats", "velocity")  # stored as arrays; the rest is JSON
+_RESUME_ARRAYS = ("order", "stats")  # stored as arrays, with the optimiser's state; the rest is JSON
 
 # -------------------------------------------------------------------------------- reading
 #
@@ -125,12 +128,19 @@ MAX_UNITS = config.MAX_UNITS  # n_inputs and each layer's units: what nnlite bui
 MAX_LAYERS = 4096
 MAX_PARAMETERS = config.MAX_PARAMETERS  # elements of θ: what nnlite builds
 MAX_SAMPLES = 1 << 40  # a checkpoint's data size
-_MEMBERS = {"meta", "theta", *(f"resume_{k}" for k in _RESUME_ARRAYS)}
+_SLOTS = {slot for rule in optim.OPTIMIZERS.values() for slot in rule.state}
+# resume_velocity: the momentum's velocity in checkpoints written before the state was generic
+_MEMBERS = {"meta", "theta", "resume_velocity", *(f"resume_{k}" for k in _RESUME_ARRAYS),
+            *(f"resume_state_{slot}" for slot in _SLOTS)}  # fmt: skip
 _TOP_KEYS = {"format", "version", "architecture", "history", "extra", "resume"}
 _ARCH_KEYS = {"n_inputs", "layers", "loss", "dtype"}
 _HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
-_RESUME_KEYS = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle", "lr",
-                "momentum", "nesterov"}  # fmt: skip
+# meta, theta, the resume arrays and the largest optimiser state: the most a model file holds
+_MAX_MEMBERS = 2 + len(_RESUME_ARRAYS) + max(len(rule.state) for rule in optim.OPTIMIZERS.values())
+_RESUME_KEYS = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle",
+                "optimizer"}  # fmt: skip
+# Checkpoints written before the optimiser's record was generic held SGD's fields instead.
+_OLD_SGD_KEYS = {"lr", "momentum", "nesterov"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
@@ -308,16 +318,12 @@ def _check_extra(extra: Any) -> dict[str, Any]:
         "seed": lambda v: _is_int(v) and 0 <= v < 1 << 128,
         "epochs": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
         "batch_size": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
-        "lr": lambda v: _is_number(v) and math.isfinite(v) and v > 0,
-        "momentum": lambda v: _is_number(v) and 0 <= v < 1,
-        "nesterov": lambda v: isinstance(v, bool),
         "val_split": lambda v: v is None or (_is_number(v) and 0 <= v < 1),
     }
     words = {
         "dataset": "a string", "data_dir": "a string or null",
         "seed": "an integer >= 0", "epochs": "a positive integer",
-        "batch_size": "a positive integer", "lr": "a positive finite number",
-        "momentum": "a number in [0, 1)", "nesterov": "true or false",
+        "batch_size": "a positive integer",
         "val_split": "null or a number in [0, 1)",
     }  # fmt: skip
     for key, ok in rules.items():
@@ -325,6 +331,15 @@ def _check_extra(extra: Any) -> dict[str, Any]:
             value = extra[key]
             shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
             raise _Bad(f"extra {key} must be {words[key]}, got {shown[:60]}")
+    # The optimiser's hyper-parameters of the run, checked by the optimiser table's own rules.
+    for key, hyper in optim.hyper_names().items():
+        if key in extra:
+            if isinstance(extra[key], (dict, list)):
+                raise _Bad(f"extra {key} must be a number or true/false")
+            try:
+                hyper.check(extra[key])
+            except NnliteError as exc:
+                raise _Bad(f"extra {key}: {exc}") from None
     return extra
 
 
@@ -348,8 +363,15 @@ def _check_rng(rng: Any) -> None:
 def _check_resume(
     resume: Any, history: dict[str, Any], dtype: np.dtype, parameters: int
 ) -> dict[str, tuple[np.dtype, tuple[int, ...]]]:
-    """Check the JSON part of a checkpoint's state; returns each resume array's dtype and shape."""
-    resume = _dict(resume, "resume", {*_RESUME_KEYS, "data_sha256"}, _RESUME_KEYS)
+    """Check the JSON part of a checkpoint's state; returns each resume array's dtype and shape.
+
+    A checkpoint from before the optimiser's record was generic (SGD's ``lr``,
+    ``momentum`` and ``nesterov`` beside the rest, the velocity in
+    ``resume_velocity``) is read as the same state in today's form.
+    """
+    old = isinstance(resume, dict) and "optimizer" not in resume and _OLD_SGD_KEYS <= set(resume)
+    required = (_RESUME_KEYS - {"optimizer"}) | _OLD_SGD_KEYS if old else _RESUME_KEYS
+    resume = _dict(resume, "resume", {*required, "data_sha256"}, required)
     digest = resume.get("data_sha256")  # absent in checkpoints from before it was kept
     if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
         raise _Bad("resume data_sha256 is not a SHA-256 digest (64 hex digits)")
@@ -359,21 +381,29 @@ def _check_resume(
     done = _int_in(resume["epochs_done"], "resume epochs_done", 0, 1 << 62)
     if done != len(history["loss"]):
         raise _Bad(f"resume: {done} epochs done but the history has {len(history['loss'])}")
-    for key in ("shuffle", "nesterov"):
-        if not isinstance(resume[key], bool):
-            raise _Bad(f"resume {key} must be true or false")
-    _float_in(resume["lr"], "resume lr", 0.0, math.inf)
-    if resume["lr"] <= 0:
-        raise _Bad("resume lr must be positive")
-    momentum = _float_in(resume["momentum"], "resume momentum", 0.0, 1.0, high_open=True)
-    if resume["nesterov"] and momentum == 0:
-        raise _Bad("resume: Nesterov momentum without momentum")
+    if not isinstance(resume["shuffle"], bool):
+        raise _Bad("resume shuffle must be true or false")
+    if old:
+        resume["optimizer"] = {"name": "sgd", **{k: resume.pop(k) for k in _OLD_SGD_KEYS}}
+    optimizer = _dict(resume["optimizer"], "resume optimizer")
+    if not all(isinstance(v, (bool, int, float, str)) for v in optimizer.values()):
+        raise _Bad("resume optimizer holds a value that is not a number, boolean or name")
+    try:
+        opt = optim.Optimizer.from_dict(optimizer)
+    except NnliteError as exc:
+        raise _Bad(f"resume optimizer: {exc}") from None
+    if opt.as_dict() != optimizer:
+        raise _Bad("resume optimizer is not as nnlite writes it")
     _check_rng(resume["rng"])
-    return {
+    arrays = {
         "order": (np.dtype(np.int64), (n,) if position else (0,)),
         "stats": (np.dtype(np.float64), (4,)),
-        "velocity": (dtype, (parameters,) if momentum else (0,)),
     }
+    if old:
+        arrays["velocity"] = (dtype, (parameters,) if opt.slots else (0,))
+    else:
+        arrays.update({f"state_{slot}": (dtype, (parameters,)) for slot in opt.slots})
+    return arrays
 
 
 def _check_record(record: Any) -> tuple[dict[str, Any], int, dict]:
@@ -420,7 +450,7 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
     path = Path(path)
     name = repr(str(path))
     try:
-        archive = npzfile.open_npz(path, max_members=len(_MEMBERS))
+        archive = npzfile.open_npz(path, max_members=_MAX_MEMBERS)
     except FileNotFoundError:
         raise ModelFileError(f"model file {name} does not exist") from None
     except NotRegularFile as exc:
@@ -464,11 +494,13 @@ def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarr
             f"{name} has model format version {exc}; this nnlite reads version {FORMAT_VERSION}"
         ) from None
     arch = record["architecture"]
-    stored = {f"resume_{k}" for k in _RESUME_ARRAYS} & keys
+    stored = {k for k in keys if k.startswith("resume_")}
     if stored and "resume" not in record:
         raise _Bad("resume arrays without a resume state")
-    if "resume" in record and len(stored) != len(_RESUME_ARRAYS):
-        raise ModelFileError(f"{name} has a damaged checkpoint (resume arrays missing)")
+    if "resume" in record and stored != {f"resume_{k}" for k in resume_arrays}:
+        missing = {f"resume_{k}" for k in resume_arrays} - stored
+        what = "missing" if missing else f"{sorted(stored)[0]} not expected"
+        raise ModelFileError(f"{name} has a damaged checkpoint (resume arrays {what})")
     theta = _array(archive, "theta", _DTYPES[arch["dtype"]], (parameters,))
     if not _all_finite(theta):
         raise ModelFileError(f"{name} holds non-finite parameters")
@@ -476,6 +508,11 @@ def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarr
         resume = record["resume"] = dict(record["resume"])
         for key, (dtype, shape) in resume_arrays.items():
             resume[key] = _array(archive, f"resume_{key}", dtype, shape)
+        velocity = resume.pop("velocity", None)  # an old checkpoint's momentum state
+        resume["state"] = {
+            slot: resume.pop(f"state_{slot}") if velocity is None else velocity
+            for slot in optim.Optimizer.from_dict(resume["optimizer"]).slots
+        }
         _check_resume_arrays(resume)
     return record, theta
 
@@ -491,8 +528,11 @@ def _check_resume_arrays(resume: dict[str, Any]) -> None:
     if order.size:
         if order.min() < 0 or order.max() >= n or np.bincount(order, minlength=n).max() != 1:
             raise _Bad("resume order is not a permutation of the sample indices")
-    if not _all_finite(resume["stats"]) or not _all_finite(resume["velocity"]):
-        raise _Bad("resume running sums or velocity are not finite")
+    if not _all_finite(resume["stats"]):
+        raise _Bad("resume running sums are not finite")
+    for slot, values in resume["state"].items():
+        if not _all_finite(values):
+            raise _Bad(f"resume optimizer state {slot} is not finite")
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -529,9 +569,8 @@ def load(path: str | os.PathLike) -> Any:
 
 def _resume_state(path: Path, state: dict[str, Any], model: Any) -> dict[str, Any]:
     """A checkpoint's resume state, as ``fit(resume=True)`` takes it (checked in the record)."""
-    if state["velocity"].dtype != model.theta.dtype or state["epochs_done"] != len(
-        model.history.loss
-    ):
+    dtypes = {a.dtype for a in state["state"].values()} - {model.theta.dtype}
+    if dtypes or state["epochs_done"] != len(model.history.loss):
         raise ModelFileError(f"{str(path)!r} has a damaged checkpoint: it does not fit the model")
-    keys = (*_RESUME_KEYS, "data_sha256", *_RESUME_ARRAYS)
+    keys = (*_RESUME_KEYS, "data_sha256", *_RESUME_ARRAYS, "state")
     return {key: state[key] for key in keys if key in state}

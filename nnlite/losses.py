@@ -1,33 +1,58 @@
 """Loss functions by name, and which output activation each pairs with.
 
-Owns: the table from a loss's name to its kernel code, validation of the
-(output activation, loss) pair, and the rule that softmax + categorical
-cross-entropy (and sigmoid + binary cross-entropy) are differentiated
-together, so dZ = (P − Y)/n without forming the softmax Jacobian. The
-formulas live in ``nnlite/kernels/cpu.py``.
+Owns: ``LOSSES``, one row per loss — name and aliases, kernel code
+(``nnlite/kernels/codes.py``), the formulas of L and ∂L/∂P as the trace
+prints them, and its fused partner: softmax + categorical cross-entropy and
+sigmoid + binary cross-entropy are differentiated together, so dZ = (P −
+Y)/n without forming the softmax Jacobian (the kernels' side of that rule
+is ``codes.FUSED_WITH``; a test holds the two equal) — and validation of the
+(output activation, loss) pair. The kernels are ``*_loss``/``*_grad`` per
+device, in ``kernels/cpu.py`` and ``kernels/cuda.py``. Imports the kernel
+codes only.
 """
 
 from __future__ import annotations
 
 import warnings
 
-from nnlite.errors import ConfigError
+from dataclasses import dataclass
 
-LOSSES: dict[str, int] = {"mse": 0, "bce": 1, "cce": 2}
-ALIASES: dict[str, str] = {
-    "mean_squared_error": "mse",
-    "binary_crossentropy": "bce",
-    "binary_cross_entropy": "bce",
-    "categorical_crossentropy": "cce",
-    "categorical_cross_entropy": "cce",
-    "cross_entropy": "cce",
-}
-TITLES: dict[str, str] = {
-    "mse": "mean squared error",
-    "bce": "binary cross-entropy",
-    "cce": "categorical cross-entropy",
-}
-FUSED: set[tuple[str, str]] = {("softmax", "cce"), ("sigmoid", "bce")}
+from nnlite.errors import ConfigError
+from nnlite.kernels import codes
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A row of ``LOSSES``."""
+
+    name: str
+    code: int
+    title: str
+    formula: str  # L(P, Y), as the trace prints it
+    gradient: str  # ∂L/∂P, as the trace prints it
+    fused_with: str | None  # the output activation it is differentiated together with
+    fused_gradient: str | None  # ∂L/∂Z of that pair
+    needs_probabilities: bool  # log P: the output must be a probability
+    aliases: tuple[str, ...] = ()
+
+
+_ROWS = (
+    Loss("mse", codes.MSE, "mean squared error", "L = 1/(n·o)·Σ(p − y)²",
+         "∂L/∂p = 2·(p − y)/(n·o)", None, None, False, aliases=("mean_squared_error",)),
+    Loss("bce", codes.BCE, "binary cross-entropy",
+         "L = −1/(n·o)·Σ[y·log p + (1 − y)·log(1 − p)]", "∂L/∂p = (p − y)/(p·(1 − p))/(n·o)",
+         "sigmoid", "∂L/∂z = (p − y)/(n·o)", True,
+         aliases=("binary_crossentropy", "binary_cross_entropy")),
+    Loss("cce", codes.CCE, "categorical cross-entropy", "L = −1/n·Σ y·log p", "∂L/∂p = −y/p/n",
+         "softmax", "∂L/∂z = (p − y)/n", True,
+         aliases=("categorical_crossentropy", "categorical_cross_entropy", "cross_entropy")),
+)  # fmt: skip
+
+LOSSES: dict[str, Loss] = {row.name: row for row in _ROWS}
+ALIASES: dict[str, str] = {alias: row.name for row in _ROWS for alias in row.aliases}
+TITLES: dict[str, str] = {row.name: row.title for row in _ROWS}
+# (output activation, loss) pairs differentiated together: dZ = (P − Y)/n.
+FUSED: set[tuple[str, str]] = {(row.fused_with, row.name) for row in _ROWS if row.fused_with}
 
 
 def canonical(name: str) -> str:
@@ -41,12 +66,13 @@ def canonical(name: str) -> str:
 
 def code(name: str) -> int:
     """Kernel code of a loss name."""
-    return LOSSES[canonical(name)]
+    return LOSSES[canonical(name)].code
 
 
 def default_for(output_activation: str) -> str:
     """The loss a learner would pair with an output activation."""
-    return {"softmax": "cce", "sigmoid": "bce"}.get(output_activation, "mse")
+    partners = {row.fused_with: row.name for row in _ROWS if row.fused_with}
+    return partners.get(output_activation, "mse")
 
 
 def check_pair(output_activation: str, loss: str, n_outputs: int) -> None:
@@ -57,7 +83,7 @@ def check_pair(output_activation: str, loss: str, n_outputs: int) -> None:
     because the softmax Jacobian shrinks the gradient where P is confidently
     wrong.
     """
-    if loss in ("bce", "cce") and output_activation not in ("sigmoid", "softmax"):
+    if LOSSES[loss].needs_probabilities and output_activation not in ("sigmoid", "softmax"):
         raise ConfigError(
             f"{TITLES[loss]} needs probabilities, but the output activation is "
             f"{output_activation!r}; use a sigmoid or softmax output, or --loss mse"

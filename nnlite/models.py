@@ -29,7 +29,7 @@ from nnlite.config import (
 from nnlite.errors import ConfigError, DataError, DivergenceError, LearnerWarning
 from nnlite.kernels import get_backend, memory_for
 from nnlite.layers import Dense
-from nnlite.optim import SGD
+from nnlite.optim import SGD, Optimizer
 
 EVAL_ROWS = 1024  # rows per compiled call when predicting or evaluating
 
@@ -381,8 +381,7 @@ class Sequential:
             raise ConfigError(
                 "nothing to resume: this model has no interrupted or checkpointed fit"
             )
-        opt = SGD(lr, momentum=momentum, nesterov=nesterov)
-        opt.validate()
+        opt = SGD(lr, momentum=momentum, nesterov=nesterov).validate()
         epochs = _int_at_least(epochs, "epochs", 1)
         batch_size = _int_at_least(batch_size, "batch size", 1)
         checkpoint_every = _int_at_least(checkpoint_every, "checkpoint_every", 0)
@@ -413,12 +412,8 @@ class Sequential:
         Xb = mem.put(np.zeros((batch_size, X.shape[1]), self.dtype))
         Yb = mem.put(np.zeros((batch_size, Y.shape[1]), self.dtype))
         theta = mem.put(self.theta)  # θ stays on the device for the whole fit
-        # Without momentum the velocity is unused; one element, not zero (some device
-        # array libraries handle zero-size arrays badly).
-        velocity = np.zeros(self.theta.size if opt.momentum else 1, self.dtype)
-        if state is not None and opt.momentum:
-            velocity[...] = state["velocity"]
-        velocity = mem.put(velocity)
+        hyper = opt.hyper_vector()  # the kernels' hyper-parameters; hyper[0] = α
+        opt_state = mem.put(_optimizer_state(opt, self.theta.size, self.dtype, state))
         # The data set stays on the device when it fits; else each chunk is copied.
         resident = mem.fits(X.nbytes + Y.nbytes)
         Xd, Yd = (mem.put(X), mem.put(Y)) if resident else (X, Y)
@@ -446,12 +441,12 @@ class Sequential:
                 "order": np.array(order, np.int64) if position else np.zeros(0, np.int64),
                 "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
                 "rng": rng.bit_generator.state,
-                "velocity": np.array(mem.get(velocity) if opt.momentum else [], self.dtype),
+                "optimizer": opt.as_dict(),
+                "state": _state_slots(opt, mem.get(opt_state)),
                 "n_samples": n,
                 "batch_size": batch_size,
                 "shuffle": bool(shuffle),
                 "data_sha256": digest.value,
-                **opt.as_dict(),
             }
 
         def stop_early(epochs_done: int, position: int, order: Any, stats: Any) -> History:
@@ -484,8 +479,8 @@ class Sequential:
                     order_c = mem.put(np.arange(hi, dtype=np.int64))
                 bad = k.train_batches(
                     Xc, Yc, order_c, lo, hi, batch_size, theta, self._dims, self._acts,
-                    loss_code, opt.lr, opt.momentum, opt.nesterov, eps, Xb, Yb, buf["Z"],
-                    buf["A"], buf["dZ"], buf["dA"], buf["grad"], velocity, stats,
+                    loss_code, opt.code, hyper, opt_state, eps, Xb, Yb, buf["Z"], buf["A"],
+                    buf["dZ"], buf["dA"], buf["grad"], stats,
                 )  # fmt: skip
                 if bad >= 0:
                     self.history.seconds += time.perf_counter() - start_time
@@ -564,15 +559,16 @@ class Sequential:
         )
         return DivergenceError(msg, epoch=epoch, batch=batch, layer=layer_at)
 
-    def warm_up(self, momentum: bool = False) -> float:
+    def warm_up(self, optimizer: Optimizer | None = None) -> float:
         """Compile (or load from numba's cache) the kernels ``fit`` and ``evaluate`` use.
 
         Runs them once on one row of zeros with a copy of θ, so the model is
-        unchanged. ``momentum``: warm up the loop that ``fit(momentum=μ > 0)``
-        runs (the CPU compiles plain SGD and momentum separately). Returns the
-        seconds it took (the JIT cost a first run pays).
+        unchanged. ``optimizer``: warm up the loop that ``fit`` runs with it
+        (default plain SGD; the CPU compiles one loop per update code). Returns
+        the seconds it took (the JIT cost a first run pays).
         """
         self._require_built()
+        opt = (optimizer or SGD()).validate()
         start = time.perf_counter()
         k, put = self.kernels, self.memory.put
         X = put(np.zeros((1, self.n_inputs), self.dtype))
@@ -581,13 +577,13 @@ class Sequential:
         theta = put(self.theta.copy())
         stats = self.memory.stats()
         order = put(np.zeros(1, np.int64))
+        hyper = np.zeros_like(opt.hyper_vector())  # α = 0: the copy of θ does not move
         k.train_batches(
-            X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), 0.0,
-            0.5 if momentum else 0.0, False, CLIP_EPS[self.dtype],
-            put(np.zeros((1, self.n_inputs), self.dtype)),
+            X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), opt.code,
+            hyper, put(_optimizer_state(opt, self.theta.size, self.dtype, None)),
+            CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
             put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
-            buf["dA"], buf["grad"], put(np.zeros(theta.size if momentum else 1, self.dtype)),
-            stats,
+            buf["dA"], buf["grad"], stats,
         )  # fmt: skip
         k.evaluate_rows(
             X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),
@@ -742,9 +738,31 @@ class _Digest:
         return self._value
 
 
+def _optimizer_state(
+    opt: Optimizer, size: int, dtype: np.dtype, state: dict[str, Any] | None
+) -> np.ndarray:
+    """The optimiser's state: one row per slot, laid out like θ (zeros, or a checkpoint's).
+
+    An optimiser without state gets a (1, 1) placeholder the kernels never read
+    (some device array libraries handle zero-size arrays badly).
+    """
+    slots = opt.slots
+    rows = np.zeros((len(slots), size) if slots else (1, 1), dtype)
+    if state is not None:
+        for row, slot in zip(rows, slots):
+            row[...] = state["state"][slot]
+    return rows
+
+
+def _state_slots(opt: Optimizer, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The state array as ``{slot: copy of its row}`` (what a checkpoint stores)."""
+    return {slot: np.array(row) for slot, row in zip(opt.slots, rows)}
+
+
 def _check_resume(
-    state: dict[str, Any], n: int, batch_size: int, opt: SGD, shuffle: bool, digest: _Digest
-) -> None:
+    state: dict[str, Any], n: int, batch_size: int, opt: Optimizer, shuffle: bool,
+    digest: _Digest,
+) -> None:  # fmt: skip
     """Refuse to resume with data or settings that would not continue the same run."""
     if state["n_samples"] != n:
         raise DataError(
@@ -757,11 +775,17 @@ def _check_resume(
             "cannot resume: the training data differ from the interrupted run's "
             "(same size, other values: their SHA-256 digests differ)"
         )
-    given = {"batch_size": batch_size, "shuffle": bool(shuffle), **opt.as_dict()}
+    given = {"batch_size": batch_size, "shuffle": bool(shuffle)}
+    saved = {"batch_size": state["batch_size"], "shuffle": state["shuffle"]}
+    if state["optimizer"]["name"] != opt.name:
+        given["optimizer"], saved["optimizer"] = opt.name, state["optimizer"]["name"]
+    else:
+        given.update(opt.values)
+        saved.update({k: state["optimizer"].get(k) for k in opt.values})
     for key, value in given.items():
-        if state[key] != value:
+        if saved[key] != value:
             raise ConfigError(
-                f"cannot resume: the interrupted run used {key} = {state[key]}, not {value}"
+                f"cannot resume: the interrupted run used {key} = {saved[key]}, not {value}"
             )
 
 

@@ -1,49 +1,198 @@
-"""Optimisers.
+"""Optimisers: how θ moves once ∂L/∂θ is known.
 
-Owns: ``SGD`` — the learning rate α of gradient descent, W ← W − α·dW, and
-the optional momentum μ (classical or Nesterov's), as validated
-hyper-parameters. The updates themselves are the kernels ``sgd_update`` and
-``momentum_update``, run inside the compiled training loop. Omits adaptive
-methods (AdaGrad, RMSProp, Adam) and learning-rate schedules.
+Owns: ``OPTIMIZERS``, the table of optimisers by name — each row its
+hyper-parameters (name, symbol, default, validation, help), its per-parameter
+state slots and the update code its kernels run (``nnlite/kernels/codes.py``)
+— and ``Optimizer``, a row with values: stored as given, validated once
+(``validate``), turned into what the compiled loops take (``code``,
+``hyper_vector``, ``slots``). ``SGD`` is the optimiser of the lesson, W ← W −
+α·dW, with optional momentum μ (classical or Nesterov's). The updates
+themselves are kernels, one per device (``optimizer_update`` in
+``kernels/cpu.py`` and ``kernels/cuda.py``). Imports the kernel codes and
+nnlite's errors only.
+
+To add an optimiser: a row here, an update code in ``codes.py``, and its line
+in ``optimizer_update`` on each device. Omits: adaptive methods (AdaGrad,
+RMSProp, Adam) and learning-rate schedules, for now.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from nnlite.errors import ConfigError
+from nnlite.kernels import codes
 
 
-@dataclass
-class SGD:
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
+def _learning_rate(value: Any) -> float:
+    lr = _number(value, "learning rate")
+    if not math.isfinite(lr) or lr <= 0:
+        raise ConfigError(f"learning rate must be positive and finite, got {value}")
+    return lr
+
+
+def _momentum(value: Any) -> float:
+    mu = _number(value, "momentum")
+    if not 0 <= mu < 1:  # also refuses NaN
+        raise ConfigError(f"momentum must be in [0, 1), got {value}")
+    return mu
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """One hyper-parameter of an optimiser: its name in the API and the CLI, and its rule."""
+
+    name: str
+    symbol: str
+    default: float | bool
+    check: Callable[[Any], float | bool]  # the value, validated; raises ConfigError
+    help: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row of ``OPTIMIZERS``: one optimiser."""
+
+    name: str
+    title: str
+    formula: str
+    hyper: tuple[Hyper, ...]  # in the order of the kernels' hyper-parameter vector
+    state: tuple[str, ...]  # every state slot it may keep per parameter, in the kernels' order
+    code: Callable[[dict[str, Any]], int]  # the update code for these (valid) values
+    slots: Callable[[dict[str, Any]], tuple[str, ...]]  # the slots kept for these values
+    check: Callable[[dict[str, Any]], None] = lambda values: None  # rules across values
+
+
+def _sgd_check(values: dict[str, Any]) -> None:
+    if values["nesterov"] and values["momentum"] == 0:
+        raise ConfigError("Nesterov momentum needs a momentum above 0 (e.g. 0.9)")
+
+
+OPTIMIZERS: dict[str, Rule] = {
+    "sgd": Rule(
+        name="sgd",
+        title="(stochastic mini-batch) gradient descent",
+        formula="W ← W − α·dW;  with momentum μ: V ← μ·V − α·dW, W ← W + V",
+        hyper=(
+            Hyper("lr", "α", 0.1, _learning_rate, "learning rate α: the size of each step"),
+            Hyper("momentum", "μ", 0.0, _momentum,
+                  "momentum μ in [0, 1): V ← μ·V − α·dW, W ← W + V (0: plain SGD)"),
+            Hyper("nesterov", "", False, lambda v: _flag(v, "nesterov"),
+                  "Nesterov's momentum: W ← W + μ·V − α·dW (needs momentum)"),
+        ),  # fmt: skip
+        state=("velocity",),
+        code=lambda v: codes.MOMENTUM if v["momentum"] else codes.SGD,
+        slots=lambda v: ("velocity",) if v["momentum"] else (),
+        check=_sgd_check,
+    ),
+}
+
+
+class Optimizer:
+    """An optimiser from ``OPTIMIZERS`` with its hyper-parameter values.
+
+    Values are stored as given and validated by ``validate`` (once, when a fit
+    starts); missing ones take the table's defaults. Hyper-parameters read as
+    attributes: ``opt.lr``.
+    """
+
+    def __init__(self, name: str = "sgd", **values: Any) -> None:
+        self.name = name
+        self.values = dict(values)
+
+    @property
+    def rule(self) -> Rule:
+        key = str(self.name).strip().lower()
+        if key not in OPTIMIZERS:
+            raise ConfigError(
+                f"unknown optimizer {self.name!r}; valid optimizers: {', '.join(OPTIMIZERS)}"
+            )
+        return OPTIMIZERS[key]
+
+    def __getattr__(self, name: str) -> Any:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    def validate(self) -> Optimizer:
+        """Check every value against the table (unknown names refused); returns ``self``."""
+        rule = self.rule
+        known = {h.name for h in rule.hyper}
+        unknown = sorted(set(self.values) - known)
+        if unknown:
+            raise ConfigError(
+                f"{rule.name} has no hyper-parameter {unknown[0]!r}; "
+                f"its hyper-parameters: {', '.join(h.name for h in rule.hyper)}"
+            )
+        values = {h.name: h.check(self.values.get(h.name, h.default)) for h in rule.hyper}
+        rule.check(values)
+        self.name, self.values = rule.name, values
+        return self
+
+    @property
+    def code(self) -> int:
+        """The update code the kernels run (``codes.SGD``, ``codes.MOMENTUM``, …)."""
+        return self.rule.code(self.values)
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """Names of the state kept per parameter (rows of the state array, in order)."""
+        return self.rule.slots(self.values)
+
+    def hyper_vector(self) -> np.ndarray:
+        """The values in the table's order as float64 (true/false as 1.0/0.0); [0] is α."""
+        return np.array([float(self.values[h.name]) for h in self.rule.hyper], np.float64)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"name": ..., hyper-parameter: value, ...}``, JSON-able (for checkpoints)."""
+        return {"name": self.name, **self.values}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Optimizer:
+        """The optimiser ``as_dict`` wrote, validated."""
+        values = {k: v for k, v in record.items() if k != "name"}
+        return cls(record.get("name", "sgd"), **values).validate()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Optimizer) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"Optimizer({self.name!r}, {inner})"
+
+
+class SGD(Optimizer):
     """(Stochastic mini-batch) gradient descent with learning rate ``lr`` (α).
 
     ``momentum`` μ in [0, 1): V ← μ·V − α·dW, W ← W + V (μ = 0: plain SGD).
     ``nesterov``: W ← W + μ·V − α·dW instead (needs μ > 0).
     """
 
-    lr: float = 0.1
-    momentum: float = 0.0
-    nesterov: bool = False
+    def __init__(self, lr: Any = 0.1, momentum: Any = 0.0, nesterov: Any = False) -> None:
+        super().__init__("sgd", lr=lr, momentum=momentum, nesterov=nesterov)
 
-    def validate(self) -> None:
-        """Refuse α that is not positive and finite, μ outside [0, 1), Nesterov without μ."""
-        try:
-            lr = float(self.lr)
-        except (TypeError, ValueError):
-            raise ConfigError(f"learning rate must be a number, got {self.lr!r}") from None
-        if not math.isfinite(lr) or lr <= 0:
-            raise ConfigError(f"learning rate must be positive and finite, got {self.lr}")
-        try:
-            mu = float(self.momentum)
-        except (TypeError, ValueError):
-            raise ConfigError(f"momentum must be a number, got {self.momentum!r}") from None
-        if not 0 <= mu < 1:  # also refuses NaN
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.nesterov and mu == 0:
-            raise ConfigError("Nesterov momentum needs a momentum above 0 (e.g. 0.9)")
-        self.lr, self.momentum, self.nesterov = lr, mu, bool(self.nesterov)
 
-    def as_dict(self) -> dict[str, float | bool]:
-        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+def hyper_names() -> dict[str, Hyper]:
+    """Every hyper-parameter of every optimiser, by name (for run records)."""
+    return {h.name: h for rule in OPTIMIZERS.values() for h in rule.hyper}

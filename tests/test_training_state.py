@@ -178,19 +178,20 @@ def test_a_damaged_checkpoint_is_refused_in_one_line(tmp_path, monkeypatch):
 
 
 def test_a_momentum_run_compiles_one_training_loop_after_warm_up():
-    """warm_up(momentum=True) compiles the loop fit runs; validation reuses it (fresh process)."""
+    """warm_up(SGD with momentum) compiles the loop fit runs; validation reuses it (fresh process)."""
     code = """
 import numpy as np
 from nnlite import Dense, Sequential, losses
-from nnlite.kernels import cpu
+from nnlite.kernels import codes, cpu
+from nnlite.optim import SGD
 rng = np.random.default_rng(0)
 X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
 model = Sequential([Dense(5, "tanh"), Dense(1, "sigmoid")], n_inputs=3)
-model.warm_up(momentum=True)
+model.warm_up(SGD(0.1, momentum=0.9))
 model.fit(X, y, epochs=2, momentum=0.9, validation_data=(X, y))
 code = (losses.code(model.loss), int(model._acts[-1]))
-assert cpu._for_config(*code, True).signatures
-assert not cpu._for_config(*code, False).signatures, "a second training loop was compiled"
+assert cpu._for_config(*code, codes.MOMENTUM).signatures
+assert not cpu._for_config(*code, codes.SGD).signatures, "a second training loop was compiled"
 print("ok")
 """
     assert_prints_ok(code)

@@ -33,10 +33,26 @@ import numpy as np
 from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
 from nnlite.kernels.jit import inline, kernel
 
-# Activation codes (the names live in ``nnlite/activations.py``).
-IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
-# Loss codes (the names live in ``nnlite/losses.py``).
-MSE, BCE, CCE = 0, 1, 2
+from nnlite.kernels import codes
+from nnlite.kernels.codes import (
+    BCE,
+    CCE,
+    FUSED_WITH,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_SLOPE,
+    LR,
+    MOMENTUM,
+    MSE,
+    MU,
+    NESTEROV,
+    RELU,
+    SGD,
+    SIGMOID,
+    SOFTMAX,
+    SOFTPLUS,
+    TANH,
+)
 
 # ``@kernel`` compiles a function on first use and caches it on disk;
 # ``@inline`` inlines it into its callers at Numba-IR level instead of
@@ -91,6 +107,73 @@ def relu_grad(z):
     return type(z)(1) if z > 0 else type(z)(0)
 
 
+@inline
+def leaky_relu(z):
+    """Leaky ReLU(z) = z if z > 0 else 0.01·z: a dead unit still has a slope to learn from."""
+    return z if z > 0 else type(z)(LEAKY_SLOPE) * z
+
+
+@inline
+def leaky_relu_grad(z):
+    """Leaky ReLU′(z) = 1 if z > 0 else 0.01."""
+    return type(z)(1) if z > 0 else type(z)(LEAKY_SLOPE)
+
+
+@inline
+def softplus(z):
+    """softplus(z) = log(1 + e^z), a smooth ReLU.
+
+    Written max(z, 0) + log(1 + e^(−|z|)), which is the same number, so that
+    e^z never overflows for large z.
+    """
+    if z > 0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+@inline
+def softplus_grad(z):
+    """softplus′(z) = σ(z), the sigmoid."""
+    return sigmoid(z)
+
+
+@inline
+def identity(z):
+    """identity(z) = z (a linear layer)."""
+    return z
+
+
+# σ′ as a function of (z, a = σ(z)), whichever each formula needs.
+@inline
+def _identity_slope(z, a):
+    return type(z)(1)
+
+
+@inline
+def _sigmoid_slope(z, a):
+    return sigmoid_grad(a)
+
+
+@inline
+def _tanh_slope(z, a):
+    return tanh_grad(a)
+
+
+@inline
+def _relu_slope(z, a):
+    return relu_grad(z)
+
+
+@inline
+def _leaky_relu_slope(z, a):
+    return leaky_relu_grad(z)
+
+
+@inline
+def _softplus_slope(z, a):
+    return softplus_grad(z)
+
+
 # ---------------------------------------------------------------------------
 # Activations over arrays.
 # ---------------------------------------------------------------------------
@@ -117,6 +200,96 @@ def _softmax_row(Z, A, i):
         A[i, j] *= inv
 
 
+@inline
+def _forward_loop(Z, b, A, f):
+    """Z ← Z + b (when b is given), A = f(Z), element by element."""
+    n, o = Z.shape
+    for i in range(n):
+        for j in range(o):
+            z = Z[i, j]
+            if b is not None:
+                z += b[j]  # z = x·w + b
+                Z[i, j] = z
+            A[i, j] = f(z)  # a = σ(z)
+
+
+@inline
+def _grad_loop(Z, A, dA, dZ, f_prime):
+    """dZ = dA ⊙ σ′(Z), element by element (σ′ from z or a)."""
+    n, o = Z.shape
+    for i in range(n):
+        for j in range(o):
+            dZ[i, j] = dA[i, j] * f_prime(Z[i, j], A[i, j])
+
+
+@inline
+def _softmax_rows(Z, b, A):
+    """Z ← Z + b (when b is given), A = softmax(Z) row by row."""
+    n, o = Z.shape
+    for i in range(n):
+        if b is not None:
+            for j in range(o):
+                Z[i, j] += b[j]  # Z = X·W + b
+        _softmax_row(Z, A, i)  # A = softmax(Z)
+
+
+@inline
+def _softmax_grad_rows(A, dA, dZ):
+    """dZ = A ⊙ (dA − Σⱼ dAⱼ·Aⱼ): the softmax Jacobian applied per row without forming it."""
+    n, o = A.shape
+    for i in range(n):
+        s = A.dtype.type(0)
+        for j in range(o):
+            s += dA[i, j] * A[i, j]
+        for j in range(o):
+            dZ[i, j] = A[i, j] * (dA[i, j] - s)
+
+
+# The CPU twin's activation table: σ in ``_activate``, σ′ in ``_activation_slope``,
+# one line per activation code (``codes.py``); an unknown code raises. Each
+# line runs a loop specialised for its σ, which the compiler vectorises.
+@inline
+def _activate(Z, b, A, act):
+    """Z ← Z + b (when b is given); A = σ(Z)."""
+    if act == IDENTITY:
+        _forward_loop(Z, b, A, identity)
+    elif act == SIGMOID:
+        _forward_loop(Z, b, A, sigmoid)
+    elif act == TANH:
+        _forward_loop(Z, b, A, math.tanh)
+    elif act == RELU:
+        _forward_loop(Z, b, A, relu)
+    elif act == SOFTMAX:
+        _softmax_rows(Z, b, A)
+    elif act == LEAKY_RELU:
+        _forward_loop(Z, b, A, leaky_relu)
+    elif act == SOFTPLUS:
+        _forward_loop(Z, b, A, softplus)
+    else:
+        raise ValueError("unknown activation code")
+
+
+@inline
+def _activation_slope(Z, A, dA, dZ, act):
+    """dZ = dA ⊙ σ′(Z)."""
+    if act == IDENTITY:
+        _grad_loop(Z, A, dA, dZ, _identity_slope)
+    elif act == SIGMOID:
+        _grad_loop(Z, A, dA, dZ, _sigmoid_slope)
+    elif act == TANH:
+        _grad_loop(Z, A, dA, dZ, _tanh_slope)
+    elif act == RELU:
+        _grad_loop(Z, A, dA, dZ, _relu_slope)
+    elif act == SOFTMAX:
+        _softmax_grad_rows(A, dA, dZ)
+    elif act == LEAKY_RELU:
+        _grad_loop(Z, A, dA, dZ, _leaky_relu_slope)
+    elif act == SOFTPLUS:
+        _grad_loop(Z, A, dA, dZ, _softplus_slope)
+    else:
+        raise ValueError("unknown activation code")
+
+
 @kernel
 def activation_forward(Z, A, act):
     """A = σ(Z), elementwise (softmax: row by row).
@@ -125,28 +298,9 @@ def activation_forward(Z, A, act):
     ----------
     Z : (n, o) float array, input.
     A : (n, o) float array, output (may be ``Z`` itself except for softmax).
-    act : int, activation code (IDENTITY, SIGMOID, TANH, RELU, SOFTMAX).
+    act : int, activation code (``codes.IDENTITY``, ``SIGMOID``, …); an unknown one raises.
     """
-    n, o = Z.shape
-    if act == SOFTMAX:
-        for i in range(n):
-            _softmax_row(Z, A, i)
-    elif act == SIGMOID:
-        for i in range(n):
-            for j in range(o):
-                A[i, j] = sigmoid(Z[i, j])
-    elif act == TANH:
-        for i in range(n):
-            for j in range(o):
-                A[i, j] = math.tanh(Z[i, j])
-    elif act == RELU:
-        for i in range(n):
-            for j in range(o):
-                A[i, j] = relu(Z[i, j])
-    else:
-        for i in range(n):
-            for j in range(o):
-                A[i, j] = Z[i, j]
+    _activate(Z, None, A, act)
 
 
 @kernel
@@ -163,30 +317,7 @@ def activation_grad(Z, A, dA, dZ, act):
     dZ : (n, o) float array, output ∂L/∂Z.
     act : int, activation code.
     """
-    n, o = Z.shape
-    if act == SOFTMAX:
-        for i in range(n):
-            s = Z.dtype.type(0)
-            for j in range(o):
-                s += dA[i, j] * A[i, j]
-            for j in range(o):
-                dZ[i, j] = A[i, j] * (dA[i, j] - s)
-    elif act == SIGMOID:
-        for i in range(n):
-            for j in range(o):
-                dZ[i, j] = dA[i, j] * sigmoid_grad(A[i, j])
-    elif act == TANH:
-        for i in range(n):
-            for j in range(o):
-                dZ[i, j] = dA[i, j] * tanh_grad(A[i, j])
-    elif act == RELU:
-        for i in range(n):
-            for j in range(o):
-                dZ[i, j] = dA[i, j] * relu_grad(Z[i, j])
-    else:
-        for i in range(n):
-            for j in range(o):
-                dZ[i, j] = dA[i, j]
+    _activation_slope(Z, A, dA, dZ, act)
 
 
 # ---------------------------------------------------------------------------
@@ -210,36 +341,7 @@ def dense_forward(X, W, b, Z, A, act):
     act : int, activation code.
     """
     matmul(X, W, Z)  # Z = X·W
-    n, o = Z.shape
-    if act == SOFTMAX:
-        for i in range(n):
-            for j in range(o):
-                Z[i, j] += b[j]  # Z = X·W + b
-            _softmax_row(Z, A, i)  # A = softmax(Z)
-    elif act == SIGMOID:
-        for i in range(n):
-            for j in range(o):
-                z = Z[i, j] + b[j]  # z = x·w + b
-                Z[i, j] = z
-                A[i, j] = sigmoid(z)  # a = σ(z)
-    elif act == TANH:
-        for i in range(n):
-            for j in range(o):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = math.tanh(z)
-    elif act == RELU:
-        for i in range(n):
-            for j in range(o):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = relu(z)
-    else:
-        for i in range(n):
-            for j in range(o):
-                z = Z[i, j] + b[j]
-                Z[i, j] = z
-                A[i, j] = z
+    _activate(Z, b, A, act)  # Z = X·W + b;  A = σ(Z)
 
 
 @kernel
@@ -413,44 +515,64 @@ def sigmoid_bce_grad(P, Y, dZ):
             dZ[i, j] = (P[i, j] - Y[i, j]) * inv
 
 
+# The CPU twin's loss table: L in ``loss_value``, ∂L/∂P in ``loss_grad``, one
+# line per loss code (``codes.py``); an unknown code raises.
 @inline
 def loss_value(P, Y, loss, eps):
-    """Dispatch to ``mse_loss``, ``bce_loss`` or ``cce_loss`` by loss code."""
+    """L(P, Y) by loss code: ``mse_loss``, ``bce_loss`` or ``cce_loss``."""
     if loss == MSE:
         return mse_loss(P, Y)
     if loss == BCE:
         return bce_loss(P, Y, eps)
-    return cce_loss(P, Y, eps)
+    if loss == CCE:
+        return cce_loss(P, Y, eps)
+    raise ValueError("unknown loss code")
+
+
+@inline
+def loss_grad(P, Y, dP, loss, eps):
+    """dP = ∂L/∂P by loss code: ``mse_grad``, ``bce_grad`` or ``cce_grad``."""
+    if loss == MSE:
+        mse_grad(P, Y, dP)
+    elif loss == BCE:
+        bce_grad(P, Y, dP, eps)
+    elif loss == CCE:
+        cce_grad(P, Y, dP, eps)
+    else:
+        raise ValueError("unknown loss code")
 
 
 @kernel
 def is_fused(act, loss):
-    """True when the output activation and the loss differentiate together."""
-    return (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
+    """True when the output activation and the loss differentiate together (``codes.FUSED_WITH``)."""
+    return FUSED_WITH[loss] == act
 
 
-@inline
+@kernel
 def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
     """dZ of the output layer: fused (P − Y)/n, or ∂L/∂P then ``activation_grad``.
 
     Writes ``dZ`` and, on the unfused path, ``dA`` = ∂L/∂P.
     """
-    if act == SOFTMAX and loss == CCE:
-        softmax_cce_grad(A, Y, dZ)
-    elif act == SIGMOID and loss == BCE:
-        sigmoid_bce_grad(A, Y, dZ)
-    else:
-        if loss == MSE:
-            mse_grad(A, Y, dA)
-        elif loss == BCE:
-            bce_grad(A, Y, dA, eps)
+    _output_grad(Z, A, Y, dA, dZ, act, loss, FUSED_WITH[loss] == act, eps)
+
+
+@inline
+def _output_grad(Z, A, Y, dA, dZ, act, loss, fused, eps):
+    """``output_grad`` with ``fused`` given (a constant in the training loop)."""
+    if fused:
+        if loss == CCE:
+            softmax_cce_grad(A, Y, dZ)  # softmax + CCE: (P − Y)/n
         else:
-            cce_grad(A, Y, dA, eps)
-        activation_grad(Z, A, dA, dZ, act)
+            sigmoid_bce_grad(A, Y, dZ)  # sigmoid + BCE: (P − Y)/(n·o)
+    else:
+        loss_grad(A, Y, dA, loss, eps)  # ∂L/∂P
+        activation_grad(Z, A, dA, dZ, act)  # ∂L/∂Z = ∂L/∂P ⊙ σ′(Z)
 
 
 # ---------------------------------------------------------------------------
-# Gradient descent.
+# Parameter updates (the optimisers' kernels). ``optimizer_update`` is the
+# CPU twin's optimiser table: one line per update code (``codes.py``).
 # ---------------------------------------------------------------------------
 
 
@@ -493,6 +615,30 @@ def momentum_update(W, dW, V, lr, mu, nesterov):
         for k in range(w.size):
             v[k] = m * v[k] - alpha * dw[k]  # V ← μ·V − α·dW
             w[k] += v[k]  # W ← W + V
+
+
+@kernel
+def optimizer_update(theta, grad, state, off, count, opt, hyper):
+    """θ ← update(θ, ∂L/∂θ, state) on the parameters ``off:off + count``, in place.
+
+    Parameters
+    ----------
+    theta, grad : flat float arrays, θ (updated) and ∂L/∂θ, laid out alike.
+    state : (slots, θ size) float array, the optimiser's state laid out like θ
+        (updated; ``codes.py`` says which row is what for each update).
+    off, count : int, the range of θ to update (one layer's W and b, or all of θ).
+    opt : int, update code (``codes.SGD``, ``codes.MOMENTUM``); an unknown one raises.
+    hyper : float64 array, the hyper-parameters; hyper[LR] = α.
+    """
+    w = theta[off : off + count]
+    g = grad[off : off + count]
+    if opt == SGD:
+        sgd_update(w, g, hyper[LR])
+    elif opt == MOMENTUM:
+        v = state[0][off : off + count]
+        momentum_update(w, g, v, hyper[LR], hyper[MU], hyper[NESTEROV] != 0)
+    else:
+        raise ValueError("unknown optimizer code")
 
 
 # ---------------------------------------------------------------------------
@@ -556,18 +702,20 @@ def perceptron_epoch(X, y, w, b, eta, threshold):
 
 # ---------------------------------------------------------------------------
 # A whole network. Parameters and per-layer buffers live in flat vectors and
-# each layer's W, b, Z, A, … is a view into them at an offset: one SGD update
-# covers every layer, a model file is one array, and no typed lists are needed.
+# each layer's W, b, Z, A, … is a view into them at an offset (the layout is
+# ``codes.param_offset`` and ``codes.buffer_offset``): one update covers
+# every layer, a model file is one array, and no typed lists are needed.
 # ``dims`` = (n_in, units₁, …, units_L); ``acts`` = activation code per layer.
 # ---------------------------------------------------------------------------
+
+_param_offset = inline(codes.param_offset)
+_buffer_offset = inline(codes.buffer_offset)
 
 
 @kernel
 def _param_views(theta, dims, layer):
     """(W, b) of ``layer`` as views into the flat parameter vector ``theta``."""
-    off = 0
-    for k in range(layer):
-        off += dims[k] * dims[k + 1] + dims[k + 1]
+    off = _param_offset(dims, layer)
     i = dims[layer]
     o = dims[layer + 1]
     W = theta[off : off + i * o].reshape((i, o))
@@ -578,20 +726,9 @@ def _param_views(theta, dims, layer):
 @kernel
 def _act_view(buf, dims, layer, m):
     """Rows 0..m−1 of ``layer``'s (batch, units) buffer inside the flat ``buf``."""
-    cap = buf.shape[0] // _units_total(dims)
-    off = 0
-    for k in range(layer):
-        off += cap * dims[k + 1]
+    off = _buffer_offset(dims, layer, buf.shape[0])
     o = dims[layer + 1]
     return buf[off : off + m * o].reshape((m, o))
-
-
-@inline
-def _units_total(dims):
-    t = 0
-    for k in range(1, dims.shape[0]):
-        t += dims[k]
-    return t
 
 
 @inline
@@ -614,36 +751,49 @@ def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
         A_prev = A
 
 
+_NO_HYPER = np.zeros(1, np.float64)  # the hyper-parameters of no update (backward_pass, evaluation)
+
+
 @kernel
 def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
-    """Backward propagation from the loss to every W and b (right to left).
+    """Backward propagation from the loss to every W and b (right to left), no update.
 
     Needs the forward pass's Z and A in ``Zbuf``/``Abuf``. Writes ∂L/∂Z and
     ∂L/∂A per layer into ``dZbuf``/``dAbuf`` and ∂L/∂θ into ``grad`` (laid out
     like ``theta``).
     """
     out_act = acts[acts.shape[0] - 1]
-    _backward(X, Y, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad,
-              True, 0.0)  # fmt: skip
+    _backward(X, Y, theta, dims, acts, out_act, loss, FUSED_WITH[loss] == out_act, eps, Zbuf,
+              Abuf, dZbuf, dAbuf, grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)))  # fmt: skip
 
 
 @inline
 def _backward(
-    X, Y, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad, store, lr
+    X, Y, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf, grad,
+    update, fused_sgd, opt, hyper, state,
 ):  # fmt: skip
-    """``backward_pass`` with the output activation given apart (a constant in training).
+    """Backward propagation, right to left, each layer taking its update as soon as it can.
 
-    ``store`` True: ∂L/∂θ goes to ``grad`` (``backward_pass``; training with
-    momentum, whose update needs all of it). False (plain SGD in training): each
-    layer takes its gradient-descent step as soon as its dZ is known —
-    W ← W − α·Xᵀ·dZ (``dense_sgd_update``, after dX = dZ·Wᵀ has used the old
-    W) and b ← b − α·db — and ``grad`` holds only the db. ``store`` must be a
-    constant where this is inlined, so that Numba compiles one branch only.
+    For each layer ℓ from the output down: dZ is known (from the loss, or from
+    the layer above through σ′); then dW = Xᵀ·dZ, db = Σₙ dZ and dX = dZ·Wᵀ —
+    dX with W before its update —, and, when ``update``, the optimiser's step
+    on this layer's W and b (``optimizer_update``). The layers below never
+    read this layer's W, so this is the same step as updating all of θ after
+    the whole backward pass, in the same order, bit for bit; it lets each
+    layer's W, X and dZ be used while they are in the cache.
+
+    ``fused_sgd`` (plain SGD): W ← W − α·Xᵀ·dZ in one BLAS call
+    (``dense_sgd_update``, after dX has used the old W) and b ← b − α·db; dW
+    is never stored, ``grad`` holds only the db. Without ``update``
+    (``backward_pass``), ∂L/∂θ goes to ``grad`` and θ is unchanged.
+    ``out_act``, ``loss``, ``fused``, ``update`` and ``fused_sgd`` are
+    constants where this is inlined, so that Numba compiles only the branches
+    one configuration needs.
     """
     m = X.shape[0]
     L = acts.shape[0]
     last = L - 1
-    output_grad(
+    _output_grad(
         _act_view(Zbuf, dims, last, m),
         _act_view(Abuf, dims, last, m),
         Y,
@@ -651,6 +801,7 @@ def _backward(
         _act_view(dZbuf, dims, last, m),
         out_act,
         loss,
+        fused,
         eps,
     )
     for layer in range(last, -1, -1):
@@ -661,14 +812,18 @@ def _backward(
         # one call site for every layer: a constant flag would compile dense_backward twice
         A_prev = _act_view(Abuf, dims, layer - 1, m) if hidden else X
         dA_prev = _act_view(dAbuf, dims, layer - 1, m) if hidden else X
-        if store:
-            dense_backward(A_prev, W, dZ, dW, db, dA_prev, hidden)
-        else:
+        if update and fused_sgd:
             if hidden:
                 matmul_nt(dZ, W, dA_prev)  # dA = dZ·Wᵀ, with W before its step
             column_sum(dZ, db)  # db = Σₙ dZ
-            dense_sgd_update(W, A_prev, dZ, lr)  # W ← W − α·Xᵀ·dZ
-            sgd_update(b, db, lr)  # b ← b − α·db
+            dense_sgd_update(W, A_prev, dZ, hyper[LR])  # W ← W − α·Xᵀ·dZ
+            sgd_update(b, db, hyper[LR])  # b ← b − α·db
+        else:
+            dense_backward(A_prev, W, dZ, dW, db, dA_prev, hidden)
+            if update:  # θ ← update(θ, ∂L/∂θ) on this layer's W and b
+                off = _param_offset(dims, layer)
+                count = dims[layer] * dims[layer + 1] + dims[layer + 1]
+                optimizer_update(theta, grad, state, off, count, opt, hyper)
         if hidden:
             activation_grad(
                 _act_view(Zbuf, dims, layer - 1, m),
@@ -707,20 +862,21 @@ def count_correct(P, Y):
 
 @inline
 def _train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, momentum, learn,
-    lr, mu, nesterov, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, fused, fused_sgd,
+    learn, opt, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
 ):  # fmt: skip
-    """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time.
+    """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time.
 
-    For each batch: gather its rows, forward pass, loss, backward pass with
-    θ ← θ − α·∂L/∂θ taken layer by layer inside it (see ``_backward``), or,
-    when μ > 0, the backward pass then the momentum update
-    (``momentum_update``). The whole loop runs compiled;
-    the caller slices an epoch into chunks to report progress between them.
-    With ``learn`` False it only evaluates: rows ``start:stop`` of X in
-    their own order (``order``, ``Xb``, ``Yb``, ``dZbuf``, ``dAbuf``, ``grad``
-    and ``velocity`` unused), no gradient, no update, no early stop; this
-    spares the first run a second compiled loop for evaluation.
+    The training step, for each batch: gather its rows; forward propagation,
+    left to right; the loss and the number of correct rows, added to
+    ``stats``; backward propagation, right to left, each layer updated by the
+    optimiser as soon as its gradient is complete (``_backward``). The whole
+    loop runs compiled; the caller slices an epoch into chunks to report
+    progress between them. With ``learn`` False it only evaluates: rows
+    ``start:stop`` of X in their own order (``order``, ``Xb``, ``Yb``,
+    ``dZbuf``, ``dAbuf``, ``grad`` and ``state`` unused), no gradient, no
+    update, no early stop; this spares the first run a second compiled loop
+    for evaluation.
 
     Parameters
     ----------
@@ -730,14 +886,14 @@ def _train_batches(
         ``batch_size`` apart, except at the end of the epoch).
     Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
     Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
-    loss, out_act, momentum : loss code, output activation code (``acts[-1]``) and
-        whether μ > 0; constants of the compiled closure (see ``_for_config``).
-    lr, mu, nesterov : α, the momentum μ (0: plain SGD) and Nesterov's variant.
-    velocity : flat float array like ``theta`` (updated) when μ > 0; unused (may
-        be empty) when μ = 0.
+    loss, out_act, fused, fused_sgd : loss code, output activation code
+        (``acts[-1]``), whether they differentiate together, and whether the
+        update is plain SGD; constants of the compiled closure (``_for_config``).
+    opt, hyper, state : the update code, its hyper-parameters (float64;
+        hyper[LR] = α) and its state, (slots, θ size), updated.
     stats : (4,) float64 array, output: Σ batch loss × rows, Σ correct rows,
-        rows done, and the first batch's loss (set when rows done was 0). Stops early, before updating, at the first batch whose
-        loss is not finite.
+        rows done, and the first batch's loss (set when rows done was 0).
+        Stops early, before updating, at the first batch whose loss is not finite.
 
     Returns
     -------
@@ -771,12 +927,8 @@ def _train_batches(
         stats[2] += m
         if not learn:
             continue
-        # Plain SGD: each layer steps inside the backward pass, θ ← θ − α·∂L/∂θ
-        # (see ``_backward``); momentum needs the whole ∂L/∂θ first.
-        _backward(Xm, Ym, theta, dims, acts, out_act, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad,
-                  momentum, lr)  # fmt: skip
-        if momentum:
-            momentum_update(theta, grad, velocity, lr, mu, nesterov)
+        _backward(Xm, Ym, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf,
+                  grad, True, fused_sgd, opt, hyper, state)  # fmt: skip
         batch += 1
     return -1
 
@@ -787,44 +939,51 @@ def _train_batches(
 
 
 @functools.cache
-def _for_config(loss: int, out_act: int, momentum: bool):
-    """``_train_batches`` compiled for one loss, output activation and optimiser.
+def _for_config(loss: int, out_act: int, opt: int):
+    """``_train_batches`` compiled for one loss, output activation and update.
 
     It is inlined at Numba-IR level into a closure whose configuration is a
     constant, so Numba drops the branches that the constants decide before it
     types anything: a softmax + cross-entropy run with plain SGD compiles
     neither the MSE and BCE code, nor the unfused output gradient, nor the
-    momentum update (measured: the first run's compile 15–17 → 9–11
+    general update (measured: the first run's compile 15–17 → 9–11
     CPU-seconds). The closure is cached on disk under its constants (Numba
     hashes a closure's cell values into the cache key).
     """
-    LOSS, OUT, MOMENTUM = int(loss), int(out_act), bool(momentum)
+    if loss not in codes.LOSS_CODES or out_act not in codes.ACTIVATION_CODES:
+        raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
+    if opt not in codes.OPTIMIZER_CODES:
+        raise ValueError(f"unknown optimizer code {opt}")
+    LOSS, OUT, OPT = int(loss), int(out_act), int(opt)
+    FUSED, FUSED_SGD = FUSED_WITH[LOSS] == OUT, OPT == SGD
 
     @kernel
     def train_batches_for_config(
-        X, Y, order, start, stop, batch_size, theta, dims, acts, learn, lr, mu, nesterov, eps,
-        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+        X, Y, order, start, stop, batch_size, theta, dims, acts, learn, hyper, state, eps,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
     ):  # fmt: skip
         return _train_batches(
-            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, MOMENTUM, learn,
-            lr, mu, nesterov, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+            X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, FUSED, FUSED_SGD,
+            learn, OPT, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
         )  # fmt: skip
 
     return train_batches_for_config
 
 
 def train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
 ):  # fmt: skip
-    """Mini-batch SGD over ``order[start:stop]``: ``_train_batches`` compiled for this run.
+    """Mini-batch training over ``order[start:stop]``: ``_train_batches`` compiled for this run.
 
     Same contract and arguments as the CUDA twin; see ``_train_batches``.
+    ``opt``: the update code; ``hyper``: its hyper-parameters (float64 array,
+    hyper[LR] = α); ``state``: its (slots, θ size) state array, updated.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), float(mu) != 0)
+    compiled = _for_config(int(loss), int(acts[-1]), int(opt))
     return compiled(
-        X, Y, order, start, stop, batch_size, theta, dims, acts, True, float(lr), float(mu),
-        bool(nesterov), eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+        X, Y, order, start, stop, batch_size, theta, dims, acts, True, hyper, state, eps,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
     )  # fmt: skip
 
 
@@ -835,15 +994,18 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
     """Σ loss × rows and Σ correct over rows ``start:stop`` (no update), added to ``stats``.
 
     The training loop with ``learn`` False, so the evaluation of a training
-    run needs no compiled code of its own: it reuses the momentum variant when
-    that one is compiled (or loaded) already, else the plain-SGD one.
+    run needs no compiled code of its own: it reuses whichever update's loop
+    is compiled (or loaded) already, else the plain-SGD one.
     ``Zbuf``/``Abuf`` hold at least ``stop − start`` rows per layer.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), True)
-    if not compiled.signatures:
-        compiled = _for_config(int(loss), int(acts[-1]), False)
+    compiled = _for_config(int(loss), int(acts[-1]), SGD)
+    for opt in codes.OPTIMIZER_CODES:
+        candidate = _for_config(int(loss), int(acts[-1]), opt)
+        if candidate.signatures:
+            compiled = candidate
+            break
     unused = Zbuf[:0]
     compiled(
-        X, Y, _NO_ORDER, start, stop, max(stop - start, 1), theta, dims, acts, False, 0.0, 0.0,
-        False, eps, X, Y, Zbuf, Abuf, Zbuf, Abuf, unused, unused, stats,
+        X, Y, _NO_ORDER, start, stop, max(stop - start, 1), theta, dims, acts, False, _NO_HYPER,
+        unused.reshape((0, 0)), eps, X, Y, Zbuf, Abuf, Zbuf, Abuf, unused, stats,
     )  # fmt: skip
