@@ -33,6 +33,7 @@ from numba import cuda  # noqa: E402  (after the skip: needs numba-cuda or the s
 
 from nnlite.kernels import cpu  # noqa: E402
 from nnlite.kernels import cuda as gpu  # noqa: E402
+from nnlite.optim import SGD  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
@@ -104,7 +105,10 @@ def test_every_cpu_kernel_has_a_cuda_twin():
         and python_function(obj).__module__ == cpu.__name__  # not blas.matmul and co.
     }  # fmt: skip
     assert {"train_batches", "evaluate_rows", "dense_forward"} <= public
-    scalar_helpers = {"sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad"}
+    scalar_helpers = {
+        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "identity",
+        "leaky_relu", "leaky_relu_grad", "softplus", "softplus_grad",
+    }  # fmt: skip
     for name in sorted(public - scalar_helpers):
         assert hasattr(gpu, name), f"cuda.py lacks the twin of cpu.{name}"
         cpu_args = list(inspect.signature(python_function(getattr(cpu, name))).parameters)
@@ -354,11 +358,12 @@ def _train(k, mem, X, Y, theta, dims, acts, loss, lr, batch, order, mu=0.0, nest
     stats = mem.stats()
     Xb = mem.put(np.zeros((batch, X.shape[1]), np.float32))
     Yb = mem.put(np.zeros((batch, Y.shape[1]), np.float32))
-    V = mem.put(np.full(theta.size if mu else 1, 0.01, np.float32))
+    opt = SGD(lr, momentum=mu, nesterov=nesterov).validate()
+    V = mem.put(np.full((1, theta.size) if mu else (1, 1), 0.01, np.float32))
     bad = k.train_batches(
-        mem.put(X), mem.put(Y), mem.put(order), 0, n, batch, th, dims, acts, loss, lr, mu,
-        nesterov, np.float32(1e-7), Xb, Yb, buf["Z"], buf["A"], buf["dZ"], buf["dA"],
-        buf["grad"], V, stats,
+        mem.put(X), mem.put(Y), mem.put(order), 0, n, batch, th, dims, acts, loss, opt.code,
+        opt.hyper_vector(), V, np.float32(1e-7), Xb, Yb, buf["Z"], buf["A"], buf["dZ"],
+        buf["dA"], buf["grad"], stats,
     )  # fmt: skip
     return bad, mem.get(th), mem.read_stats(stats), mem.get(V)
 

@@ -61,11 +61,28 @@ import numba
 import numpy as np
 from numba import cuda, float32
 
-# Activation and loss codes: the same numbers as the CPU twin.
-IDENTITY, SIGMOID, TANH, RELU, SOFTMAX = 0, 1, 2, 3, 4
-MSE, BCE, CCE = 0, 1, 2
+from nnlite.kernels import codes, numpy_compat  # noqa: E402
 
-from nnlite.kernels import numpy_compat  # noqa: E402
+# The codes both twins know (``codes.py``): the same numbers as the CPU twin's.
+from nnlite.kernels.codes import (  # noqa: E402
+    BCE,
+    CCE,
+    FUSED_WITH,
+    IDENTITY,
+    LEAKY_RELU,
+    LEAKY_SLOPE,
+    LR,
+    MOMENTUM,
+    MSE,
+    MU,
+    NESTEROV,
+    RELU,
+    SGD,
+    SIGMOID,
+    SOFTMAX,
+    SOFTPLUS,
+    TANH,
+)
 
 try:  # the launcher numba-cuda itself uses (see ``_launch``)
     from cuda.core import LaunchConfig as _CoreLaunchConfig
@@ -307,6 +324,17 @@ def _sigmoid(z):
 
 
 @_device
+def _softplus(z):
+    """softplus(z) = log(1 + e^z), as max(z, 0) + log(1 + e^(−|z|)) so e^z never overflows."""
+    if z > float32(0):
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+# The CUDA twin's activation table: σ in ``_activate`` beside σ′ in
+# ``_activation_grad``, one line per code (``codes.py``). Device code cannot
+# raise, so the launchers refuse an unknown code first (``_check_codes``).
+@_device
 def _activate(z, act):
     """a = σ(z) for the element-wise activations (softmax is done per row)."""
     if act == SIGMOID:
@@ -315,7 +343,11 @@ def _activate(z, act):
         return math.tanh(z)
     if act == RELU:
         return z if z > float32(0) else float32(0)
-    return z
+    if act == LEAKY_RELU:
+        return z if z > float32(0) else float32(LEAKY_SLOPE) * z
+    if act == SOFTPLUS:
+        return _softplus(z)
+    return z  # IDENTITY
 
 
 @_device
@@ -327,7 +359,19 @@ def _activation_grad(z, a, act):
         return float32(1) - a * a
     if act == RELU:
         return float32(1) if z > float32(0) else float32(0)
-    return float32(1)
+    if act == LEAKY_RELU:
+        return float32(1) if z > float32(0) else float32(LEAKY_SLOPE)
+    if act == SOFTPLUS:
+        return _sigmoid(z)
+    return float32(1)  # IDENTITY
+
+
+def _check_codes(act=None, loss=None):
+    """Refuse an activation or loss code the kernels do not know (they cannot raise on the device)."""
+    if act is not None and int(act) not in codes.ACTIVATION_CODES:
+        raise ValueError(f"unknown activation code {act!r}")
+    if loss is not None and int(loss) not in codes.LOSS_CODES:
+        raise ValueError(f"unknown loss code {loss!r}")
 
 
 @_device
@@ -363,22 +407,22 @@ def _clip(p, eps):
 
 
 @_device
-def _loss_grad(p, y, which, eps, n, o):
-    """One element of a loss gradient (``which``: a loss code, or −1 / −2 for the fusions).
+def _loss_grad(p, y, loss, fused, eps, n, o):
+    """One element of ∂L/∂P, or of ∂L/∂Z when ``fused`` with the loss's partner (``FUSED_WITH``).
 
     MSE: 2(p − y)/(n·o). BCE: (p − y)/(p(1 − p))/(n·o). CCE: −y/p/n.
-    −1, softmax + CCE: (p − y)/n. −2, sigmoid + BCE: (p − y)/(n·o).
+    Fused: softmax + CCE: (p − y)/n; sigmoid + BCE: (p − y)/(n·o).
     """
-    if which == MSE:
+    if fused:
+        if loss == CCE:
+            return (p - y) * (float32(1) / float32(n))
+        return (p - y) * (float32(1) / float32(n * o))
+    if loss == MSE:
         return float32(2) / float32(n * o) * (p - y)
-    if which == BCE:
+    if loss == BCE:
         q = _clip(p, eps)
         return (q - y) / (q * (float32(1) - q)) * (float32(1) / float32(n * o))
-    if which == CCE:
-        return -y / _clip(p, eps) * (float32(1) / float32(n))
-    if which == -1:
-        return (p - y) * (float32(1) / float32(n))
-    return (p - y) * (float32(1) / float32(n * o))
+    return -y / _clip(p, eps) * (float32(1) / float32(n))  # CCE
 
 
 # ---------------------------------------------------------------------------
@@ -640,14 +684,14 @@ def _activation_grad_kernel(Z, A, dA, dZ, act):
 
 
 @_jit()
-def _loss_grad_kernel(P, Y, dP, which, eps):
-    """dP = ∂L/∂P element by element (``which`` as in ``_loss_grad``)."""
+def _loss_grad_kernel(P, Y, dP, loss, fused, eps):
+    """dP = ∂L/∂P element by element (``loss``, ``fused`` as in ``_loss_grad``)."""
     t = cuda.grid(1)
     n, o = P.shape
     if t < n * o:
         r = t // o
         j = t - r * o
-        dP[r, j] = _loss_grad(P[r, j], Y[r, j], which, eps, n, o)
+        dP[r, j] = _loss_grad(P[r, j], Y[r, j], loss, fused, eps, n, o)
 
 
 @_device
@@ -709,12 +753,7 @@ def _output_rows_kernel(NT):
         n, o = A.shape
         lsum = float32(0)
         csum = float32(0)
-        fused = (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
-        which = loss
-        if act == SOFTMAX and loss == CCE:
-            which = -1
-        elif act == SIGMOID and loss == BCE:
-            which = -2
+        fused = FUSED_WITH[loss] == act
         for r in range(t, n, NT):
             if mode & _SOFTMAX_FWD:
                 _softmax_row(Z, A, r)
@@ -723,10 +762,10 @@ def _output_rows_kernel(NT):
             if mode & _GRAD:
                 if fused:
                     for j in range(o):
-                        dZ[r, j] = _loss_grad(A[r, j], Y[r, j], which, eps, n, o)
+                        dZ[r, j] = _loss_grad(A[r, j], Y[r, j], loss, fused, eps, n, o)
                 else:
                     for j in range(o):
-                        dA[r, j] = _loss_grad(A[r, j], Y[r, j], which, eps, n, o)
+                        dA[r, j] = _loss_grad(A[r, j], Y[r, j], loss, fused, eps, n, o)
                     if act == SOFTMAX:
                         s = float32(0)
                         for j in range(o):
@@ -798,26 +837,29 @@ def _column_sum_kernel(BX, BY):
     return column_sum_kernel
 
 
+# The CUDA twin's optimiser table: one branch per update code (``codes.py``).
 @_jit()
-def _sgd_update_kernel(w, dw, lr, stats):
-    """w ← w − α·dw (flat views), unless stats[BAD] ≥ 0 (a diverged batch: freeze θ)."""
-    k = cuda.grid(1)
-    if k < w.size and stats[BAD] < float32(0):
-        w[k] -= lr * dw[k]
+def _optimizer_update_kernel(theta, grad, state, off, count, opt, hyper, stats):
+    """θ ← update(θ, ∂L/∂θ, state) on θ[off : off + count], frozen once a batch diverged.
 
-
-@_jit()
-def _momentum_update_kernel(w, dw, v, lr, mu, nesterov, stats):
-    """v ← μ·v − α·dw; w ← w + v, or w ← w + μ·v − α·dw (Nesterov); frozen once diverged."""
+    SGD: w ← w − α·g. MOMENTUM: v ← μ·v − α·g; w ← w + v, or w ← w + μ·v − α·g
+    (Nesterov). ``state`` (slots, θ size) is laid out like θ; ``hyper`` holds
+    the hyper-parameters in float32, hyper[LR] = α.
+    """
     k = cuda.grid(1)
-    if k < w.size and stats[BAD] < float32(0):
-        step = lr * dw[k]
-        vk = mu * v[k] - step
-        v[k] = vk
-        if nesterov:
-            w[k] += mu * vk - step
-        else:
-            w[k] += vk
+    if k < count and stats[BAD] < float32(0):
+        i = off + k
+        lr = hyper[LR]
+        if opt == SGD:
+            theta[i] -= lr * grad[i]
+        elif opt == MOMENTUM:
+            step = lr * grad[i]
+            v = hyper[MU] * state[0, i] - step
+            state[0, i] = v
+            if hyper[NESTEROV] != float32(0):
+                theta[i] += hyper[MU] * v - step
+            else:
+                theta[i] += v
 
 
 @_jit()
@@ -917,6 +959,7 @@ def _f32(x) -> np.float32:
 
 def activation_forward(Z, A, act):
     """A = σ(Z), elementwise (softmax: row by row). Device arrays (n, o); writes A."""
+    _check_codes(act)
     n, o = Z.shape
     count = n if act == SOFTMAX else n * o
     blocks = _blocks(count, _config.threads)
@@ -925,6 +968,7 @@ def activation_forward(Z, A, act):
 
 def activation_grad(Z, A, dA, dZ, act):
     """dZ = dA ⊙ σ′(Z) (softmax: dZ = A ⊙ (dA − Σⱼ dAⱼ·Aⱼ)). Writes dZ."""
+    _check_codes(act)
     n, o = Z.shape
     count = n if act == SOFTMAX else n * o
     blocks = _blocks(count, _config.threads)
@@ -937,6 +981,7 @@ def dense_forward(X, W, b, Z, A, act):
     X (n, i), W (i, o), b (o,), Z and A (n, o) float32 device arrays; writes Z
     and A. Softmax, which needs whole rows, runs as a row kernel afterwards.
     """
+    _check_codes(act)
     n, i = X.shape
     o = W.shape[1]
     _gemm(X, W, b, Z, A, Z, Z, act, n, o, i, False, False, _EPI_FORWARD)
@@ -1035,40 +1080,46 @@ def count_correct(P, Y):
     return int(round(float(out.copy_to_host()[1])))
 
 
-def _loss_grad_launch(P, Y, dP, which, eps):
+def _loss_grad_launch(P, Y, dP, loss, fused, eps):
     n, o = P.shape
     blocks = _blocks(n * o, _config.threads)
-    _launch(_loss_grad_kernel, blocks, _config.threads, P, Y, dP, which, _f32(eps))
+    _launch(_loss_grad_kernel, blocks, _config.threads, P, Y, dP, loss, fused, _f32(eps))
+
+
+def loss_grad(P, Y, dP, loss, eps):
+    """dP = ∂L/∂P by loss code (an unknown one raises). Writes dP."""
+    _check_codes(loss=loss)
+    _loss_grad_launch(P, Y, dP, int(loss), False, eps)
 
 
 def mse_grad(P, Y, dP):
     """dP = 2·(P − Y) / (n·o). Writes dP."""
-    _loss_grad_launch(P, Y, dP, MSE, 0.0)
+    _loss_grad_launch(P, Y, dP, MSE, False, 0.0)
 
 
 def bce_grad(P, Y, dP, eps):
     """dP = (P − Y) / (P·(1 − P)) / (n·o), P clipped. Writes dP."""
-    _loss_grad_launch(P, Y, dP, BCE, eps)
+    _loss_grad_launch(P, Y, dP, BCE, False, eps)
 
 
 def cce_grad(P, Y, dP, eps):
     """dP = −Y / P / n (the long way round). Writes dP."""
-    _loss_grad_launch(P, Y, dP, CCE, eps)
+    _loss_grad_launch(P, Y, dP, CCE, False, eps)
 
 
 def softmax_cce_grad(P, Y, dZ):
     """dZ = (P − Y) / n: softmax and cross-entropy differentiated together. Writes dZ."""
-    _loss_grad_launch(P, Y, dZ, -1, 0.0)
+    _loss_grad_launch(P, Y, dZ, CCE, True, 0.0)
 
 
 def sigmoid_bce_grad(P, Y, dZ):
     """dZ = (P − Y) / (n·o): sigmoid and binary cross-entropy fused. Writes dZ."""
-    _loss_grad_launch(P, Y, dZ, -2, 0.0)
+    _loss_grad_launch(P, Y, dZ, BCE, True, 0.0)
 
 
 def is_fused(act, loss):
-    """True when the output activation and the loss differentiate together."""
-    return (act == SOFTMAX and loss == CCE) or (act == SIGMOID and loss == BCE)
+    """True when the output activation and the loss differentiate together (``codes.FUSED_WITH``)."""
+    return FUSED_WITH[loss] == act
 
 
 def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
@@ -1076,16 +1127,50 @@ def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
 
     Writes ``dZ`` and, on the unfused path, ``dA`` = ∂L/∂P (one row kernel).
     """
+    _check_codes(act, loss)
     out = _scratch(2)
     _output_rows(Z, A, Y, dA, dZ, out, act, loss, eps, _GRAD)
+
+
+_HYPER: dict = {}
+
+
+def _device_hyper(hyper):
+    """The hyper-parameter vector as a float32 device array, copied once per distinct value."""
+    key = tuple(float(x) for x in np.asarray(hyper, np.float64))
+    a = _HYPER.get(key)
+    if a is None:
+        if len(_HYPER) >= 64:
+            _HYPER.pop(next(iter(_HYPER)))
+        a = _HYPER[key] = cuda.to_device(np.array(key, np.float32))
+    return a
+
+
+def _update(theta, grad, state, off, count, opt, hyper, stats):
+    """Launch ``_optimizer_update_kernel`` on θ[off : off + count] (``hyper`` on the device)."""
+    blocks = _blocks(count, _config.threads)
+    _launch(_optimizer_update_kernel, blocks, _config.threads, theta, grad, state, off, count,
+            opt, hyper, stats)  # fmt: skip
+
+
+def optimizer_update(theta, grad, state, off, count, opt, hyper):
+    """θ ← update(θ, ∂L/∂θ, state) on θ[off : off + count], in place on the device.
+
+    theta, grad: flat float32 device arrays; state: (slots, θ size) float32
+    device array (updated); opt: update code (an unknown one raises); hyper:
+    the hyper-parameters (host float64 array, hyper[LR] = α).
+    """
+    if int(opt) not in codes.OPTIMIZER_CODES:
+        raise ValueError(f"unknown optimizer code {opt!r}")
+    _update(theta, grad, state, int(off), int(count), int(opt), _device_hyper(hyper),
+            _never_diverged())  # fmt: skip
 
 
 def sgd_update(W, dW, lr):
     """W ← W − α·dW, in place (any shape; C-contiguous device arrays)."""
     w = W.reshape(W.size)
     dw = dW.reshape(dW.size)
-    blocks = _blocks(w.size, _config.threads)
-    _launch(_sgd_update_kernel, blocks, _config.threads, w, dw, _f32(lr), _never_diverged())
+    optimizer_update(w, dw, _scratch((1, 1)), 0, w.size, SGD, [lr])
 
 
 def dense_sgd_update(W, X, dZ, lr):
@@ -1108,10 +1193,8 @@ def momentum_update(W, dW, V, lr, mu, nesterov):
     """V ← μ·V − α·dW; W ← W + V (or W + μ·V − α·dW with ``nesterov``), in place on the device."""
     w = W.reshape(W.size)
     dw = dW.reshape(dW.size)
-    v = V.reshape(V.size)
-    blocks = _blocks(w.size, _config.threads)
-    _launch(_momentum_update_kernel, blocks, _config.threads, w, dw, v, _f32(lr), _f32(mu),
-            bool(nesterov), _never_diverged())  # fmt: skip
+    v = V.reshape((1, V.size))
+    optimizer_update(w, dw, v, 0, w.size, MOMENTUM, [lr, mu, 1.0 if nesterov else 0.0])
 
 
 def perceptron_predict(X, w, b, threshold, out):
@@ -1154,24 +1237,24 @@ class _Layers:
         # Xb[:m], Yb[:m]: slicing a device array builds a new Python object, so keep them too.
         self.Xb = None if Xb is None else Xb[:m]
         self.Yb = None if Yb is None else Yb[:m]
+        dims = [int(d) for d in dims]
         L = len(dims) - 1
-        units = int(sum(dims[1:]))
-        cap = Zbuf.shape[0] // units
         self.W, self.b, self.dW, self.db = [], [], [], []
         self.Z, self.A, self.dZ, self.dA = [], [], [], []
-        off = 0
-        act_off = 0
+        self.offsets, self.counts = [], []  # each layer's W and b: θ[off : off + count]
         for layer in range(L):
-            i, o = int(dims[layer]), int(dims[layer + 1])
+            i, o = dims[layer], dims[layer + 1]
+            off = codes.param_offset(dims, layer)
+            self.offsets.append(off)
+            self.counts.append(i * o + o)
             for flat, Wl, bl in ((theta, self.W, self.b), (grad, self.dW, self.db)):
                 if flat is not None:
                     Wl.append(flat[off : off + i * o].reshape((i, o)))
                     bl.append(flat[off + i * o : off + i * o + o])
             for buf, views in ((Zbuf, self.Z), (Abuf, self.A), (dZbuf, self.dZ), (dAbuf, self.dA)):
                 if buf is not None:
+                    act_off = codes.buffer_offset(dims, layer, buf.shape[0])
                     views.append(buf[act_off : act_off + m * o].reshape((m, o)))
-            off += i * o + o
-            act_off += cap * o
 
 
 _VIEWS: dict = {}
@@ -1210,8 +1293,13 @@ def _forward(X, views, acts, defer_softmax):
         A_prev = A
 
 
-def _backward(X, views, acts):
-    """From the output layer's dZ to every dW and db, right to left (σ′ fused into dX)."""
+def _backward(X, views, acts, update=None):
+    """From the output layer's dZ to every dW and db, right to left (σ′ fused into dX).
+
+    ``update`` = (θ, ∂L/∂θ, state, opt, hyper, stats), flat device arrays: each
+    layer takes the optimiser's step as soon as its dW, db and dX (with W
+    before its step) are known — the CPU twin's order (``cpu._backward``).
+    """
     for layer in range(len(acts) - 1, -1, -1):
         W, dZ, dW, db = views.W[layer], views.dZ[layer], views.dW[layer], views.db[layer]
         if layer > 0:
@@ -1224,6 +1312,10 @@ def _backward(X, views, acts):
             o = W.shape[1]
             _gemm(X, dZ, db, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)
             column_sum(dZ, db)
+        if update is not None:  # θ ← update(θ, ∂L/∂θ) on this layer's W and b
+            theta, grad, state, opt, hyper, stats = update
+            _update(theta, grad, state, views.offsets[layer], views.counts[layer], opt, hyper,
+                    stats)  # fmt: skip
 
 
 def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
@@ -1248,18 +1340,19 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
 
 
 def train_batches(
-    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, lr, mu, nesterov, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, velocity, stats,
+    X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
 ):  # fmt: skip
-    """Mini-batch SGD over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
+    """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
 
-    Same contract as the CPU twin, with device arrays (``dims``/``acts`` stay
-    on the host): for each batch, gather its rows, forward pass, loss (reduced
-    on the device into ``stats``), backward pass, θ ← θ − α·∂L/∂θ (or the
-    momentum update when μ > 0, with ``velocity`` on the device). Nothing
-    comes back per batch; at the end of the call one small copy of ``stats``
-    tells whether a batch diverged. A batch whose loss is not finite freezes
-    θ, the buffers and ``stats`` from there on, as the CPU loop stops there.
+    Same contract and step as the CPU twin, with device arrays (``dims``/``acts``
+    and ``hyper`` stay on the host): for each batch, gather its rows, forward
+    pass, loss (reduced on the device into ``stats``), backward pass with each
+    layer's update (``opt``, ``hyper``, ``state``) as soon as its gradient is
+    complete. Nothing comes back per batch; at the end of the call one small
+    copy of ``stats`` tells whether a batch diverged. A batch whose loss is not
+    finite freezes θ, the buffers and ``stats`` from there on, as the CPU loop
+    stops there.
 
     ``stats`` is a device array from ``memory.stats()``.
 
@@ -1267,19 +1360,18 @@ def train_batches(
     -------
     int : −1, or the index (from 0, within this call) of the non-finite batch.
     """
-    loss = int(loss)
-    lr32 = _f32(lr)
-    n_cols = X.shape[1] + Y.shape[1]
+    loss, opt = int(loss), int(opt)
     last = len(acts) - 1
     act_out = int(acts[last])
+    _check_codes(act_out, loss)
+    for act in acts:
+        _check_codes(act)
+    if opt not in codes.OPTIMIZER_CODES:
+        raise ValueError(f"unknown optimizer code {opt!r}")
+    n_cols = X.shape[1] + Y.shape[1]
     mode = _GRAD | _ACCUMULATE | _TRAIN | (_SOFTMAX_FWD if act_out == SOFTMAX else 0)
-    flat_theta = theta.reshape(theta.size)
-    flat_grad = grad.reshape(grad.size)
-    momentum = mu != 0
-    mu32 = _f32(mu)
-    nesterov = bool(nesterov)
-    flat_velocity = velocity.reshape(velocity.size) if momentum else None
-    sgd_blocks = _blocks(theta.size, _config.threads)
+    update = (theta.reshape(theta.size), grad.reshape(grad.size), state, opt,
+              _device_hyper(hyper), stats)  # fmt: skip
     batch = 0
     for s in range(start, stop, batch_size):
         m = min(batch_size, stop - s)
@@ -1290,13 +1382,7 @@ def train_batches(
         _forward(Xm, views, acts, True)
         _output_rows(views.Z[last], views.A[last], Ym, views.dA[last], views.dZ[last], stats,
                      act_out, loss, eps, mode, batch)  # fmt: skip
-        _backward(Xm, views, acts)
-        if momentum:
-            _launch(_momentum_update_kernel, sgd_blocks, _config.threads, flat_theta, flat_grad,
-                    flat_velocity, lr32, mu32, nesterov, stats)  # fmt: skip
-        else:
-            _launch(_sgd_update_kernel, sgd_blocks, _config.threads, flat_theta, flat_grad, lr32,
-                    stats)  # fmt: skip
+        _backward(Xm, views, acts, update)
         batch += 1
     bad = stats.copy_to_host()[BAD]  # the one copy back (20 bytes); it also synchronises
     return int(bad) if bad >= 0 else -1
@@ -1405,18 +1491,17 @@ def ptx_targets(config: LaunchConfig = PRODUCTION):
     targets += [
         ("activation_forward", _activation_forward_kernel, f"void({m2}, {m2}, {i64})"),
         ("activation_grad", _activation_grad_kernel, f"void({m2}, {m2}, {m2}, {m2}, {i64})"),
-        ("loss_grad", _loss_grad_kernel, f"void({m2}, {m2}, {m2}, {i64}, {f})"),
+        ("loss_grad", _loss_grad_kernel, f"void({m2}, {m2}, {m2}, {i64}, boolean, {f})"),
         (
             "output_rows",
             _output_rows_kernel(config.rows),
             f"void({m2}, {m2}, {m2}, {m2}, {m2}, {v1}, {i64}, {i64}, {f}, {i64}, {i64})",
         ),
         ("column_sum", _column_sum_kernel(*config.colsum), f"void({m2}, {v1})"),
-        ("sgd_update", _sgd_update_kernel, f"void({v1}, {v1}, {f}, {v1})"),
         (
-            "momentum_update",
-            _momentum_update_kernel,
-            f"void({v1}, {v1}, {v1}, {f}, {f}, boolean, {v1})",
+            "optimizer_update",
+            _optimizer_update_kernel,
+            f"void({v1}, {v1}, {m2}, {i64}, {i64}, {i64}, {v1}, {v1})",
         ),
         (
             "gather",
