@@ -14,7 +14,6 @@ codes only.
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 
 from nnlite.errors import ConfigError

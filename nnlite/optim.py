@@ -95,10 +95,20 @@ OPTIMIZERS: dict[str, Rule] = {
         formula="W ← W − α·dW;  with momentum μ: V ← μ·V − α·dW, W ← W + V",
         hyper=(
             Hyper("lr", "α", 0.1, _learning_rate, "learning rate α: the size of each step"),
-            Hyper("momentum", "μ", 0.0, _momentum,
-                  "momentum μ in [0, 1): V ← μ·V − α·dW, W ← W + V (0: plain SGD)"),
-            Hyper("nesterov", "", False, lambda v: _flag(v, "nesterov"),
-                  "Nesterov's momentum: W ← W + μ·V − α·dW (needs momentum)"),
+            Hyper(
+                "momentum",
+                "μ",
+                0.0,
+                _momentum,
+                "momentum μ in [0, 1): V ← μ·V − α·dW, W ← W + V (0: plain SGD)",
+            ),
+            Hyper(
+                "nesterov",
+                "",
+                False,
+                lambda v: _flag(v, "nesterov"),
+                "Nesterov's momentum: W ← W + μ·V − α·dW (needs momentum)",
+            ),
         ),  # fmt: skip
         state=("velocity",),
         code=lambda v: codes.MOMENTUM if v["momentum"] else codes.SGD,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-# Activation names in kernel-code order (identity, sigmoid, tanh, relu, softmax).
-ACT_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax")
+# Activation names in kernel-code order (identity, sigmoid, tanh, relu, softmax, …).
+ACT_NAMES = ("identity", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "softplus")
+LEAKY_SLOPE = 0.01  # PyTorch's LeakyReLU default negative_slope
 LOSS_NAMES = ("mse", "bce", "cce")
 
 
@@ -31,6 +32,10 @@ def activation(Z, name):
         return np.maximum(Z, 0.0)
     if name == "softmax":
         return special.softmax(Z, axis=1)
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+    if name == "softplus":
+        return np.logaddexp(0.0, Z)  # log(e⁰ + eᶻ) = log(1 + eᶻ)
     raise ValueError(name)
 
 
@@ -46,6 +51,10 @@ def activation_jacobian_vjp(Z, dA, name):
         return dA * (1 - np.tanh(Z) ** 2)
     if name == "relu":
         return dA * (Z > 0)
+    if name == "leaky_relu":
+        return dA * np.where(Z > 0, 1.0, LEAKY_SLOPE)
+    if name == "softplus":
+        return dA * special.expit(Z)  # d/dz log(1 + eᶻ) = eᶻ/(1 + eᶻ)
     if name == "softmax":
         out = np.empty_like(Z)
         for r in range(Z.shape[0]):

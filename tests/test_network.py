@@ -22,6 +22,8 @@ ARCHS = [
     (("sigmoid",), "softmax", "mse", 3),
     ((), "sigmoid", "bce", 1),
     (("tanh",), "sigmoid", "cce", 3),
+    (("leaky_relu", "softplus"), "softmax", "cce", 3),
+    (("softplus",), "leaky_relu", "mse", 2),
 ]
 
 

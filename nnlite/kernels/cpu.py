@@ -30,10 +30,8 @@ import math
 
 import numpy as np
 
-from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
-from nnlite.kernels.jit import inline, kernel
-
 from nnlite.kernels import codes
+from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
 from nnlite.kernels.codes import (
     BCE,
     CCE,
@@ -53,6 +51,7 @@ from nnlite.kernels.codes import (
     SOFTPLUS,
     TANH,
 )
+from nnlite.kernels.jit import inline, kernel
 
 # ``@kernel`` compiles a function on first use and caches it on disk;
 # ``@inline`` inlines it into its callers at Numba-IR level instead of
@@ -545,6 +544,8 @@ def loss_grad(P, Y, dP, loss, eps):
 @kernel
 def is_fused(act, loss):
     """True when the output activation and the loss differentiate together (``codes.FUSED_WITH``)."""
+    if loss < 0 or loss >= len(FUSED_WITH):
+        raise ValueError("unknown loss code")
     return FUSED_WITH[loss] == act
 
 
@@ -554,6 +555,8 @@ def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
 
     Writes ``dZ`` and, on the unfused path, ``dA`` = ∂L/∂P.
     """
+    if loss < 0 or loss >= len(FUSED_WITH):
+        raise ValueError("unknown loss code")
     _output_grad(Z, A, Y, dA, dZ, act, loss, FUSED_WITH[loss] == act, eps)
 
 
