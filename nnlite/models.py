@@ -27,7 +27,7 @@ from nnlite.config import (
     check_seed,
 )
 from nnlite.errors import ConfigError, DataError, DivergenceError, LearnerWarning
-from nnlite.kernels import get_backend, memory_for
+from nnlite.kernels import codes, get_backend, memory_for
 from nnlite.layers import Dense
 from nnlite.optim import SGD, Optimizer
 
@@ -244,12 +244,11 @@ class Sequential:
 
     def param_views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(W, b) of every layer as views into ``flat``, laid out like θ (θ itself, or ∂L/∂θ)."""
-        views, off = [], 0
-        for i, o in zip(self._dims[:-1], self._dims[1:]):
-            views.append(
-                (flat[off : off + i * o].reshape(i, o), flat[off + i * o : off + i * o + o])
-            )
-            off += i * o + o
+        dims = [int(d) for d in self._dims]
+        views = []
+        for layer, (i, o) in enumerate(zip(dims[:-1], dims[1:])):
+            off = codes.param_offset(dims, layer)  # the layout, written once
+            views.append((flat[off : off + i * o].reshape(i, o), flat[off + i * o : off + i * o + o]))
         return views
 
     def _bind_layers(self) -> None:
@@ -282,8 +281,7 @@ class Sequential:
 
     def layer_view(self, buf: np.ndarray, layer: int, rows: int) -> np.ndarray:
         """Rows 0..rows−1 of ``layer``'s block in a buffer from ``buffers``."""
-        cap = buf.size // self._units
-        off = cap * int(self._dims[1 : layer + 1].sum())
+        off = codes.buffer_offset([int(d) for d in self._dims], layer, buf.size)
         o = int(self._dims[layer + 1])
         return buf[off : off + rows * o].reshape(rows, o)
 
@@ -398,7 +396,6 @@ class Sequential:
                 raise DataError(f"validation X has {Xv.shape[0]} samples but y has {Yv.shape[0]}")
             val = (Xv, Yv)
 
-        k = self.kernels
         mem = self.memory  # on the CPU put/get return their argument: no copies
         n = X.shape[0]
         batch_size = min(batch_size, n)
@@ -408,19 +405,13 @@ class Sequential:
         batches = -(-n // batch_size)
         # Progress is reported between compiled chunks of whole batches.
         chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
-        buf = {name: mem.put(a) for name, a in self.buffers(batch_size).items()}
-        Xb = mem.put(np.zeros((batch_size, X.shape[1]), self.dtype))
-        Yb = mem.put(np.zeros((batch_size, Y.shape[1]), self.dtype))
-        theta = mem.put(self.theta)  # θ stays on the device for the whole fit
-        hyper = opt.hyper_vector()  # the kernels' hyper-parameters; hyper[0] = α
-        opt_state = mem.put(_optimizer_state(opt, self.theta.size, self.dtype, state))
+        trainer = Trainer(self, opt, batch_size, state)
+        buf, theta = trainer.buf, trainer.theta  # θ stays on the device for the whole fit
         # The data set stays on the device when it fits; else each chunk is copied.
         resident = mem.fits(X.nbytes + Y.nbytes)
         Xd, Yd = (mem.put(X), mem.put(Y)) if resident else (X, Y)
         if val is not None and resident:
             val = (mem.put(val[0]), mem.put(val[1]))
-        eps = CLIP_EPS[self.dtype]
-        loss_code = losses.code(self.loss)
         rng = np.random.default_rng(seed)
         if state is not None:
             rng.bit_generator.state = state["rng"]
@@ -442,7 +433,7 @@ class Sequential:
                 "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
                 "rng": rng.bit_generator.state,
                 "optimizer": opt.as_dict(),
-                "state": _state_slots(opt, mem.get(opt_state)),
+                "state": trainer.state_slots(),
                 "n_samples": n,
                 "batch_size": batch_size,
                 "shuffle": bool(shuffle),
@@ -477,11 +468,7 @@ class Sequential:
                     rows_c = order[start:stop]
                     Xc, Yc, lo, hi = mem.put(X[rows_c]), mem.put(Y[rows_c]), 0, stop - start
                     order_c = mem.put(np.arange(hi, dtype=np.int64))
-                bad = k.train_batches(
-                    Xc, Yc, order_c, lo, hi, batch_size, theta, self._dims, self._acts,
-                    loss_code, opt.code, hyper, opt_state, eps, Xb, Yb, buf["Z"], buf["A"],
-                    buf["dZ"], buf["dA"], buf["grad"], stats,
-                )  # fmt: skip
+                bad = trainer.run(Xc, Yc, order_c, lo, hi, stats)
                 if bad >= 0:
                     self.history.seconds += time.perf_counter() - start_time
                     batch = start // batch_size + int(bad)
@@ -738,6 +725,73 @@ class _Digest:
         return self._value
 
 
+class Trainer:
+    """The training step of a model, on its device: the arrays it needs and the driver.
+
+    One step, for each batch: gather its rows, forward propagation, the loss,
+    backward propagation with each layer's update by the optimiser as soon as
+    its gradient is complete (``train_batches`` of the model's kernels, CPU or
+    CUDA, which implement the same step). ``fit`` runs chunks of many batches
+    through ``run``; ``nnlite.trace`` runs one batch at a time through
+    ``step`` and watches it with an observer, so a trace and a fit are the same
+    compiled calls on the same arrays.
+
+    Attributes (device arrays, laid out as ``Sequential.buffers`` says):
+    ``theta`` (the model's θ: itself on the CPU, a device copy on CUDA),
+    ``buf`` (Z, A, dZ, dA, grad), ``Xb``/``Yb`` (the gathered batch),
+    ``state`` (the optimiser's state rows), ``hyper`` (its hyper-parameters).
+    """
+
+    def __init__(
+        self, model: Sequential, opt: Optimizer, batch_size: int,
+        resume: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        mem = model.memory
+        self.model, self.opt, self.batch_size = model, opt, batch_size
+        self.kernels, self.memory = model.kernels, mem
+        self.buf = {name: mem.put(a) for name, a in model.buffers(batch_size).items()}
+        self.Xb = mem.put(np.zeros((batch_size, model.n_inputs), model.dtype))
+        self.Yb = mem.put(np.zeros((batch_size, model.n_outputs), model.dtype))
+        self.theta = mem.put(model.theta)
+        self.hyper = opt.hyper_vector()  # the kernels' hyper-parameters; hyper[0] = α
+        self.state = mem.put(_optimizer_state(opt, model.theta.size, model.dtype, resume))
+        self.eps = CLIP_EPS[model.dtype]
+        self.loss_code = losses.code(model.loss)
+
+    def run(self, X: Any, Y: Any, order: Any, start: int, stop: int, stats: Any) -> int:
+        """Train on ``order[start:stop]`` of X, Y (device arrays); returns −1 or the bad batch."""
+        m = self.model
+        return self.kernels.train_batches(
+            X, Y, order, start, stop, self.batch_size, self.theta, m._dims, m._acts,
+            self.loss_code, self.opt.code, self.hyper, self.state, self.eps, self.Xb, self.Yb,
+            self.buf["Z"], self.buf["A"], self.buf["dZ"], self.buf["dA"], self.buf["grad"], stats,
+        )  # fmt: skip
+
+    def step(self, X: Any, Y: Any, rows: Any, observer: Any = None) -> np.ndarray:
+        """One step on the batch ``rows`` of X, Y (device arrays); returns its statistics.
+
+        ``observer.before_step(trainer, rows)`` is called before it and
+        ``observer.after_step(trainer, rows, stats)`` after it (``stats``: the
+        batch's loss before the update, correct rows, rows, as ``fit`` sums them).
+        """
+        rows = np.asarray(rows, np.int64)
+        if observer is not None:
+            observer.before_step(self, rows)
+        stats = self.memory.stats()
+        bad = self.run(X, Y, self.memory.put(rows), 0, rows.size, stats)
+        stats = np.array(self.memory.read_stats(stats), np.float64)
+        if bad >= 0:  # the loss was not finite: the step stopped before its update
+            stats[3] = math.nan
+        if observer is not None:
+            observer.after_step(self, rows, stats)
+        return stats
+
+    def state_slots(self) -> dict[str, np.ndarray]:
+        """The optimiser's state as ``{slot: host copy of its row}`` (what a checkpoint stores)."""
+        rows = self.memory.get(self.state)
+        return {slot: np.array(row) for slot, row in zip(self.opt.slots, rows)}
+
+
 def _optimizer_state(
     opt: Optimizer, size: int, dtype: np.dtype, state: dict[str, Any] | None
 ) -> np.ndarray:
@@ -752,11 +806,6 @@ def _optimizer_state(
         for row, slot in zip(rows, slots):
             row[...] = state["state"][slot]
     return rows
-
-
-def _state_slots(opt: Optimizer, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """The state array as ``{slot: copy of its row}`` (what a checkpoint stores)."""
-    return {slot: np.array(row) for slot, row in zip(opt.slots, rows)}
 
 
 def _check_resume(

@@ -1,28 +1,29 @@
-"""Trace mode: every number of a training step, as plain events.
+"""Trace mode: every number of a training step, as the step itself computed it.
 
-Owns: the trace events — dataclasses that hold what a learner sees at each
-step (the batch; forward propagation layer by layer, left to right; the loss;
-backward propagation, right to left; the SGD update; the loss after it; and
-each learning-rule step of Rosenblatt's perceptron) — their JSON form (one
-object per event, full arrays), and the tracer that produces them. Also Matt
+Owns: the tracer — it checks the options, builds the network (or Matt
 Mazur's published worked example, "A Step by Step Backpropagation Example"
-(2015), as a ready-made network.
+(2015)), and runs training one batch at a time while it watches — and the
+perceptron's trace. The events it yields are the dataclasses of
+``nnlite.events`` (re-exported here).
 
-How the numbers are made: the tracer calls the compiled kernels that training
-uses (``dense_forward``, ``loss_value``, ``output_grad``, ``activation_grad``,
-``dense_backward``, ``dense_sgd_update``, ``sgd_update``, ``perceptron_predict``,
-``perceptron_step``), one call at a time on the same views into θ, and copies
-what each call wrote into an event. It computes no number of the lesson
-itself, so a trace cannot disagree with training (``train_batches`` chains
-the same calls inside one compiled loop). With ``device="cuda"`` the same
-calls go to the CUDA twins.
+How the numbers are made: a network trace does not train by itself. It runs
+the model's own training step (``models.Trainer.step``: the compiled
+``train_batches`` that ``fit`` runs, CPU or CUDA) on one batch at a time, and
+a ``_StepObserver`` reads what the step left in its buffers (every Z, A, dZ,
+∂L/∂A and the updated θ) and turns it into events. So a trace cannot
+disagree with training. What the step never stores (∂L/∂W, folded into
+plain SGD's update; σ′ for display; the long way round of ``unfused``; the
+loss after the update) is computed from those buffers with the same kernels.
+The perceptron's trace calls ``perceptron_predict`` and ``perceptron_step``
+one sample at a time.
 
-Imports: numpy, nnlite's tables, models, data sets and kernels. Never typer or
-rich; never prints: ``nnlite/ui_trace.py`` renders, ``cli.py`` wires.
+Imports: numpy, nnlite's tables, events, models, data sets and kernels.
+Never typer or rich; never prints: ``nnlite/ui/trace.py`` renders, ``cli.py``
+wires.
 
 Omits: shuffling (the trace walks the samples in order, starting at
-``sample``, so a learner can follow them), validation data, the fast
-compiled loop, and optimisers other than SGD.
+``sample``, so a learner can follow them), validation data, and optimisers
+other than SGD.
 """
 
 from __future__ import annotations
@@ -38,11 +39,33 @@ import numpy as np
 
 from nnlite import activations, datasets, losses
 from nnlite.config import CLIP_EPS
-from nnlite.errors import ConfigError, DataError
+from nnlite.errors import ConfigError
+from nnlite.events import (
+    EVENTS,
+    Activation,
+    Backward,
+    Event,
+    Forward,
+    Loss,
+    NetworkTrace,
+    PerceptronEpoch,
+    PerceptronStep,
+    PerceptronTrace,
+    Step,
+    Unfused,
+    Update,
+    from_json,
+)
 from nnlite.kernels import get_backend, memory_for, resolve_device
 from nnlite.layers import Dense
-from nnlite.models import Sequential
+from nnlite.models import Sequential, Trainer
 from nnlite.optim import SGD
+
+__all__ = [  # the events, re-exported: ``nnlite.trace`` is where a learner meets them
+    "EVENTS", "Activation", "Backward", "Event", "Forward", "Loss", "NetworkTrace",
+    "PerceptronEpoch", "PerceptronStep", "PerceptronTrace", "Step", "Unfused", "Update",
+    "from_json", "run",
+]  # fmt: skip
 
 MODELS = ("mlp", "perceptron")
 EXAMPLES = ("mazur",)
@@ -53,266 +76,6 @@ DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_LR = 0.5
 DEFAULT_ETA = 1.0
 DEFAULT_PERCEPTRON_EPOCHS = 20  # a trace of XOR shows it never settles; 20 epochs are plenty
-
-# ---------------------------------------------------------------------------
-# Events. Arrays are numpy arrays in the trace's dtype (copies, never views);
-# ``to_json`` turns them into nested lists. ``step``, ``epoch`` and ``layer``
-# count from 1 as a learner does; sample indices (``rows``) count from 0.
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class Event:
-    """Base of every trace event; ``kind`` names it in the JSON form."""
-
-    kind: ClassVar[str] = "event"
-
-    def to_json(self) -> dict[str, Any]:
-        """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
-        out: dict[str, Any] = {"kind": self.kind}
-        for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
-        return out
-
-    def to_line(self) -> str:
-        """One line of JSON (NaN and infinity written as JavaScript does)."""
-        return json.dumps(self.to_json())
-
-
-@dataclass
-class NetworkTrace(Event):
-    """First event of a network trace: the network, the data and the settings."""
-
-    kind: ClassVar[str] = "trace"
-    dataset: str
-    n_samples: int
-    dims: list[int]  # (n_in, units₁, …, units_L)
-    activations: list[str]  # σ of each layer
-    loss: str
-    lr: float
-    batch_size: int
-    steps: int
-    steps_per_epoch: int
-    first_sample: int
-    dtype: str
-    device: str
-    eps: float  # probabilities are clipped to [eps, 1 − eps] before a log
-    seed: int
-    example: str | None = None
-    hold_biases: bool = False
-    unfused: bool = False
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Step(Event):
-    """The start of one training step: its mini-batch."""
-
-    kind: ClassVar[str] = "step"
-    step: int
-    epoch: int
-    rows: list[int]  # sample indices in the data set
-    X: np.ndarray  # (m, n_in), a⁰
-    Y: np.ndarray  # (m, o), the targets
-
-
-@dataclass
-class Forward(Event):
-    """The linear step of layer ℓ: Z = A_prev·W + b."""
-
-    kind: ClassVar[str] = "forward"
-    step: int
-    layer: int
-    A_prev: np.ndarray  # (m, i)
-    W: np.ndarray  # (i, o)
-    b: np.ndarray  # (o,)
-    Z: np.ndarray  # (m, o)
-
-
-@dataclass
-class Activation(Event):
-    """The activation of layer ℓ: A = σ(Z)."""
-
-    kind: ClassVar[str] = "activation"
-    step: int
-    layer: int
-    activation: str
-    Z: np.ndarray
-    A: np.ndarray
-
-
-@dataclass
-class Loss(Event):
-    """L(P, Y) before the update (``when="before"``) or after it (``"after"``)."""
-
-    kind: ClassVar[str] = "loss"
-    step: int
-    when: str
-    loss: str
-    P: np.ndarray
-    Y: np.ndarray
-    value: float
-    eps: float
-
-
-@dataclass
-class Backward(Event):
-    """Backward through layer ℓ: ∂L/∂Z, then ∂L/∂W, ∂L/∂b and ∂L/∂A_prev.
-
-    On the output layer ``dA`` is ∂L/∂P from the loss, or None when the loss
-    and the output activation are differentiated together (``fused``: then
-    dZ = (P − Y)/n directly). ``sigma_prime`` is σ′(Z) as the kernel computes
-    it (``activation_grad`` with ∂L/∂A = 1), shown beside dZ = dA ⊙ σ′(Z).
-    ``dA_prev`` is None on the first layer: the input needs no gradient.
-    """
-
-    kind: ClassVar[str] = "backward"
-    step: int
-    layer: int
-    activation: str
-    output: bool
-    fused: bool
-    Z: np.ndarray
-    A: np.ndarray
-    dA: np.ndarray | None
-    sigma_prime: np.ndarray | None  # σ′(Z) elementwise; None for softmax or a fused output
-    dZ: np.ndarray
-    A_prev: np.ndarray
-    W: np.ndarray
-    dW: np.ndarray
-    db: np.ndarray
-    dA_prev: np.ndarray | None
-    loss: str | None = None  # output layer only
-    Y: np.ndarray | None = None  # output layer only
-    eps: float | None = None  # output layer only
-
-
-@dataclass
-class Unfused(Event):
-    """The long way round beside a fused output gradient (``--unfused``).
-
-    ``dP`` = ∂L/∂P from the loss's own gradient kernel, ``dZ`` = that pushed
-    back through the activation's Jacobian (``activation_grad``), ``dZ_fused``
-    = the fused (P − Y)/n that training uses; ``max_diff`` = max |dZ − dZ_fused|.
-    """
-
-    kind: ClassVar[str] = "unfused"
-    step: int
-    layer: int
-    activation: str
-    loss: str
-    Z: np.ndarray
-    P: np.ndarray
-    Y: np.ndarray
-    dP: np.ndarray
-    dZ: np.ndarray
-    dZ_fused: np.ndarray
-    max_diff: float
-    eps: float
-
-
-@dataclass
-class Update(Event):
-    """One SGD update of a parameter: ``after`` = ``before`` − lr·``grad``.
-
-    For W the step is computed as training computes it, from the product
-    (``dense_sgd_update``): it can differ from ``before − lr·grad`` in the last bit.
-    """
-
-    kind: ClassVar[str] = "update"
-    step: int
-    layer: int
-    param: str  # "W" or "b"
-    lr: float
-    before: np.ndarray
-    grad: np.ndarray
-    after: np.ndarray
-
-
-@dataclass
-class PerceptronTrace(Event):
-    """First event of a perceptron trace: the gate's truth table and the settings."""
-
-    kind: ClassVar[str] = "perceptron-trace"
-    gate: str
-    X: np.ndarray  # (4, 2)
-    y: list[int]
-    eta: float
-    threshold: float
-    max_epochs: int
-    dtype: str
-    device: str
-
-
-@dataclass
-class PerceptronStep(Event):
-    """The learning rule on one sample: Σ wᵢxᵢ + b, ŷ = [Σ ≥ θ], y − ŷ, the update."""
-
-    kind: ClassVar[str] = "perceptron-step"
-    epoch: int
-    sample: int
-    x: np.ndarray
-    y: int
-    w: np.ndarray
-    b: float
-    weighted_sum: float
-    threshold: float
-    y_hat: int
-    error: int
-    eta: float
-    w_after: np.ndarray
-    b_after: float
-
-
-@dataclass
-class PerceptronEpoch(Event):
-    """End of a pass over the truth table; ``outcome`` is set on the last one."""
-
-    kind: ClassVar[str] = "perceptron-epoch"
-    epoch: int
-    updates: int
-    outcome: str | None  # None, "converged" or "gave up"
-    w: np.ndarray
-    b: float
-
-
-EVENTS: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        NetworkTrace, Step, Forward, Activation, Loss, Backward, Unfused, Update,
-        PerceptronTrace, PerceptronStep, PerceptronEpoch,
-    )
-}  # fmt: skip
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def from_json(obj: dict[str, Any] | str) -> Event:
-    """The event back from its JSON form (a dict or one line); arrays come back as float64."""
-    if isinstance(obj, str):
-        obj = json.loads(obj)
-    cls = EVENTS.get(obj.get("kind"))
-    if cls is None:
-        raise DataError(
-            f"unknown trace event kind {obj.get('kind')!r}; known kinds: {', '.join(EVENTS)}"
-        )
-    kwargs = {}
-    for f in fields(cls):
-        value = obj.get(f.name)
-        if value is not None and "ndarray" in str(f.type):
-            value = np.asarray(value, dtype=np.float64)
-        kwargs[f.name] = value
-    return cls(**kwargs)
-
 
 # ---------------------------------------------------------------------------
 # Matt Mazur, "A Step by Step Backpropagation Example" (2015),
@@ -609,157 +372,154 @@ def _mazur(dtype: Any, device: Any) -> tuple[Sequential, np.ndarray, np.ndarray,
     return net, X, Y, "mazur"
 
 
-def _param_views(flat: Any, dims: Sequence[int], layer: int) -> tuple[Any, Any]:
-    """(W, b) of ``layer`` as views into a flat vector laid out like θ (see ``cpu._param_views``)."""
-    off = sum(dims[k] * dims[k + 1] + dims[k + 1] for k in range(layer))
-    i, o = dims[layer], dims[layer + 1]
-    return flat[off : off + i * o].reshape((i, o)), flat[off + i * o : off + i * o + o]
+# ---------------------------------------------------------------------------
+# The traced training loop: the model's own training step (``models.Trainer``),
+# one batch at a time, watched by ``_StepObserver``.
+# ---------------------------------------------------------------------------
 
 
-# ---------------------------------------------------------------------------
-# The traced training loop: ``train_batches`` one kernel call at a time.
-# ---------------------------------------------------------------------------
+class _StepObserver:
+    """Turns what one training step left in the trainer's arrays into events.
+
+    Before the step it copies θ (each W and b as the step found them). After
+    it, the step's own buffers hold everything forward and backward
+    propagation computed (Z and A of every layer, ∂L/∂P, every dZ and ∂L/∂A);
+    θ holds the updated W and b. What the step never stores is computed here
+    from those buffers with the same kernels, for display only: ∂L/∂W =
+    A_prevᵀ·dZ and ∂L/∂b = Σₙ dZ (``dense_backward``; plain SGD folds ∂L/∂W
+    into its update), σ′(Z) (``activation_grad`` with ∂L/∂A = 1), the long way
+    round of ``--unfused``, and the loss after the update (``evaluate_rows``).
+    Nothing here changes θ.
+    """
+
+    def __init__(self, net: Sequential, trainer: Trainer, X: Any, Y: Any, h: NetworkTrace):
+        mem, B, dims = net.memory, h.batch_size, h.dims
+        self.net, self.trainer, self.h, self.X, self.Y = net, trainer, h, X, Y
+        self.acts = [activations.code(name) for name in h.activations]
+        self.fused = (h.activations[-1], h.loss) in losses.FUSED
+        self.grad = mem.put(np.zeros(trainer.theta.size, net.dtype))  # ∂L/∂θ, for display
+        self.grads = net.param_views(self.grad)
+        self.ones = [mem.put(np.ones((B, o), net.dtype)) for o in dims[1:]]
+        self.slopes = [mem.put(np.zeros((B, o), net.dtype)) for o in dims[1:]]
+        if h.unfused:
+            self.dP_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
+            self.dZ_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
+        after = net.buffers(B)
+        self.Z_after, self.A_after = mem.put(after["Z"]), mem.put(after["A"])
+        self.events: list[Event] = []
+
+    def host(self, a: Any) -> np.ndarray:
+        return np.array(self.net.memory.get(a), copy=True)  # a copy: the buffers are reused
+
+    def before_step(self, trainer: Trainer, rows: np.ndarray) -> None:
+        self.before = self.host(trainer.theta)
+
+    def after_step(self, trainer: Trainer, rows: np.ndarray, stats: np.ndarray) -> None:
+        net, h = self.net, self.h
+        k = net.kernels
+        L, m, eps, step = len(self.acts), rows.size, h.eps, self.step_number
+        view = net.layer_view
+        buf = trainer.buf
+        Zs = [view(buf["Z"], layer, m) for layer in range(L)]
+        As = [view(buf["A"], layer, m) for layer in range(L)]
+        dZs = [view(buf["dZ"], layer, m) for layer in range(L)]
+        dAs = [view(buf["dA"], layer, m) for layer in range(L)]
+        Xm = trainer.Xb[:m]  # the batch as the step gathered it
+        Xh, Yh = self.host(Xm), self.host(trainer.Yb[:m])
+        before = net.param_views(self.before)
+        after = net.param_views(self.host(trainer.theta))
+        out = self.events
+        out.append(Step(step=step, epoch=self.epoch, rows=[int(r) for r in rows], X=Xh, Y=Yh))
+
+        # Forward propagation, left to right: z = a·W + b, a = σ(z) (as the step did it).
+        A_prev = Xh
+        for layer in range(L):
+            W, b = before[layer]
+            out.append(Forward(step, layer + 1, A_prev, W.copy(), b.copy(), self.host(Zs[layer])))
+            out.append(Activation(step, layer + 1, h.activations[layer], self.host(Zs[layer]),
+                                  self.host(As[layer])))  # fmt: skip
+            A_prev = self.host(As[layer])
+        out.append(Loss(step, "before", h.loss, self.host(As[-1]), Yh.copy(), float(stats[3]),
+                        eps))  # fmt: skip
+
+        # Backward propagation, right to left.
+        if h.unfused:
+            P, dP, dZ = As[-1], self.dP_u[:m], self.dZ_u[:m]
+            k.loss_grad(P, trainer.Yb[:m], dP, losses.code(h.loss), eps)  # ∂L/∂p
+            k.activation_grad(Zs[-1], P, dP, dZ, self.acts[-1])  # ∂L/∂z = Jᵀ·∂L/∂p
+            long_way, short_way = self.host(dZ), self.host(dZs[-1])
+            out.append(Unfused(
+                step, L, h.activations[-1], h.loss, self.host(Zs[-1]), self.host(P), Yh.copy(),
+                self.host(dP), long_way, short_way, float(np.max(np.abs(long_way - short_way))),
+                eps,
+            ))  # fmt: skip
+        W_now = net.param_views(trainer.theta)  # dense_backward reads W only for a dX
+        for layer in range(L - 1, -1, -1):
+            last = layer == L - 1
+            slope = None
+            if h.activations[layer] != "softmax" and not (last and self.fused):
+                k.activation_grad(Zs[layer], As[layer], self.ones[layer][:m],
+                                  self.slopes[layer][:m], self.acts[layer])  # fmt: skip
+                slope = self.host(self.slopes[layer][:m])
+            dW, db = self.grads[layer]
+            A_prev = As[layer - 1] if layer > 0 else Xm
+            k.dense_backward(A_prev, W_now[layer][0], dZs[layer], dW, db, A_prev, False)
+            W = before[layer][0]
+            out.append(Backward(
+                step=step, layer=layer + 1, activation=h.activations[layer], output=last,
+                fused=last and self.fused, Z=self.host(Zs[layer]), A=self.host(As[layer]),
+                dA=None if last and self.fused else self.host(dAs[layer]), sigma_prime=slope,
+                dZ=self.host(dZs[layer]), A_prev=self.host(A_prev), W=W.copy(),
+                dW=self.host(dW), db=self.host(db),
+                dA_prev=self.host(dAs[layer - 1]) if layer > 0 else None,
+                loss=h.loss if last else None, Y=Yh.copy() if last else None,
+                eps=eps if last else None,
+            ))  # fmt: skip
+
+        # The update the step took: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b.
+        for layer in range(L):
+            for name, was, now, grad in zip("Wb", before[layer], after[layer], self.grads[layer]):
+                if name == "b" and h.hold_biases:
+                    continue
+                out.append(Update(step, layer + 1, name, h.lr, was.copy(), self.host(grad),
+                                  now.copy()))  # fmt: skip
+
+    def loss_after(self, trainer: Trainer, m: int) -> Loss:
+        """The loss on the same batch after the update (forward pass and loss; θ unchanged)."""
+        net, h, k = self.net, self.h, self.net.kernels
+        Xm, Ym = trainer.Xb[:m], trainer.Yb[:m]
+        k.forward_pass(Xm, trainer.theta, net._dims, net._acts, self.Z_after, self.A_after)
+        P = net.layer_view(self.A_after, len(self.acts) - 1, m)
+        value = float(k.loss_value(P, Ym, losses.code(h.loss), h.eps))
+        return Loss(step=self.step_number, when="after", loss=h.loss, P=self.host(P),
+                    Y=self.host(Ym), value=value, eps=h.eps)  # fmt: skip
 
 
 def _network_steps(
     net: Sequential, X: np.ndarray, Y: np.ndarray, h: NetworkTrace
 ) -> Iterator[Event]:
-    k, mem = net.kernels, net.memory
-
-    def host(a: Any) -> np.ndarray:
-        return np.array(mem.get(a), copy=True)  # a copy: the buffers are reused
-
-    dims = h.dims
-    L = len(h.activations)
-    acts = [activations.code(name) for name in h.activations]
-    loss_code = losses.code(h.loss)
-    eps = h.eps
-    fused = (h.activations[-1], h.loss) in losses.FUSED
+    mem = net.memory
+    opt = SGD(h.lr).validate()
+    trainer = Trainer(net, opt, h.batch_size)  # on the CPU its θ is net.theta itself
+    watch = _StepObserver(net, trainer, X, Y, h)
+    Xd, Yd = mem.put(X), mem.put(Y)
     B, n = h.batch_size, h.n_samples
-    buf = {name: mem.put(a) for name, a in net.buffers(B).items()}
-    theta = mem.put(net.theta)  # on the CPU, net.theta itself: each layer's W and b are views
-    params = [_param_views(theta, dims, layer) for layer in range(L)]
-    grads = [_param_views(buf["grad"], dims, layer) for layer in range(L)]
-    if h.unfused:
-        dP_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
-        dZ_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
-    # σ′(Z) for display, from the kernel itself: activation_grad with ∂L/∂A = 1.
-    ones = [mem.put(np.ones((B, o), net.dtype)) for o in dims[1:]]
-    slopes = [mem.put(np.zeros((B, o), net.dtype)) for o in dims[1:]]
-    order = [(h.first_sample + r) % n for r in range(n)]  # the data in order, from --sample
-
-    def forward(Xm: Any, m: int) -> tuple[list[Any], list[Any]]:
-        Zs = [net.layer_view(buf["Z"], layer, m) for layer in range(L)]
-        As = [net.layer_view(buf["A"], layer, m) for layer in range(L)]
-        return Zs, As
-
+    order = [(h.first_sample + r) % n for r in range(n)]  # the data in order, from ``sample``
     yield h
     for s in range(h.steps):
         epoch, j = divmod(s, h.steps_per_epoch)
         rows = order[j * B : (j + 1) * B]
-        m = len(rows)
-        Xh = np.ascontiguousarray(X[rows])
-        Yh = np.ascontiguousarray(Y[rows])
-        Xm, Ym = mem.put(Xh), mem.put(Yh)
-        step = s + 1
-        yield Step(step=step, epoch=epoch + 1, rows=rows, X=Xh.copy(), Y=Yh.copy())
-
-        # Forward propagation, left to right: z = a·W + b, a = σ(z).
-        Zs, As = forward(Xm, m)
-        A_prev = Xm
-        for layer in range(L):
-            W, b = params[layer]
-            k.dense_forward(A_prev, W, b, Zs[layer], As[layer], acts[layer])
-            yield Forward(step, layer + 1, host(A_prev), host(W), host(b), host(Zs[layer]))
-            yield Activation(
-                step, layer + 1, h.activations[layer], host(Zs[layer]), host(As[layer])
-            )
-            A_prev = As[layer]
-        P = As[-1]
-        before = float(k.loss_value(P, Ym, loss_code, eps))
-        yield Loss(step, "before", h.loss, host(P), Yh.copy(), before, eps)
-
-        # Backward propagation, right to left.
-        dZs = [net.layer_view(buf["dZ"], layer, m) for layer in range(L)]
-        dAs = [net.layer_view(buf["dA"], layer, m) for layer in range(L)]
-        k.output_grad(Zs[-1], P, Ym, dAs[-1], dZs[-1], acts[-1], loss_code, eps)
-        if h.unfused:
-            dP, dZ = dP_u[:m], dZ_u[:m]
-            if h.loss == "cce":
-                k.cce_grad(P, Ym, dP, eps)  # ∂L/∂p = −y/p/n
-            else:
-                k.bce_grad(P, Ym, dP, eps)  # ∂L/∂p = (p − y)/(p(1 − p))/(n·o)
-            k.activation_grad(Zs[-1], P, dP, dZ, acts[-1])  # ∂L/∂z = Jᵀ·∂L/∂p
-            long_way, short_way = host(dZ), host(dZs[-1])
-            yield Unfused(
-                step, L, h.activations[-1], h.loss, host(Zs[-1]), host(P), Yh.copy(), host(dP),
-                long_way, short_way, float(np.max(np.abs(long_way - short_way))), eps,
-            )  # fmt: skip
-        for layer in range(L - 1, -1, -1):
-            last = layer == L - 1
-            if not last:
-                # ∂L/∂z = ∂L/∂a ⊙ σ′(z); ∂L/∂a came from the layer above as its dX.
-                k.activation_grad(Zs[layer], As[layer], dAs[layer], dZs[layer], acts[layer])
-            slope = None
-            if h.activations[layer] != "softmax" and not (last and fused):
-                k.activation_grad(
-                    Zs[layer], As[layer], ones[layer][:m], slopes[layer][:m], acts[layer]
-                )
-                slope = host(slopes[layer][:m])
-            W, _ = params[layer]
-            dW, db = grads[layer]
-            if layer > 0:
-                A_prev = As[layer - 1]
-                k.dense_backward(A_prev, W, dZs[layer], dW, db, dAs[layer - 1], True)
-            else:
-                A_prev = Xm
-                k.dense_backward(Xm, W, dZs[0], dW, db, Xm, False)  # the input needs no dX
-            yield Backward(
-                step=step,
-                layer=layer + 1,
-                activation=h.activations[layer],
-                output=last,
-                fused=last and fused,
-                Z=host(Zs[layer]),
-                A=host(As[layer]),
-                dA=None if last and fused else host(dAs[layer]),
-                sigma_prime=slope,
-                dZ=host(dZs[layer]),
-                A_prev=host(A_prev),
-                W=host(W),
-                dW=host(dW),
-                db=host(db),
-                dA_prev=host(dAs[layer - 1]) if layer > 0 else None,
-                loss=h.loss if last else None,
-                Y=Yh.copy() if last else None,
-                eps=eps if last else None,
-            )
-
-        # Gradient descent: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b, on the views into θ.
-        # W takes the step as training does: from ∂L/∂W = A_prevᵀ·dZ in one product
-        # (``dense_sgd_update``), so the trace stays bit-identical to ``fit``.
-        for layer in range(L):
-            for name, param, grad in zip("Wb", params[layer], grads[layer]):
-                if name == "b" and h.hold_biases:
-                    continue
-                was = host(param)
-                if name == "W":
-                    A_prev = As[layer - 1] if layer > 0 else Xm
-                    k.dense_sgd_update(param, A_prev, dZs[layer], h.lr)
-                else:
-                    k.sgd_update(param, grad, h.lr)
-                yield Update(step, layer + 1, name, h.lr, was, host(grad), host(param))
-
-        # The loss on the same batch after the update.
-        Zs, As = forward(Xm, m)
-        A_prev = Xm
-        for layer in range(L):
-            W, b = params[layer]
-            k.dense_forward(A_prev, W, b, Zs[layer], As[layer], acts[layer])
-            A_prev = As[layer]
-        after = float(k.loss_value(As[-1], Ym, loss_code, eps))
-        yield Loss(step, "after", h.loss, host(As[-1]), Yh.copy(), after, eps)
-    mem.get(theta, out=net.theta)  # the trained θ back on the model (a no-op on the CPU)
+        watch.step_number, watch.epoch, watch.events = s + 1, epoch + 1, []
+        trainer.step(Xd, Yd, rows, watch)
+        if h.hold_biases:  # Mazur's convention: only the weights learn; b goes back
+            theta = watch.host(trainer.theta)
+            for (_, b_now), (_, b_was) in zip(net.param_views(theta),
+                                              net.param_views(watch.before)):  # fmt: skip
+                b_now[...] = b_was
+            mem.copy_into(trainer.theta, theta)
+        watch.events.append(watch.loss_after(trainer, len(rows)))
+        yield from watch.events
+    mem.get(trainer.theta, out=net.theta)  # the trained θ back on the model (a no-op on the CPU)
 
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from typer.testing import CliRunner
 
 import cli
 from nnlite import Perceptron, Sequential, trace, ui_trace
+from nnlite.errors import DataError
 from nnlite.layers import Dense
 
 runner = CliRunner()
@@ -444,7 +445,7 @@ def test_events_round_trip_through_json():
         back = trace.from_json(event.to_line())
         assert type(back) is type(event)
         assert back.to_json() == event.to_json()
-    with pytest.raises(trace.DataError, match="unknown trace event kind"):
+    with pytest.raises(DataError, match="unknown trace event kind"):
         trace.from_json({"kind": "nope"})
 
 

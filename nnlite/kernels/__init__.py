@@ -172,6 +172,10 @@ class _HostMemory:
     def zeros(self, shape: Any, dtype: Any) -> np.ndarray:
         return np.zeros(shape, dtype)
 
+    def copy_into(self, dst: np.ndarray, src: np.ndarray) -> None:
+        """dst[...] = src (a host array into an array of this memory, same shape)."""
+        dst[...] = src
+
     def stats(self, initial: np.ndarray | None = None) -> np.ndarray:
         """Σ loss × rows, Σ correct, rows, first batch's loss: what ``train_batches`` fills.
 

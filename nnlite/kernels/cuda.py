@@ -1441,6 +1441,10 @@ class _Memory:
     def zeros(self, shape, dtype):
         return cuda.to_device(np.zeros(shape, dtype))
 
+    def copy_into(self, dst, src):
+        """dst ← src: a host array into a device array of the same shape."""
+        dst.copy_to_device(np.ascontiguousarray(src, dtype=dst.dtype))
+
     def stats(self, initial=None):
         s = np.zeros(STATS_SIZE, np.float32)
         s[BAD] = -1

@@ -1,0 +1,279 @@
+"""Trace events: what a learner sees at each step of training, as plain data.
+
+Owns: the event dataclasses — the batch of a step; forward propagation layer
+by layer, left to right; the loss; backward propagation, right to left; the
+update; the loss after it; and each learning-rule step of Rosenblatt's
+perceptron — and their JSON form (one object per event, full arrays). They
+sit below the model: ``nnlite.trace`` fills them while it watches the
+training driver (``models.Trainer``) take its steps, and ``nnlite.ui``
+renders them. Imports numpy and nnlite's errors only; never renders.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nnlite.errors import DataError
+
+# ---------------------------------------------------------------------------
+# Events. Arrays are numpy arrays in the trace's dtype (copies, never views);
+# ``to_json`` turns them into nested lists. ``step``, ``epoch`` and ``layer``
+# count from 1 as a learner does; sample indices (``rows``) count from 0.
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    """Base of every trace event; ``kind`` names it in the JSON form."""
+
+    kind: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    def to_line(self) -> str:
+        """One line of JSON (NaN and infinity written as JavaScript does)."""
+        return json.dumps(self.to_json())
+
+
+@dataclass
+class NetworkTrace(Event):
+    """First event of a network trace: the network, the data and the settings."""
+
+    kind: ClassVar[str] = "trace"
+    dataset: str
+    n_samples: int
+    dims: list[int]  # (n_in, units₁, …, units_L)
+    activations: list[str]  # σ of each layer
+    loss: str
+    lr: float
+    batch_size: int
+    steps: int
+    steps_per_epoch: int
+    first_sample: int
+    dtype: str
+    device: str
+    eps: float  # probabilities are clipped to [eps, 1 − eps] before a log
+    seed: int
+    example: str | None = None
+    hold_biases: bool = False
+    unfused: bool = False
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Step(Event):
+    """The start of one training step: its mini-batch."""
+
+    kind: ClassVar[str] = "step"
+    step: int
+    epoch: int
+    rows: list[int]  # sample indices in the data set
+    X: np.ndarray  # (m, n_in), a⁰
+    Y: np.ndarray  # (m, o), the targets
+
+
+@dataclass
+class Forward(Event):
+    """The linear step of layer ℓ: Z = A_prev·W + b."""
+
+    kind: ClassVar[str] = "forward"
+    step: int
+    layer: int
+    A_prev: np.ndarray  # (m, i)
+    W: np.ndarray  # (i, o)
+    b: np.ndarray  # (o,)
+    Z: np.ndarray  # (m, o)
+
+
+@dataclass
+class Activation(Event):
+    """The activation of layer ℓ: A = σ(Z)."""
+
+    kind: ClassVar[str] = "activation"
+    step: int
+    layer: int
+    activation: str
+    Z: np.ndarray
+    A: np.ndarray
+
+
+@dataclass
+class Loss(Event):
+    """L(P, Y) before the update (``when="before"``) or after it (``"after"``)."""
+
+    kind: ClassVar[str] = "loss"
+    step: int
+    when: str
+    loss: str
+    P: np.ndarray
+    Y: np.ndarray
+    value: float
+    eps: float
+
+
+@dataclass
+class Backward(Event):
+    """Backward through layer ℓ: ∂L/∂Z, then ∂L/∂W, ∂L/∂b and ∂L/∂A_prev.
+
+    On the output layer ``dA`` is ∂L/∂P from the loss, or None when the loss
+    and the output activation are differentiated together (``fused``: then
+    dZ = (P − Y)/n directly). ``sigma_prime`` is σ′(Z) as the kernel computes
+    it (``activation_grad`` with ∂L/∂A = 1), shown beside dZ = dA ⊙ σ′(Z).
+    ``dA_prev`` is None on the first layer: the input needs no gradient.
+    """
+
+    kind: ClassVar[str] = "backward"
+    step: int
+    layer: int
+    activation: str
+    output: bool
+    fused: bool
+    Z: np.ndarray
+    A: np.ndarray
+    dA: np.ndarray | None
+    sigma_prime: np.ndarray | None  # σ′(Z) elementwise; None for softmax or a fused output
+    dZ: np.ndarray
+    A_prev: np.ndarray
+    W: np.ndarray
+    dW: np.ndarray
+    db: np.ndarray
+    dA_prev: np.ndarray | None
+    loss: str | None = None  # output layer only
+    Y: np.ndarray | None = None  # output layer only
+    eps: float | None = None  # output layer only
+
+
+@dataclass
+class Unfused(Event):
+    """The long way round beside a fused output gradient (``--unfused``).
+
+    ``dP`` = ∂L/∂P from the loss's own gradient kernel, ``dZ`` = that pushed
+    back through the activation's Jacobian (``activation_grad``), ``dZ_fused``
+    = the fused (P − Y)/n that training uses; ``max_diff`` = max |dZ − dZ_fused|.
+    """
+
+    kind: ClassVar[str] = "unfused"
+    step: int
+    layer: int
+    activation: str
+    loss: str
+    Z: np.ndarray
+    P: np.ndarray
+    Y: np.ndarray
+    dP: np.ndarray
+    dZ: np.ndarray
+    dZ_fused: np.ndarray
+    max_diff: float
+    eps: float
+
+
+@dataclass
+class Update(Event):
+    """One SGD update of a parameter: ``after`` = ``before`` − lr·``grad``.
+
+    For W the step is computed as training computes it, from the product
+    (``dense_sgd_update``): it can differ from ``before − lr·grad`` in the last bit.
+    """
+
+    kind: ClassVar[str] = "update"
+    step: int
+    layer: int
+    param: str  # "W" or "b"
+    lr: float
+    before: np.ndarray
+    grad: np.ndarray
+    after: np.ndarray
+
+
+@dataclass
+class PerceptronTrace(Event):
+    """First event of a perceptron trace: the gate's truth table and the settings."""
+
+    kind: ClassVar[str] = "perceptron-trace"
+    gate: str
+    X: np.ndarray  # (4, 2)
+    y: list[int]
+    eta: float
+    threshold: float
+    max_epochs: int
+    dtype: str
+    device: str
+
+
+@dataclass
+class PerceptronStep(Event):
+    """The learning rule on one sample: Σ wᵢxᵢ + b, ŷ = [Σ ≥ θ], y − ŷ, the update."""
+
+    kind: ClassVar[str] = "perceptron-step"
+    epoch: int
+    sample: int
+    x: np.ndarray
+    y: int
+    w: np.ndarray
+    b: float
+    weighted_sum: float
+    threshold: float
+    y_hat: int
+    error: int
+    eta: float
+    w_after: np.ndarray
+    b_after: float
+
+
+@dataclass
+class PerceptronEpoch(Event):
+    """End of a pass over the truth table; ``outcome`` is set on the last one."""
+
+    kind: ClassVar[str] = "perceptron-epoch"
+    epoch: int
+    updates: int
+    outcome: str | None  # None, "converged" or "gave up"
+    w: np.ndarray
+    b: float
+
+
+EVENTS: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        NetworkTrace, Step, Forward, Activation, Loss, Backward, Unfused, Update,
+        PerceptronTrace, PerceptronStep, PerceptronEpoch,
+    )
+}  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def from_json(obj: dict[str, Any] | str) -> Event:
+    """The event back from its JSON form (a dict or one line); arrays come back as float64."""
+    if isinstance(obj, str):
+        obj = json.loads(obj)
+    cls = EVENTS.get(obj.get("kind"))
+    if cls is None:
+        raise DataError(
+            f"unknown trace event kind {obj.get('kind')!r}; known kinds: {', '.join(EVENTS)}"
+        )
+    kwargs = {}
+    for f in fields(cls):
+        value = obj.get(f.name)
+        if value is not None and "ndarray" in str(f.type):
+            value = np.asarray(value, dtype=np.float64)
+        kwargs[f.name] = value
+    return cls(**kwargs)
