@@ -5,10 +5,10 @@ detect (bad option, bad file, bad data, diverging training) raises one of
 these with a one-line message; ``cli.py`` turns them into a red line on stderr
 and a non-zero exit code.
 
-A message about a parameter names it as the Python API does (``sample must be 0..3``,
-``loss='mse'``, ``leave lr out``) and the error lists it in ``params``; a front end whose
-user typed it otherwise (the CLI's ``--sample``, ``--loss mse``) rewrites those names with
-``spell_params``. Imports only the standard library.
+A message about a parameter names it as the Python API does, quoted or with its value
+(``'sample' must be 0..3``, ``loss='mse'``, ``lr=0.5``) and the error lists it in ``params``;
+a front end whose user typed it otherwise (the CLI's ``--sample``, ``--loss mse``,
+``--lr 0.5``) rewrites those names with ``spell_params``. Imports only the standard library.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ class LearnerWarning(UserWarning):
     """
 
 
-# ``name='text'`` or ``name="text"`` (a str's repr), ``name=`` before any other value, or the bare
-# name; never inside a longer identifier, a flag or a dotted name.
+# ``name='text'`` or ``name="text"`` (a str's repr), ``name=`` before any other value, or the
+# quoted name ``'name'``; never inside a longer identifier, a flag or a dotted name.
 _QUOTED = r"'(?:[^'\\]|\\.)*'" + "|" + r'"(?:[^"\\]|\\.)*"'
 
 
@@ -73,21 +73,23 @@ def spell_params(message: str, params: tuple[str, ...], spell: Callable[[str], s
     """``message`` with each parameter in ``params`` spelled as ``spell(name)`` says.
 
     ``name='text'`` becomes ``FLAG text`` (the repr's quotes and escapes undone, as the user
-    typed it), ``name=value`` becomes ``FLAG value`` and the bare name becomes ``FLAG``.
-    A name ``spell`` returns None for is left as it is.
+    typed it), ``name=value`` becomes ``FLAG value`` and the quoted name ``'name'`` becomes
+    ``FLAG``; the bare word ``name`` is prose and stays. A name ``spell`` returns None for is
+    left as it is.
     """
     for name in params:
         flag = spell(name)
         if flag is None:
             continue
-        where = rf"(?<![\w.\-'\"]){re.escape(name)}(?![\w\-])"
 
-        def typed(match: re.Match, flag: str = flag) -> str:
+        def spelled(match: re.Match, flag: str = flag) -> str:
+            if match.group(1) is None:  # 'name'
+                return flag
             value = match.group(1)
             if value[:1] in ("'", '"'):
                 value = ast.literal_eval(value)
             return f"{flag} {value}"
 
-        message = re.sub(rf"{where}=({_QUOTED}|)", typed, message)
-        message = re.sub(where, lambda _m, flag=flag: flag, message)
+        named = rf"(?<![\w.\-'\"]){re.escape(name)}=({_QUOTED}|)|'{re.escape(name)}'"
+        message = re.sub(named, spelled, message)
     return message

@@ -11,7 +11,7 @@ checkpoint back and refuses given settings that differ from what it fixes,
 
 Imports: numpy and the library (``io``, ``datasets``, ``diagnose``, ``models``); never
 typer or rich, never prints. Errors name the parameters as this module's functions
-spell them (``lr=0.5``, ``layers``); the CLI spells them as its flags (``--lr 0.5``).
+spell them (``lr=0.5``, ``'layers'``); the CLI spells them as its flags (``--lr 0.5``).
 
 Omits: rendering, the Ctrl-C handling and where the results are written (``cli.py``).
 """
@@ -108,7 +108,7 @@ def load_split(
     if val_split is None:
         val_split = 0.2 if len(ds.y) >= 20 else 0.0
     if not 0 <= val_split < 1:
-        raise ConfigError(f"val_split must be in [0, 1), got {val_split}", param="val_split")
+        raise ConfigError(f"'val_split' must be in [0, 1), got {val_split}", param="val_split")
     if val_split == 0:
         return ds, ds.X, ds.y, None, "none", note
     stratify = ds.n_classes is not None
@@ -224,7 +224,7 @@ def resume(
             shown = ",".join(map(str, shown)) or "none"
         raise ConfigError(
             f"{name}={typed!r}: "
-            f"the checkpoint fixes it ({shown}); leave {name} out to resume, or start a new run",
+            f"the checkpoint fixes it ({shown}); leave {name!r} out to resume, or start a new run",
             param=name,
         )
     run["epochs"] = epochs or int(run["epochs"])
@@ -273,7 +273,7 @@ def eval_data(
         dataset = extra.get("dataset")
         if dataset is None:
             raise ConfigError(
-                "this model does not record its data set: pass dataset", param="dataset"
+                "this model does not record its data set: pass 'dataset'", param="dataset"
             )
         if data_dir is None and extra.get("data_dir"):  # where train found the data
             data_dir = Path(extra["data_dir"])
