@@ -183,12 +183,18 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+# Library parameters that a command's option names otherwise (gradcheck's --outputs is
+# lessons.gradient_check's n_outputs): library name → the command's parameter.
+_OPTION_OF = {"n_inputs": "inputs", "n_outputs": "outputs", "n_samples": "samples"}
+
+
 @functools.cache
 def _flags(command: Callable[..., Any]) -> dict[str, str]:
     """How a command's user types each of its parameters: the long flag, or the metavar.
 
     Read from the command's typer options (``lr`` → ``--lr``, ``val_split`` →
-    ``--val-split``, ``images`` → ``--images``, the argument ``model_path`` → ``MODEL``).
+    ``--val-split``, ``images`` → ``--images``, the argument ``model_path`` → ``MODEL``),
+    plus the library's names for them where they differ (``_OPTION_OF``).
     """
     import inspect
 
@@ -200,6 +206,9 @@ def _flags(command: Callable[..., Any]) -> dict[str, str]:
         elif isinstance(info, typer.models.OptionInfo):
             long = [d.split("/")[0] for d in info.param_decls if d.startswith("--")]
             flags[name] = long[0] if long else "--" + name.replace("_", "-")
+    for library_name, option in _OPTION_OF.items():
+        if option in flags:
+            flags.setdefault(library_name, flags[option])
     return flags
 
 

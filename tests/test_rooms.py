@@ -70,6 +70,8 @@ def test_the_cli_reads_each_commands_flags_from_its_typer_options():
     predict = cli._flags(cli.predict)
     assert predict["model_path"] == "MODEL" and predict["images"] == "--images"
     assert cli._flags(cli.train)["val_split"] == "--val-split"  # no declared flag: typer's
+    assert cli._flags(cli.gradcheck)["n_outputs"] == "--outputs"  # gradient_check's name for it
+    assert "n_outputs" not in cli._flags(cli.train)
 
 
 # -- one mistake, told in the library's words and in the CLI's ----------------------------------
