@@ -220,12 +220,6 @@ def _show_warnings(caught: list) -> None:
             terminal.warn(str(w.message))
 
 
-def _hidden_layers(spec: str) -> list[int]:
-    from nnlite import runs
-
-    return runs.hidden_layers(spec)
-
-
 DATA_DIR_HELP = (
     "Folder with the MNIST / Fashion-MNIST IDX files, directly or in DIR/mnist, DIR/fashion-mnist "
     "(default: $NNLITE_DATA, else ~/.cache/nnlite; get them with `nnlite data download`)."
@@ -721,12 +715,13 @@ def trace(
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
 ) -> None:
     """Trace training step by step with the real numbers: forward, loss, backward, update."""
+    from nnlite import runs
     from nnlite import trace as tracing
     from nnlite.ui import trace as trace_view
 
     events = tracing.run(
         model=model, gate=gate, example=example, dataset=dataset,
-        layers=None if layers is None else _hidden_layers(layers), activation=activation,
+        layers=None if layers is None else runs.hidden_layers(layers), activation=activation,
         output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
         batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
         device=device,
@@ -771,12 +766,12 @@ def gradcheck(
     seed: int = typer.Option(0, min=0, help="Seed of the weights and of the random batch."),
 ) -> None:
     """Check backpropagation yourself: analytic vs finite-difference gradients, layer by layer."""
-    from nnlite import lessons
+    from nnlite import lessons, runs
     from nnlite.ui import lesson as lesson_view
     from nnlite.ui import terminal
 
     result = lessons.gradient_check(
-        hidden=_hidden_layers(layers), activation=activation.value, output=output.value,
+        hidden=runs.hidden_layers(layers), activation=activation.value, output=output.value,
         loss=loss.value, n_inputs=inputs, n_outputs=outputs, n_samples=samples, seed=seed,
     )  # fmt: skip
     terminal.console.print(lesson_view.gradcheck_table(result))
