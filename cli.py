@@ -1,11 +1,13 @@
 """The ``nnlite`` command line: thin typer commands over the library.
 
-Each command parses its options, calls nnlite, and renders with
-``nnlite.ui``. Heavy imports (numpy, numba, rich) happen inside the
-commands, so ``nnlite --help`` stays fast. One handler turns every
-``NnliteError`` or ``OSError`` into one red line on stderr and exit code 1;
-the top-level group (``_OneLineErrors``) does the same for typer's usage
-errors (bad choices, ranges, unknown options), with exit code 2.
+Each command parses its options, calls nnlite (a run's settings, data and
+resuming: ``nnlite.runs``), and renders with the ``nnlite.ui`` package. Heavy
+imports (numpy, numba, rich) happen inside the commands, so ``nnlite --help``
+stays fast. One handler turns every ``NnliteError`` or ``OSError`` into one red
+line on stderr and exit code 1, with the parameters the library's message names
+spelled as this command's flags (``lr=0.5`` → ``--lr 0.5``); the top-level group
+(``_OneLineErrors``) does the same for typer's usage errors (bad choices, ranges,
+unknown options), with exit code 2.
 """
 
 from __future__ import annotations
@@ -60,14 +62,14 @@ class _OneLineErrors(_Group):
             if type(exc).__name__ == "NoArgsIsHelpError":  # `nnlite`, `nnlite data`: the help
                 exc.show()
             else:
-                from nnlite import ui
+                from nnlite.ui import terminal
 
-                ui.error(_usage_message(exc))
+                terminal.error(_usage_message(exc))
             raise SystemExit(exc.exit_code) from None
         except typer.Abort:
-            from nnlite import ui
+            from nnlite.ui import terminal
 
-            ui.error("aborted")
+            terminal.error("aborted")
             raise SystemExit(1) from None
         # Without standalone mode, click returns the exit code of a ``typer.Exit``.
         raise SystemExit(result if isinstance(result, int) else 0)
@@ -164,114 +166,58 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(1) from None
         except (NnliteError, OSError, MemoryError) as exc:
-            from nnlite import ui
+            from nnlite.errors import spell_params
+            from nnlite.ui import terminal
 
             _show_warnings(caught)
             message = str(exc)
+            if isinstance(exc, NnliteError) and exc.params:  # the library's names, as typed here
+                message = spell_params(message, exc.params, _flags(command).get)
             if isinstance(exc, OSError) and exc.filename and exc.strerror:
                 message = f"{exc.strerror}: {exc.filename}"
             elif isinstance(exc, MemoryError):  # what the size checks could not foresee
                 message = f"not enough memory ({exc or 'MemoryError'}); try smaller data or a smaller network"
-            ui.error(message)
+            terminal.error(message)
             raise typer.Exit(1) from None
 
     return wrapper
 
 
+# Library parameters that a command's option names otherwise (gradcheck's --outputs is
+# lessons.gradient_check's n_outputs): library name → the command's parameter.
+_OPTION_OF = {"n_inputs": "inputs", "n_outputs": "outputs", "n_samples": "samples"}
+
+
+@functools.cache
+def _flags(command: Callable[..., Any]) -> dict[str, str]:
+    """How a command's user types each of its parameters: the long flag, or the metavar.
+
+    Read from the command's typer options (``lr`` → ``--lr``, ``val_split`` →
+    ``--val-split``, ``images`` → ``--images``, the argument ``model_path`` → ``MODEL``),
+    plus the library's names for them where they differ (``_OPTION_OF``).
+    """
+    import inspect
+
+    flags = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        info = parameter.default
+        if isinstance(info, typer.models.ArgumentInfo):
+            flags[name] = info.metavar or name.upper()
+        elif isinstance(info, typer.models.OptionInfo):
+            long = [d.split("/")[0] for d in info.param_decls if d.startswith("--")]
+            flags[name] = long[0] if long else "--" + name.replace("_", "-")
+    for library_name, option in _OPTION_OF.items():
+        if option in flags:
+            flags.setdefault(library_name, flags[option])
+    return flags
+
+
 def _show_warnings(caught: list) -> None:
     if caught:
-        from nnlite import ui
+        from nnlite.ui import terminal
 
         for w in caught:
-            ui.warn(str(w.message))
-
-
-def _hidden_layers(spec: str) -> list[int]:
-    from nnlite.errors import ConfigError
-
-    spec = spec.strip()
-    if spec.lower() in ("", "none"):
-        return []
-    parts = spec.replace("x", ",").split(",")  # 64,32 or 64x32
-    try:
-        if not all(part.strip() for part in parts):  # "x", "64,", "64,,32": a slip, not "none"
-            raise ValueError
-        sizes = [int(part) for part in parts]
-    except ValueError:
-        raise ConfigError(
-            f"bad layer spec {spec!r}: give hidden layer sizes separated by commas, e.g. 64,32"
-        ) from None
-    if any(s < 1 for s in sizes):
-        raise ConfigError(
-            f"bad layer spec {spec!r}: every layer needs at least one unit "
-            "(--layers none for no hidden layer)"
-        )
-    from nnlite.config import MAX_UNITS
-
-    if max(sizes, default=0) > MAX_UNITS:
-        raise ConfigError(f"bad layer spec {spec!r}: a layer has at most {MAX_UNITS:,} units")
-    return sizes
-
-
-def _load_data(name: str, data_dir: Optional[Path], seed: int):
-    """A data set by name or file, with raw 0–255 pixels scaled to 0..1 (and a note saying so).
-
-    The same rule for every command, so ``evaluate`` and ``predict`` see the data as
-    ``train`` did. Returns (dataset, note or None).
-    """
-    import dataclasses
-
-    import numpy as np
-
-    from nnlite import datasets, diagnose
-
-    ds = datasets.load(name, data_dir=data_dir, seed=seed)
-    scale = diagnose.pixel_scale(ds.X)
-    if not scale:
-        return ds, None
-    note = (
-        diagnose.raw_pixels_message(ds.X, what=ds.name)
-        + f"; scaled to 0..1 (÷ {scale:g}) for this run, as nnlite does for MNIST"
-    )
-    scaled = {"X": ds.X / np.float32(scale)}
-    if ds.X_test is not None:
-        scaled["X_test"] = ds.X_test / np.float32(scale)
-    return dataclasses.replace(ds, **scaled), note
-
-
-def _load_split(name: str, data_dir: Optional[Path], val_split: Optional[float], seed: int):
-    """(dataset, X_train, y_train, validation or None, description of the validation, note)."""
-    from nnlite import datasets
-    from nnlite.errors import ConfigError
-
-    ds, note = _load_data(name, data_dir, seed)
-    if ds.X_test is not None and val_split is None:
-        desc = f"published test set ({len(ds.y_test):,})"
-        return ds, ds.X, ds.y, (ds.X_test, ds.y_test), desc, note
-    if val_split is None:
-        val_split = 0.2 if len(ds.y) >= 20 else 0.0
-    if not 0 <= val_split < 1:
-        raise ConfigError(f"--val-split must be in [0, 1), got {val_split}")
-    if val_split == 0:
-        return ds, ds.X, ds.y, None, "none", note
-    stratify = ds.n_classes is not None
-    X_tr, X_va, y_tr, y_va = datasets.train_test_split(
-        ds.X, ds.y, test_fraction=val_split, seed=seed, stratify=stratify
-    )
-    return ds, X_tr, y_tr, (X_va, y_va), f"{val_split:.0%} held out ({len(y_va):,})", note
-
-
-def _output_layer(ds: Any, output: Output) -> tuple[int, str]:
-    """Units and activation of the output layer a learner would choose for this data."""
-    if ds.n_classes is None:
-        units = 1 if ds.y.ndim == 1 else ds.y.shape[1]
-        act = "identity" if output == Output.auto else output.value
-        return units, act
-    if ds.n_classes <= 2:
-        act = "sigmoid" if output == Output.auto else output.value
-        return (1 if act != "softmax" else 2), act
-    act = "softmax" if output == Output.auto else output.value
-    return ds.n_classes, act
+            terminal.warn(str(w.message))
 
 
 DATA_DIR_HELP = (
@@ -316,7 +262,7 @@ def train(
     results go (--save, --plot) is checked before training; two runs cannot
     write the same --save file at once.
     """
-    from nnlite import files, io
+    from nnlite import files, io, runs
     from nnlite.errors import ConfigError
     from nnlite.optim import SGD
 
@@ -328,10 +274,10 @@ def train(
         save = io.model_path(save)
     own = False  # the --save file is this run's own checkpoint (--resume): replace it freely
     if resume is not None:
-        given = {p: v for p, v in ctx.params.items() if _given(ctx, p)}
-        model, run = _checkpoint(resume, given)
+        given = {p: _typed(v) for p, v in ctx.params.items() if _given(ctx, p)}
+        model, run = runs.resume(resume, given, epochs=epochs, data_dir=data_dir)
         save = save or io.model_path(resume)
-        own = _same_file(save, resume)
+        own = runs.same_file(save, resume)
     # Everything about where the results go, before any work: a typo costs nothing.
     if save is not None:
         _check_output(save, "--save", overwrite or own)
@@ -339,30 +285,23 @@ def train(
         _check_output(plot, "--plot", overwrite, _plot_check)
     with files.claim(save) if save is not None else contextlib.nullcontext():
         if resume is None:
-            run = {
-                "dataset": dataset, "val_split": val_split, "seed": seed, "epochs": epochs or 100,
-                "batch_size": batch_size, "lr": lr, "momentum": momentum, "nesterov": nesterov,
-                "data_dir": str(data_dir) if data_dir is not None else None,
-            }  # fmt: skip
+            run = runs.new_run(
+                dataset=dataset, val_split=val_split, seed=seed, epochs=epochs,
+                batch_size=batch_size, lr=lr, momentum=momentum, nesterov=nesterov,
+                data_dir=data_dir,
+            )  # fmt: skip
             model = None
         else:
-            run["epochs"] = epochs or int(run["epochs"])
-            if data_dir is not None:
-                run["data_dir"] = str(data_dir)
             model.use_device(device.value)
-        data = _run_data(run)
+        data = runs.run_data(run)
         if model is None:
-            model = _new_model(data, run, layers, activation, output, loss, dtype, device)
+            model = runs.new_model(
+                data, run, layers=layers, activation=activation.value, output=output.value,
+                loss=loss.value, dtype=dtype.value, device=device.value,
+            )  # fmt: skip
         _train(model, run, data, save=save, save_overwrite=overwrite or own, plot=plot,
                plot_overwrite=overwrite, checkpoint_every=checkpoint_every, quiet=quiet,
                resume=resume)  # fmt: skip
-
-
-# Options whose values a checkpoint fixes (given with another value, --resume refuses them).
-_FIXED_BY_CHECKPOINT = (
-    "dataset", "layers", "activation", "output", "loss", "batch_size", "lr", "momentum",
-    "nesterov", "seed", "val_split", "dtype",
-)  # fmt: skip
 
 
 def _given(ctx: Any, name: str) -> bool:
@@ -371,70 +310,13 @@ def _given(ctx: Any, name: str) -> bool:
     return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
-def _checkpoint(path: Path, given: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The model and run record of a checkpoint; options given that it fixes must agree."""
-    from nnlite import io
-    from nnlite.errors import ConfigError
-
-    model = io.load(path)
-    if model.resume_state is None:
-        raise ConfigError(
-            f"{str(path)!r} holds a finished model, not an interrupted run: nothing to resume"
-        )
-    run = dict(model.extra)
-    needed = ("dataset", "seed", "batch_size", "lr", "epochs")
-    if any(key not in run for key in needed):
-        raise ConfigError(
-            f"{str(path)!r} was not written by `nnlite train`: it does not say which data and "
-            "settings to resume with (continue it in Python with fit(..., resume=True))"
-        )
-    fixed = {
-        "dataset": run["dataset"], "seed": run["seed"], "val_split": run.get("val_split"),
-        "batch_size": run["batch_size"], "lr": run["lr"],
-        "momentum": run.get("momentum", 0.0), "nesterov": run.get("nesterov", False),
-        "layers": [int(x.units) for x in model.layers[:-1]],
-        "activation": {x.activation for x in model.layers[:-1]},
-        "output": model.layers[-1].activation, "loss": model.loss, "dtype": model.dtype.name,
-    }  # fmt: skip
-    for name in _FIXED_BY_CHECKPOINT:
-        if name not in given:
-            continue
-        typed = given[name].value if isinstance(given[name], Enum) else given[name]
-        value = _hidden_layers(typed) if name == "layers" else typed
-        if value == "auto" or _agrees(name, value, fixed[name]):
-            continue
-        flag = "--" + name.replace("_", "-")
-        shown = fixed[name]
-        if name == "activation":
-            shown = ", ".join(sorted(shown)) or "none (no hidden layer)"
-        elif name == "layers":
-            shown = ",".join(map(str, shown)) or "none"
-        raise ConfigError(
-            f"{flag} {typed}: "
-            f"the checkpoint fixes it ({shown}); leave {flag} out to resume, or start a new run"
-        )
-    return model, run
-
-
-def _agrees(name: str, value: Any, fixed: Any) -> bool:
-    if name == "activation":
-        return not fixed or fixed == {value}
-    if name == "dataset":
-        return str(value).strip().lower() == str(fixed).strip().lower()
-    if isinstance(fixed, float) or isinstance(value, float):
-        return fixed is not None and value is not None and float(value) == float(fixed)
-    return value == fixed
+def _typed(value: Any) -> Any:
+    """An option's value as the library takes it: an Enum choice as its string."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def _plot_check(path: Path, overwrite: bool) -> None:
-    from nnlite import plot as plotting
+    from nnlite.ui import plot as plotting
 
     plotting.check_target(path, "--plot", overwrite=overwrite)
 
@@ -459,57 +341,32 @@ def _check_output(
         raise ConfigError(f"{flag}: {exc}") from None
 
 
-def _run_data(run: dict[str, Any]):
-    """``_load_split`` for a run record."""
-    data_dir = Path(run["data_dir"]) if run.get("data_dir") else None
-    return _load_split(run["dataset"], data_dir, run.get("val_split"), int(run["seed"]))
-
-
-def _new_model(data, run, layers, activation, output, loss, dtype, device) -> Any:
-    """The network the options describe, built for the run's data (its weights seeded)."""
-    import numpy as np
-
-    from nnlite import Dense, Sequential
-
-    ds, X = data[:2]
-    units, out_act = _output_layer(ds, output)
-    hidden = [Dense(u, activation.value) for u in _hidden_layers(layers)]
-    model = Sequential(
-        hidden + [Dense(units, out_act)],
-        loss=None if loss == Loss.auto else loss.value,
-        dtype=np.dtype(dtype.value),
-        device=device.value,
-    )
-    return model.build(X.shape[1], seed=int(run["seed"]))
-
-
 def _train(
     model: Any, run: dict[str, Any], data: tuple, *, save: Optional[Path], save_overwrite: bool,
     plot: Optional[Path], plot_overwrite: bool, checkpoint_every: int, quiet: bool,
     resume: Optional[Path],
 ) -> None:  # fmt: skip
     """``train`` once its outputs are checked and its model exists: fit, report, save."""
-    from nnlite import Sequential, io, ui
+    from nnlite import Sequential, io
     from nnlite.errors import ConfigError, LearnerWarning
     from nnlite.optim import SGD
+    from nnlite.ui import progress, tables, terminal
 
     ds, X, y, val, val_desc, note = data
     epochs, done = int(run["epochs"]), len(model.history.loss)
-    if epochs <= done:
-        raise ConfigError(f"--epochs {epochs}: the run has already done {done} epochs")
     if note:
-        ui.warn(note)
+        terminal.warn(note)
     if not quiet:
-        ui.console.print(
+        terminal.console.print(
             f"[bold]{ds.name}[/bold]: {len(y):,} training samples × {X.shape[1]} features; "
             f"validation: {val_desc}"
         )
         if resume is not None:
-            ui.console.print(f"resuming {str(resume)!r} after {done} of {epochs} epochs")
-        ui.console.print(ui.model_table(model, title=f"network (loss: {model.loss})"))
+            terminal.console.print(f"resuming {str(resume)!r} after {done} of {epochs} epochs")
+        terminal.console.print(tables.model_table(model, title=f"network (loss: {model.loss})"))
     momentum, nesterov = float(run.get("momentum", 0.0)), bool(run.get("nesterov", False))
     lr, batch_size = float(run["lr"]), int(run["batch_size"])
-    with ui.console.status("compiling kernels (first run only; cached afterwards)…"):
+    with terminal.console.status("compiling kernels (first run only; cached afterwards)…"):
         compile_s = model.warm_up(SGD(lr, momentum=momentum, nesterov=nesterov))
     saved: list[Path] = []
 
@@ -521,44 +378,23 @@ def _train(
         if problem is None:
             save_overwrite = True  # this run's own file from now on
         else:
-            ui.warn(f"checkpoint: could not write {str(save)!r} ({_why(problem)}); kept in {str(written)!r}")
+            terminal.warn(f"checkpoint: could not write {str(save)!r} ({_why(problem)}); kept in {str(written)!r}")
         saved.append(written)
 
     with warnings.catch_warnings():
         # fit's learner warnings are shown after the summary, from history.diagnosis
         warnings.simplefilter("ignore", LearnerWarning)
-        with ui.TrainingProgress(quiet=quiet, save=save_checkpoint) as progress, _stop_on_ctrl_c(progress):
+        with progress.TrainingProgress(quiet=quiet, save=save_checkpoint) as bars, _stop_on_ctrl_c(bars):
             history = model.fit(
                 X, y, epochs=epochs - done, batch_size=batch_size, lr=lr, seed=int(run["seed"]),
-                validation_data=val, callback=progress, momentum=momentum, nesterov=nesterov,
+                validation_data=val, callback=bars, momentum=momentum, nesterov=nesterov,
                 checkpoint_every=checkpoint_every, resume=resume is not None,
             )  # fmt: skip
-    rows = []
-    if history.interrupted:
-        state = model.resume_state
-        where = f"after {state['epochs_done']} of {epochs} epochs"
-        if state["position"]:
-            where += f" and {state['position']:,} samples of epoch {state['epochs_done'] + 1}"
-        rows.append(("stopped (Ctrl-C)", where))
-    if history.loss:
-        rows += [
-            ("train loss", ui._num(history.loss[-1])),
-            ("train accuracy", ui._pct(history.accuracy[-1])),
-        ]
-    if val is not None and history.val_loss:
-        rows += [
-            ("validation loss", ui._num(history.val_loss[-1])),
-            ("validation accuracy", ui._pct(history.val_accuracy[-1])),
-        ]
-    rows += [
-        ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, len(y))}"),
-        ("learning rate α", f"{lr:g}" + (f", momentum μ {momentum:g}" if momentum else "")
-         + (" (Nesterov)" if nesterov else "")),
-        ("kernel start-up (JIT or cache)", ui._seconds(compile_s)),
-        ("device", _describe_device(model)),
-        ("training time", ui._seconds(history.seconds)),
-        ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
-    ]  # fmt: skip
+    rows = tables.training_rows(
+        history, model.resume_state, epochs=epochs, samples=len(y), batch_size=batch_size, lr=lr,
+        momentum=momentum, nesterov=nesterov, compile_s=compile_s,
+        device=_describe_device(model), validation=val is not None,
+    )  # fmt: skip
     failed = None
     if save is not None and not history.interrupted:
         written, failed = io.save_or_rescue(model, save, run, overwrite=save_overwrite)
@@ -566,10 +402,10 @@ def _train(
     elif saved:
         rows.append(("checkpoint", f"{saved[-1]} (continue: nnlite train --resume {saved[-1]})"))
     if plot is not None and history.loss and failed is None:
-        from nnlite import plot as plotting
+        from nnlite.ui import plot as plotting
 
         rows.append(("plot", str(plotting.training_curves(history, plot, overwrite=plot_overwrite))))
-    ui.console.print(ui.summary_table(rows))
+    terminal.console.print(tables.summary_table(rows))
     if failed is not None:
         raise ConfigError(
             f"could not write {str(save)!r} ({_why(failed)}); the trained model is safe in "
@@ -577,14 +413,14 @@ def _train(
         )
     if history.interrupted:
         if save is None:
-            ui.warn("stopped by Ctrl-C; no --save given, so the trained weights are not kept")
+            terminal.warn("stopped by Ctrl-C; no --save given, so the trained weights are not kept")
         raise typer.Exit(130)
     for line in history.diagnosis:  # chance level, dead ReLUs, overshoot: nnlite.diagnose
-        ui.warn(line)
+        terminal.warn(line)
     if not quiet:
-        curve = ui.curve(history.loss, title="training loss per epoch")
+        curve = tables.curve(history.loss, title="training loss per epoch")
         if curve:
-            ui.console.print(curve, highlight=False)
+            terminal.console.print(curve, highlight=False)
 
 
 def _why(problem: Exception) -> str:
@@ -599,10 +435,10 @@ def _stop_on_ctrl_c(progress: Any):
     import signal
 
     def first(signum: int, frame: Any) -> None:
-        from nnlite import ui
+        from nnlite.ui import terminal
 
         progress.stop_training = True
-        ui.warn("Ctrl-C: stopping after the running batches (Ctrl-C again to abort)")
+        terminal.warn("Ctrl-C: stopping after the running batches (Ctrl-C again to abort)")
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     try:
@@ -625,26 +461,27 @@ def perceptron(
     max_epochs: int = typer.Option(100, min=1, help="Give up after this many passes."),
 ) -> None:
     """Train Rosenblatt's perceptron on a logic gate and print its truth table."""
-    from nnlite import Perceptron, datasets, ui
+    from nnlite import Perceptron, datasets
+    from nnlite.ui import tables, terminal
 
     ds = datasets.gate(gate.value)
     p = Perceptron(eta=eta, threshold=threshold, max_epochs=max_epochs).fit(ds.X, ds.y)
-    ui.console.print(
+    terminal.console.print(
         f"[bold]{gate.value.upper()}[/bold]: weights w = {p.w.tolist()}, bias b = {p.b[0]:g}, "
         f"threshold θ = {threshold:g}"
     )
-    ui.console.print(ui.truth_table(ds.X, ds.y, p.weighted_sum(ds.X), p.predict(ds.X), threshold))
+    terminal.console.print(tables.truth_table(ds.X, ds.y, p.weighted_sum(ds.X), p.predict(ds.X), threshold))
     if p.converged:
-        ui.console.print(
+        terminal.console.print(
             f"[green]converged[/green] after {p.epochs} epochs and {p.n_updates} updates "
             "(the last epoch made no mistake)."
         )
     else:
-        ui.console.print(
+        terminal.console.print(
             f"[red]did not converge[/red] in {p.epochs} epochs ({p.n_updates} updates)."
         )
         if gate == Gate.XOR:
-            ui.console.print(
+            terminal.console.print(
                 "XOR is not linearly separable: no line w₁x₁ + w₂x₂ + b = θ puts (0,1) and (1,0) "
                 "on one side and (0,0) and (1,1) on the other, so a single perceptron cannot "
                 "learn it. A hidden layer can: try `nnlite train --dataset xor --layers 4 "
@@ -653,35 +490,14 @@ def perceptron(
 
 
 def _eval_data(model_path: Path, dataset: Optional[str], data_dir: Optional[Path]):
-    """The data to evaluate on: the named set (its test split if any), or the model's held-out split.
+    """``runs.eval_data``, its note (raw pixels scaled) shown: (model, dataset, X, y, description)."""
+    from nnlite import runs
+    from nnlite.ui import terminal
 
-    Data are prepared as ``train`` prepared them (raw pixels scaled, with the same note).
-    """
-    from nnlite import io, ui
-    from nnlite.errors import ConfigError
-
-    model = io.load(model_path)
-    extra = getattr(model, "extra", {})
-    if dataset is None:
-        dataset = extra.get("dataset")
-        if dataset is None:
-            raise ConfigError("this model does not record its data set: pass --dataset")
-        if data_dir is None and extra.get("data_dir"):  # where train found the data
-            data_dir = Path(extra["data_dir"])
-        ds, _, _, val, desc, note = _load_split(
-            dataset, data_dir, extra.get("val_split"), int(extra.get("seed", 0))
-        )
-        if note:
-            ui.warn(note)
-        if val is None:
-            return model, ds, ds.X, ds.y, "all samples (no held-out split)"
-        return model, ds, val[0], val[1], desc
-    ds, note = _load_data(dataset, data_dir, 0)
+    model, ds, X, y, desc, note = runs.eval_data(model_path, dataset, data_dir)
     if note:
-        ui.warn(note)
-    if ds.X_test is not None:
-        return model, ds, ds.X_test, ds.y_test, f"test set ({len(ds.y_test):,})"
-    return model, ds, ds.X, ds.y, f"all {len(ds.y):,} samples"
+        terminal.warn(note)
+    return model, ds, X, y, desc
 
 
 def _class_names(ds: Any, k: int) -> Optional[list[str]]:
@@ -731,9 +547,10 @@ def evaluate(
     For a classifier also: the confusion matrix (worst mistakes highlighted), precision
     and recall per class, and on image data the samples it is most confidently wrong about.
     """
-    from nnlite import metrics, ui, ui_digits
-    from nnlite import plot as plotting
+    from nnlite import metrics
     from nnlite.errors import ConfigError
+    from nnlite.ui import digits, tables, terminal
+    from nnlite.ui import plot as plotting
 
     if plot is not None:  # before the work, not after it
         _check_output(plot, "--plot", overwrite, _plot_check)
@@ -745,33 +562,32 @@ def evaluate(
     shape = _image_shape(ds, "--show-wrong") if k else None
     model.use_device(device.value)
     loss, acc = model.evaluate(X, y)
-    rows = [("model", str(model_path)), ("data", f"{ds.name}: {desc}"),
-            (f"loss ({model.loss})", ui._num(loss)), ("accuracy", ui._pct(acc))]  # fmt: skip
+    rows = tables.evaluation_rows(model_path, f"{ds.name}: {desc}", model.loss, loss, acc)
     if ds.n_classes is None:
-        ui.console.print(ui.summary_table(rows, title="evaluation"))
+        terminal.console.print(tables.summary_table(rows, title="evaluation"))
         if plot is not None:
             plotting.training_curves(model.history, plot, overwrite=overwrite)
-            ui.console.print(f"wrote the training curves to {plot}")
+            terminal.console.print(f"wrote the training curves to {plot}")
         return
     probs = metrics.class_probabilities(model.predict(X))
     cm = metrics.confusion_matrix(y, probs.argmax(axis=1), n_classes=probs.shape[1])
     rows.append(("right", f"{int(cm.trace()):,} of {len(y):,}"))
     labels = _class_names(ds, cm.shape[0])
-    ui.console.print(ui.summary_table(rows, title="evaluation"))
-    ui.console.print(ui_digits.confusion_table(cm, labels))
-    ui.console.print(ui_digits.class_report_table(cm, labels))
+    terminal.console.print(tables.summary_table(rows, title="evaluation"))
+    terminal.console.print(digits.confusion_table(cm, labels))
+    terminal.console.print(digits.class_report_table(cm, labels))
     if k:
         wrong = metrics.most_confident_wrong(y, probs)
         title = f"most confidently wrong: {min(k, len(wrong))} of {len(wrong):,} mistakes"
-        cards = ui_digits.digit_cards(X, shape, probs, wrong[:k], y, labels)
-        ui.console.print(ui_digits.gallery(cards, title) if cards else "no mistakes to show")
+        cards = digits.digit_cards(X, shape, probs, wrong[:k], y, labels)
+        terminal.console.print(digits.gallery(cards, title) if cards else "no mistakes to show")
     if plot is not None:
         curves = bool(model.history.loss)  # a model file records how it was trained
         plotting.confusion_png(
             cm, labels, plot, history=model.history if curves else None, overwrite=overwrite
         )
         what = "the confusion matrix and training curves" if curves else "the confusion matrix"
-        ui.console.print(f"wrote {what} to {plot}")
+        terminal.console.print(f"wrote {what} to {plot}")
 
 
 @app.command()
@@ -788,11 +604,10 @@ def predict(
 ) -> None:
     """Predict with a saved model and show samples beside their labels (drawn, for images)."""
     import numpy as np
-    from rich.table import Table
 
-    from nnlite import metrics, ui, ui_digits
+    from nnlite import metrics
     from nnlite.errors import ConfigError
-    from nnlite.files import atomic_write
+    from nnlite.ui import digits, tables, terminal
 
     if output is not None:  # before the work, not after it
         _check_output(output, "--output", overwrite)
@@ -814,33 +629,15 @@ def predict(
     else:
         rows = np.arange(k)
         title = f"predictions: {ds.name}, {desc}"
-    table = Table(title=title, title_justify="left")
-    table.add_column("row", justify="right")
-    table.add_column("prediction", justify="right")
-    table.add_column("confidence", justify="right")
-    table.add_column("label", justify="right")
-    for i in rows:
-        if classes is None:
-            table.add_row(str(i), " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
-            continue
-        conf = P[i].max() if P.shape[1] > 1 else (P[i, 0] if classes[i] else 1 - P[i, 0])
-        mark = "" if classes[i] == y[i] else " [red]✗[/red]"
-        table.add_row(str(i), f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
-    ui.console.print(table)
+    terminal.console.print(tables.predictions_table(P, classes, y, rows, title))
     if draw and len(rows):
         labels = _class_names(ds, probs.shape[1])
-        ui.console.print(ui_digits.gallery(ui_digits.digit_cards(X, shape, probs, rows, y, labels)))
+        terminal.console.print(digits.gallery(digits.digit_cards(X, shape, probs, rows, y, labels)))
     if classes is not None:
-        ui.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
+        terminal.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
     if output is not None:
-        with atomic_write(output, "w", overwrite=overwrite) as handle:
-            cols = [f"p{j}" for j in range(P.shape[1])]
-            handle.write(",".join((["class"] if classes is not None else []) + cols) + "\n")
-            for i in range(len(P)):
-                vals = [f"{v:.6g}" for v in P[i]]
-                handle.write(",".join(([str(classes[i])] if classes is not None else []) + vals))
-                handle.write("\n")
-        ui.console.print(f"wrote {len(P):,} predictions to {output}")
+        metrics.write_predictions(output, P, classes, overwrite=overwrite)
+        terminal.console.print(f"wrote {len(P):,} predictions to {output}")
 
 
 def _describe_device(model: Any) -> str:
@@ -873,9 +670,10 @@ def compare(
     if output_format == Format.json:
         typer.echo(json.dumps(result, indent=1))
         return
-    from nnlite import ui, ui_compare
+    from nnlite.ui import compare as compare_view
+    from nnlite.ui import terminal
 
-    ui.console.print(ui_compare.render(result))
+    terminal.console.print(compare_view.render(result))
 
 
 class TraceModel(str, Enum):
@@ -918,20 +716,21 @@ def trace(
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
 ) -> None:
     """Trace training step by step with the real numbers: forward, loss, backward, update."""
+    from nnlite import runs
     from nnlite import trace as tracing
-    from nnlite import ui_trace
+    from nnlite.ui import trace as trace_view
 
     events = tracing.run(
         model=model, gate=gate, example=example, dataset=dataset,
-        layers=None if layers is None else _hidden_layers(layers), activation=activation,
+        layers=None if layers is None else runs.hidden_layers(layers), activation=activation,
         output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
         batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
         device=device,
     )  # fmt: skip
     if output_format == TraceFormat.json:
-        ui_trace.write_json(events)
+        trace_view.write_json(events)
     else:
-        ui_trace.play(events, precision=precision, interactive=interactive)
+        trace_view.play(events, precision=precision, interactive=interactive)
 
 
 @app.command()
@@ -940,17 +739,19 @@ def lesson(
     topic: Optional[str] = typer.Argument(None, metavar="TOPIC", help="perceptron, activations, xor, learning-rate, sgd, local-minima or optimum; leave out to list them."),
 ) -> None:
     """Watch a claim of the lesson demonstrated, with scipy's reference beside nnlite's result."""
-    from nnlite import lessons, ui, ui_lesson
+    from nnlite import lessons
+    from nnlite.ui import lesson as lesson_view
+    from nnlite.ui import terminal
 
     if topic is None:
-        ui.console.print(ui_lesson.topics_table(lessons.TOPICS))
+        terminal.console.print(lesson_view.topics_table(lessons.TOPICS))
         return
     name = lessons.topic_name(topic)
-    with ui.console.status(f"running the {name} lesson…"):
+    with terminal.console.status(f"running the {name} lesson…"):
         result = lessons.run(name)
-    for part in ui_lesson.render(name, result):
-        ui.console.print(part)
-        ui.console.print()
+    for part in lesson_view.render(name, result):
+        terminal.console.print(part)
+        terminal.console.print()
 
 
 @app.command()
@@ -966,13 +767,15 @@ def gradcheck(
     seed: int = typer.Option(0, min=0, help="Seed of the weights and of the random batch."),
 ) -> None:
     """Check backpropagation yourself: analytic vs finite-difference gradients, layer by layer."""
-    from nnlite import lessons, ui, ui_lesson
+    from nnlite import lessons, runs
+    from nnlite.ui import lesson as lesson_view
+    from nnlite.ui import terminal
 
     result = lessons.gradient_check(
-        hidden=_hidden_layers(layers), activation=activation.value, output=output.value,
+        hidden=runs.hidden_layers(layers), activation=activation.value, output=output.value,
         loss=loss.value, n_inputs=inputs, n_outputs=outputs, n_samples=samples, seed=seed,
     )  # fmt: skip
-    ui.console.print(ui_lesson.gradcheck_table(result))
+    terminal.console.print(lesson_view.gradcheck_table(result))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -1004,16 +807,18 @@ def data_download(
     Each file is written as NAME.part and renamed only once verified.
     An interrupted download resumes where it stopped; verified files are skipped.
     """
-    from nnlite import download, ui
+    from nnlite import download
+    from nnlite.ui import progress as bars
+    from nnlite.ui import terminal
 
-    with ui.DownloadProgress(quiet=quiet) as progress:
+    with bars.DownloadProgress(quiet=quiet) as progress:
         folder = download.download(
             name.value, data_dir, mirrors=mirror or None, force=force, progress=progress
         )
     train = f"nnlite train --dataset {name.value}"
     if data_dir is not None:
         train += f" --data-dir {data_dir}"
-    ui.console.print(f"{name.value}: 4 files verified in {folder}; try `{train}`", soft_wrap=True)
+    terminal.console.print(f"{name.value}: 4 files verified in {folder}; try `{train}`", soft_wrap=True)
 
 
 @data_app.command("list")
@@ -1022,11 +827,12 @@ def data_list(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HOME_HELP),
 ) -> None:
     """Show which MNIST and Fashion-MNIST files are here and verified, and how to get the rest."""
-    from nnlite import download, ui
+    from nnlite import download
+    from nnlite.ui import tables
 
     for name in download.SOURCES:
         folder, files = download.status(name, data_dir)
-        ui.data_status(name, folder, files, download.command(name, data_dir))
+        tables.data_status(name, folder, files, download.command(name, data_dir))
 
 
 DATA_HELP = "Download MNIST or Fashion-MNIST (checksums verified); list what is here."
@@ -1039,9 +845,10 @@ def list_datasets(
     data_dir: Optional[Path] = typer.Option(None, help=DATA_DIR_HELP),
 ) -> None:
     """List the built-in data sets with their sizes and shapes."""
-    from nnlite import datasets, ui
+    from nnlite import datasets
+    from nnlite.ui import tables, terminal
 
-    ui.console.print(ui.datasets_table(datasets.list_datasets(data_dir=data_dir)))
+    terminal.console.print(tables.datasets_table(datasets.list_datasets(data_dir=data_dir)))
 
 
 @app.callback(invoke_without_command=True)

@@ -718,7 +718,7 @@ def bench_startup(args) -> dict:
 _FIRST_BATCH = """
 import sys, time
 sys.argv = ['nnlite'] + sys.argv[1:]
-import nnlite.ui as ui
+import nnlite.ui.progress as ui
 def mark(name, old):
     def hook(self, *a):
         old(self, *a)

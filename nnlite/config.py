@@ -109,6 +109,11 @@ def env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(name, default)
 
 
+def cuda_simulator_requested() -> bool:
+    """Is ``NUMBA_ENABLE_CUDASIM`` set to run CUDA kernels in Numba's simulator (not "" or "0")?"""
+    return env("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
 def data_dir() -> Path:
     """The data home: where ``nnlite data download`` writes ``mnist/`` and ``fashion-mnist/``.
 

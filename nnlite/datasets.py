@@ -652,7 +652,7 @@ def _idx_locate(name: str, data_dir: str | Path | None) -> dict[str, Path] | str
     return (
         f"{_IDX_SETS[name][0]} file {missing} (or {missing.removesuffix('.gz')}) not found in "
         f"{searched}; download it with `{download.command(name, data_dir)}`, or point at a "
-        "folder holding the four IDX files with --data-dir DIR or NNLITE_DATA=DIR"
+        "folder holding the four IDX files with data_dir=DIR or NNLITE_DATA=DIR"
     )
 
 
@@ -840,7 +840,7 @@ def _load_idx_set(name: str, data_dir: str | Path | None) -> Dataset:
     src = download.source(name)
     found = _idx_locate(name, data_dir)
     if isinstance(found, str):
-        raise errors.DataError(found)
+        raise errors.DataError(found, param="data_dir")
     with contextlib.ExitStack() as stack:
         idx = {key: stack.enter_context(_open_idx(path)) for key, path in found.items()}
         problem = _idx_headers_problem(idx)

@@ -2,21 +2,26 @@
 
 Owns: the confusion matrix, accuracy, per-class precision, recall and support, the
 largest confusions, the model's outputs read as class probabilities (with their top k),
-and the most confidently wrong predictions. ``nnlite evaluate`` and ``nnlite predict``
-show these; ``nnlite.ui_digits`` draws them.
+the most confidently wrong predictions, and every prediction as CSV (``prediction_lines``,
+``write_predictions``). ``nnlite evaluate`` and ``nnlite predict`` show these;
+``nnlite.ui.digits`` draws them.
 
 Conventions: ``cm[t, p]`` counts the samples whose true class is ``t`` and whose predicted
 class is ``p`` (rows true, columns predicted, as in scikit-learn). A quantity that is 0/0
 (the precision of a class that is never predicted, the recall of a class that never
 occurs) is NaN, computed without a warning; the caller shows it as "n/a".
 
-Imports: numpy and ``nnlite.errors`` only. Never typer or rich; never prints.
+Imports: numpy, ``nnlite.errors`` and ``nnlite.files`` (to write the CSV atomically).
+Never typer or rich; never prints.
 
 Omits: averaged scores (macro/micro F1), ROC curves, regression metrics (the loss is the
 regression metric, see ``Sequential.evaluate``).
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -29,8 +34,10 @@ __all__ = [
     "confusion_matrix",
     "most_confident_wrong",
     "precision_recall",
+    "prediction_lines",
     "top_k",
     "worst_confusions",
+    "write_predictions",
 ]
 
 
@@ -213,3 +220,27 @@ def most_confident_wrong(y_true: ArrayLike, probs: ArrayLike, k: int | None = No
     confidence = probs[wrong, pred[wrong]]
     order = wrong[np.argsort(-confidence, kind="stable")]
     return order if k is None else order[: max(int(k), 0)]
+
+
+def prediction_lines(P: np.ndarray, classes: np.ndarray | None) -> Iterator[str]:
+    """Every prediction as CSV lines (each ending in a newline), the header first.
+
+    Columns ``class`` (the predicted class; left out for regression, ``classes`` None) and
+    ``p0 … p{k−1}`` (the model's outputs, ``P`` of shape (n, k), six significant digits).
+    """
+    cols = [f"p{j}" for j in range(P.shape[1])]
+    yield ",".join((["class"] if classes is not None else []) + cols) + "\n"
+    for i in range(len(P)):
+        vals = [f"{v:.6g}" for v in P[i]]
+        yield ",".join(([str(classes[i])] if classes is not None else []) + vals) + "\n"
+
+
+def write_predictions(
+    path: str | os.PathLike, P: np.ndarray, classes: np.ndarray | None, *, overwrite: bool = True
+) -> None:
+    """Write ``prediction_lines`` to ``path`` atomically (``nnlite.files.atomic_write``)."""
+    from nnlite.files import atomic_write
+
+    with atomic_write(path, "w", overwrite=overwrite) as handle:
+        for line in prediction_lines(P, classes):
+            handle.write(line)

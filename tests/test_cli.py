@@ -105,19 +105,19 @@ def test_train_quiet_prints_only_the_summary():
 
 def test_summary_durations_use_milliseconds_under_a_second():
     """A 3-epoch run on the moons takes a few ms: "0.00 s" would say nothing."""
-    from nnlite import ui
+    from nnlite.ui.format import seconds
 
-    assert (ui._seconds(0.0031), ui._seconds(1.5)) == ("3.1 ms", "1.50 s")
+    assert (seconds(0.0031), seconds(1.5)) == ("3.1 ms", "1.50 s")
     out = ok(invoke("train", "-d", "moons", "--epochs", "3", "-q"))
     for key in ("training time", "kernel start-up (JIT or cache)"):
         value = summary_value(out, key)
         assert re.fullmatch(r"\d+\.\d ms|\d+\.\d\d s", value), value
         assert value.endswith(" ms") or float(value[:-2]) >= 1, value
     # nnlite compare's training caption: the digits train in a few ms on either device
-    from nnlite import ui_compare
+    from nnlite.ui import compare as compare_view
 
     run = {"loss": [1.0], "accuracy": [0.5]}
-    caption = ui_compare.training_table({
+    caption = compare_view.training_table({
         "cpu": {**run, "seconds": 0.0028, "warm_up_seconds": 0.012},
         "cuda": {**run, "seconds": 0.036, "warm_up_seconds": 1.25},
         "max_loss_difference": 7e-8, "network": "64-64-10", "data": "digits", "batch_size": 32,

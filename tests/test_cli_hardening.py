@@ -27,7 +27,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from nnlite import Dense, Sequential, datasets, files, io, models
+from nnlite import Dense, Sequential, datasets, files, io, models, runs
 from nnlite.models import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +169,7 @@ class _Stop(Callback):
 
 def _checkpoint(tmp_path: Path, dataset: str) -> Path:
     """A checkpoint as `nnlite train --save` writes at Ctrl-C (stopped after epoch 1)."""
-    ds, X, y, val, _, _ = cli._load_split(dataset, None, None, 0)
+    ds, X, y, val, _, _ = runs.load_split(dataset, None, None, 0)
     model = Sequential([Dense(16, "relu"), Dense(ds.n_classes, "softmax")])
     model.build(X.shape[1], seed=0)
     model.fit(X, y, epochs=4, lr=0.1, batch_size=32, seed=0, validation_data=val, callback=_Stop())

@@ -307,7 +307,8 @@ def test_mnist_missing_says_which_file_where_and_how(tmp_path, monkeypatch):
     message = str(info.value)
     assert str(tmp_path / "cache" / "nnlite" / "mnist") in message
     assert "download it with `nnlite data download mnist`, or" in message
-    assert "--data-dir DIR or NNLITE_DATA=DIR" in message and "\n" not in message
+    assert "data_dir=DIR or NNLITE_DATA=DIR" in message and "\n" not in message
+    assert info.value.params == ("data_dir",)  # the CLI says --data-dir DIR
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
     with pytest.raises(errors.DataError) as info:
         datasets.load_mnist(tmp_path)

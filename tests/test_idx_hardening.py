@@ -481,17 +481,17 @@ def test_the_states_in_a_hand_made_folder(tmp_path, pinned, name):
 
 
 def test_ui_data_status_shows_each_state_and_what_to_do(tmp_path, pinned, capsys):
-    from nnlite import ui
+    from nnlite.ui import tables
 
     folder = tmp_path / "mnist"
     folder.mkdir()
     for stem, variant in zip(STEMS, ["modified", "published", "published", "published"]):
         _write_variant(folder, "mnist", stem, variant)
-    ui.data_status("mnist", folder, download.status("mnist", tmp_path)[1], "CMD")
+    tables.data_status("mnist", folder, download.status("mnist", tmp_path)[1], "CMD")
     out = re.sub(r"[\s│]+", " ", capsys.readouterr().out)  # the table may wrap a detail
     assert "differs: not the published file" in out and "training uses the files" in out
     _write_variant(folder, "mnist", STEMS[1], "other set")
-    ui.data_status("mnist", folder, download.status("mnist", tmp_path)[1], "CMD")
+    tables.data_status("mnist", folder, download.status("mnist", tmp_path)[1], "CMD")
     out = re.sub(r"[\s│]+", " ", capsys.readouterr().out)
     assert "other set: this is the published Fashion-MNIST file" in out
     assert "training refuses this set; to get the published files: CMD" in out

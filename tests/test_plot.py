@@ -1,4 +1,4 @@
-"""``nnlite.plot``: PNG files of training curves and confusion matrices.
+"""``nnlite.ui.plot``: PNG files of training curves and confusion matrices.
 
 Claims checked: without matplotlib both functions raise ``ConfigError`` with the one-line
 install hint and touch no file; with it they write a real PNG (signature and the size in
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnlite import plot
 from nnlite.errors import ConfigError
 from nnlite.models import History
+from nnlite.ui import plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 OLD = b"an older image that must survive"
@@ -184,7 +184,7 @@ def test_plot_never_imports_pyplot(mpl, tmp_path):
     # canvas directly. A fresh process, so no other test's import can hide it.
     code = (
         "import sys\n"
-        "from nnlite import plot\n"
+        "from nnlite.ui import plot\n"
         "from nnlite.models import History\n"
         "plot.training_curves(History(loss=[1.0, 0.5]), sys.argv[1])\n"
         "plot.confusion_png([[1, 0], [0, 1]], None, sys.argv[1])\n"

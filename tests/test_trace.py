@@ -34,9 +34,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import cli
-from nnlite import Perceptron, Sequential, trace, ui_trace
+from nnlite import Perceptron, Sequential, trace
 from nnlite.errors import DataError
 from nnlite.layers import Dense
+from nnlite.ui import trace as ui_trace
 
 runner = CliRunner()
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

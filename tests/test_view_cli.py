@@ -26,7 +26,9 @@ from typer.testing import CliRunner
 
 import cli
 import nnlite
-from nnlite import datasets, ui, ui_digits
+from nnlite import datasets
+from nnlite.ui import digits as ui_digits
+from nnlite.ui import terminal
 
 runner = CliRunner()
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -58,7 +60,7 @@ def clean_error(result, phrase: str) -> str:
 @pytest.fixture(autouse=True)
 def plain_console(monkeypatch):
     """A wide console without colour, whatever terminal pytest was started from."""
-    monkeypatch.setattr(ui, "console", Console(width=120, color_system=None))
+    monkeypatch.setattr(terminal, "console", Console(width=120, color_system=None))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import time
@@ -37,7 +36,9 @@ def _say(line: str) -> None:
 
 def cannot_check() -> str | None:
     """Why PTX cannot be compiled here, or None when it can."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
+    from nnlite.config import cuda_simulator_requested
+
+    if cuda_simulator_requested():
         return "NUMBA_ENABLE_CUDASIM is set: the simulator cannot compile PTX"
     import importlib.util
 

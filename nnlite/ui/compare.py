@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from nnlite.ui import _seconds
+from nnlite.ui.format import seconds
 
 
 def _ms(x: float) -> str:
@@ -112,8 +112,8 @@ def training_table(t: dict[str, Any]) -> Table:
         )  # fmt: skip
     table.caption = (
         f"largest difference {_e(t['max_loss_difference'])}; training time CPU "
-        f"{_seconds(cpu['seconds'])}, CUDA {_seconds(gpu['seconds'])} (kernel start-up "
-        f"{_seconds(cpu['warm_up_seconds'])} / {_seconds(gpu['warm_up_seconds'])})"
+        f"{seconds(cpu['seconds'])}, CUDA {seconds(gpu['seconds'])} (kernel start-up "
+        f"{seconds(cpu['warm_up_seconds'])} / {seconds(gpu['warm_up_seconds'])})"
     )
     table.caption_justify = "left"
     return table

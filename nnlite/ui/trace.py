@@ -7,7 +7,7 @@ a few entries, colour for sign, a chosen precision), the loss after the step;
 the perceptron's learning rule as one table per epoch; the interactive pause
 between steps; and the JSON stream (one event per line).
 
-Imports: rich, ``nnlite.trace`` (events) and ``nnlite.ui`` (the consoles).
+Imports: rich, ``nnlite.trace`` (events) and ``nnlite.ui.terminal`` (the consoles).
 Computes no number of the lesson: every value shown comes from an event.
 The only arithmetic here is presentation — a transpose to show aᵀ, the
 column α·∂L/∂W beside before and after, and the change of the loss.
@@ -31,7 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnlite import trace as tr
-from nnlite import ui
+from nnlite.ui import terminal
 
 MAX_ROWS = 5  # a matrix with more rows or columns is elided to its corners
 MAX_COLS = 5
@@ -471,7 +471,7 @@ class TraceView:
     """Renders trace events as they arrive: one group of panels per step."""
 
     def __init__(self, console: Console | None = None, precision: int = 4) -> None:
-        self.console = console or ui.console
+        self.console = console or terminal.console
         self.p = precision
         self.header: tr.NetworkTrace | None = None
         self.parts: _StepParts | None = None
@@ -655,7 +655,7 @@ def play(
 ) -> None:
     """Render a trace. ``interactive`` waits for Enter before each step (each
     perceptron epoch) — only when both the console and stdin are a terminal."""
-    console = console or ui.console
+    console = console or terminal.console
     view = TraceView(console, precision)
     waiting = interactive and console.is_terminal and sys.stdin.isatty()
     events = iter(events)
@@ -678,7 +678,7 @@ def write_json(events: Iterable[tr.Event], out: Any = None) -> None:
         for event in events:
             if isinstance(event, tr.NetworkTrace):
                 for w in event.warnings:
-                    ui.warn(w)
+                    terminal.warn(w)
             out.write(event.to_line() + "\n")
         out.flush()
     except BrokenPipeError:

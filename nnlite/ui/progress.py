@@ -1,0 +1,169 @@
+"""Progress bars: training (``TrainingProgress``) and downloads (``DownloadProgress``).
+
+Owns: the two live views. In a terminal each is a rich ``Progress``; outside one (a log
+file, CI) each writes one plain line per epoch or per file; ``quiet`` shows nothing.
+Imports rich, ``nnlite.models.Callback`` (the events training reports) and the shared
+formatting; reads ``nnlite.download`` events as plain records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from nnlite.models import Callback
+from nnlite.ui import terminal
+from nnlite.ui.format import num, pct
+
+
+class TrainingProgress(Callback):
+    """Progress of ``Sequential.fit``: a live rich bar in a terminal, plain lines otherwise.
+
+    In a terminal: an epoch bar and a transient batch bar, with the running
+    loss and accuracy as fields. Outside a terminal (a log file, CI): one
+    line per epoch. ``quiet`` shows nothing.
+    """
+
+    def __init__(
+        self,
+        quiet: bool = False,
+        out: Console | None = None,
+        save: Callable[[Any, bool], None] | None = None,
+    ) -> None:
+        self.quiet = quiet
+        self.console = out or terminal.console
+        self.live = self.console.is_terminal and not quiet
+        self.progress: Progress | None = None
+        self.save = save  # called with (model, interrupted) at each checkpoint
+
+    def __enter__(self) -> TrainingProgress:
+        if self.live:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        first = info.get("first_epoch", 0)  # a resumed run counts on from where it stopped
+        self.epochs = first + info["epochs"]
+        self.batches = info["batches_per_epoch"]
+        if self.progress is not None:
+            self.epoch_task = self.progress.add_task(
+                "epochs", total=self.epochs, completed=first, loss="—", acc="—"
+            )
+            self.batch_task = self.progress.add_task(
+                "batches", total=self.batches, loss="—", acc="—"
+            )
+
+    def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(
+                self.batch_task,
+                completed=batches_done,
+                description=f"epoch {epoch + 1}",
+                loss=num(logs["loss"]),
+                acc=pct(logs["accuracy"]),
+            )
+
+    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
+        if self.save is not None:
+            self.save(model, interrupted)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.quiet:
+            return
+        if self.progress is not None:
+            self.progress.update(
+                self.epoch_task,
+                advance=1,
+                loss=num(logs.get("val_loss", logs["loss"])),
+                acc=pct(logs.get("val_accuracy", logs["accuracy"])),
+            )
+            self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—")
+            return
+        line = f"epoch {epoch + 1}/{self.epochs}  loss {num(logs['loss'])}"
+        line += f"  acc {pct(logs['accuracy'])}"
+        if "val_loss" in logs:
+            line += f"  val_loss {num(logs['val_loss'])}  val_acc {pct(logs['val_accuracy'])}"
+        self.console.print(line, highlight=False, soft_wrap=True)
+
+
+class DownloadProgress:
+    """Renders ``nnlite.download.DownloadEvent``s: a rich bar per file, or plain lines.
+
+    In a terminal: one bar per file with bytes, speed, time left and the mirror's host.
+    Outside a terminal: one line per file when it is done or skipped. Notes (a mirror that
+    failed, a restart) are one yellow line either way; ``quiet`` shows nothing.
+    """
+
+    def __init__(self, quiet: bool = False, out: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = out or terminal.console
+        self.live = self.console.is_terminal and not quiet
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> DownloadProgress:
+        if self.live:
+            from rich.progress import DownloadColumn, TransferSpeedColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[host]}"),
+                console=self.console,
+            )
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        host = event.mirror.split("//", 1)[-1].split("/", 1)[0]
+        if event.kind == "skip":
+            self._line(Text(f"{event.file}: {event.message}"))
+        elif event.kind == "retry":
+            where = f" ({host})" if host else ""
+            self._line(Text(f"{event.file}{where}: {event.message}", style="yellow"))
+        elif event.kind in ("start", "progress", "done") and self.progress is not None:
+            task = self.tasks.get(event.file)
+            if task is None:
+                task = self.progress.add_task(event.file, total=event.total, host=host)
+                self.tasks[event.file] = task
+            self.progress.update(task, completed=event.done, total=event.total, host=host)
+        elif event.kind == "done":
+            self._line(Text(f"{event.file}: {event.total:,} bytes from {host}, verified"))
+
+    def _line(self, text: Text) -> None:
+        # Progress.console prints above the live bars instead of through them.
+        out = self.progress.console if self.progress is not None else self.console
+        out.print(text, soft_wrap=True)

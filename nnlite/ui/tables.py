@@ -1,0 +1,213 @@
+"""Tables and text charts of the main commands: the network, the summary, the data sets.
+
+Owns: ``model_table`` (layers and parameter counts), ``summary_table`` (what a run or an
+evaluation measured), ``curve`` (a line chart drawn with text), ``datasets_table``,
+``truth_table`` (the perceptron's), ``data_status`` (one downloadable set, file by file),
+and the rows ``train``, ``evaluate`` and ``predict`` show (``training_rows``,
+``evaluation_rows``, ``predictions_table``). Imports rich and the shared formatting;
+computes no score (the numbers come from ``nnlite.metrics`` and the model's history).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from nnlite.ui import terminal
+from nnlite.ui.format import num, pct, seconds
+
+
+def model_table(model: Any, title: str = "network") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("layer")
+    table.add_column("W shape", justify="right")
+    table.add_column("parameters", justify="right")
+    for name, shape, count in model.summary():
+        table.add_row(name, shape, f"{count:,}")
+    table.add_row("total", "", f"{model.theta.size:,}", style="bold")
+    return table
+
+
+def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("value", justify="right", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def curve(values: Sequence[float], *, title: str, height: int = 8, width: int = 60) -> str:
+    """A line chart of ``values`` drawn with text, one column per epoch (resampled to ``width``)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if len(finite) < 2:
+        return ""
+    n = len(values)
+    cols = min(width, n)
+    sampled = [values[round(c * (n - 1) / max(cols - 1, 1))] for c in range(cols)]
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or 1.0
+    grid = [[" "] * cols for _ in range(height)]
+    for c, v in enumerate(sampled):
+        if v is None or not math.isfinite(v):
+            continue
+        r = round((hi - v) / span * (height - 1))
+        grid[r][c] = "•"
+    label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
+    lines = [title]
+    for r, row in enumerate(grid):
+        label = f"{hi:.4g}" if r == 0 else (f"{lo:.4g}" if r == height - 1 else "")
+        lines.append(f"{label:>{label_w}} │{''.join(row)}")
+    lines.append(f"{'':>{label_w}} └{'─' * cols}")
+    right = f"epoch {n}"
+    lines.append(f"{'':>{label_w}}  1{' ' * max(cols - 1 - len(right), 1)}{right}")
+    return "\n".join(lines)
+
+
+def datasets_table(rows: Sequence[dict[str, Any]]) -> Table:
+    table = Table(title="data sets", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("samples × features", justify="right", no_wrap=True)
+    table.add_column("classes", justify="right", no_wrap=True)
+    table.add_column("here?", justify="center", no_wrap=True)
+    table.add_column("what it is", overflow="fold", ratio=1)
+    for row in rows:
+        samples = "—" if row.get("samples") is None else f"{row['samples']:,}"
+        features = "—" if row.get("features") is None else str(row["features"])
+        table.add_row(
+            row["name"],
+            f"{samples} × {features}",
+            "—" if row.get("classes") is None else str(row["classes"]),
+            "yes" if row.get("available") else "[red]no[/red]",
+            f"{row['kind']}: {row.get('description', '')}",
+        )
+    return table
+
+
+def truth_table(X: Any, y: Any, weighted: Any, y_hat: Any, threshold: float) -> Table:
+    table = Table(title="truth table", title_justify="left")
+    for col in ("x₁", "x₂", "Σ wᵢxᵢ + b", f"≥ θ={threshold:g}?", "ŷ", "y", ""):
+        table.add_column(col, justify="right")
+    for row, target, s, out in zip(X, y, weighted, y_hat):
+        ok = "[green]✓[/green]" if out == target else "[red]✗[/red]"
+        table.add_row(
+            *(f"{v:g}" for v in row), f"{s:+.3f}", "yes" if s >= threshold else "no",
+            str(out), str(target), ok,
+        )  # fmt: skip
+    return table
+
+
+_DATA_STATES = {
+    "verified": "green",
+    "unverified": "yellow",
+    "differs": "yellow",
+    "partial": "yellow",
+    "other set": "red",
+    "unusable": "red",
+    "missing": "red",
+}
+
+
+def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> None:
+    """Print one downloadable data set: its folder, each file's state, how to get the rest.
+
+    ``files`` are ``nnlite.download.FileStatus`` records; ``command`` is the download command.
+    The folder and the command are printed unwrapped, so they can be copied whole.
+    """
+    terminal.console.print(Text(f"{name}: {folder}", style="bold"), soft_wrap=True)
+    table = Table()
+    table.add_column("file", no_wrap=True)
+    table.add_column("state", overflow="fold", ratio=1)
+    for f in files:
+        detail = f": {f.detail}" if f.detail else ""
+        table.add_row(f.name, Text(f"{f.state}{detail}", style=_DATA_STATES.get(f.state, "")))
+    terminal.console.print(table)
+    states = {f.state for f in files}
+    if states == {"verified"}:
+        terminal.console.print("complete and verified", soft_wrap=True)
+    elif states <= {"verified", "unverified", "differs"}:
+        terminal.console.print(
+            "complete; training uses the files that are not the published ones with a warning",
+            soft_wrap=True,
+        )
+    elif states <= {"verified", "unverified", "differs", "missing", "partial"}:
+        terminal.console.print(Text(f"to get the missing files: {command}"), soft_wrap=True)
+    else:
+        terminal.console.print(
+            Text(f"training refuses this set; to get the published files: {command}"),
+            soft_wrap=True,
+        )
+
+
+def training_rows(
+    history: Any, state: dict[str, Any] | None, *, epochs: int, samples: int, batch_size: int,
+    lr: float, momentum: float, nesterov: bool, compile_s: float, device: str, validation: bool,
+) -> list[tuple[str, str]]:  # fmt: skip
+    """The summary of a training run, for ``summary_table``: where it stopped, what it reached.
+
+    ``history`` is ``Sequential.fit``'s; ``state`` the model's ``resume_state`` (read when
+    the run was interrupted); ``epochs`` the run's total; ``samples`` the training rows.
+    """
+    rows = []
+    if history.interrupted:
+        where = f"after {state['epochs_done']} of {epochs} epochs"
+        if state["position"]:
+            where += f" and {state['position']:,} samples of epoch {state['epochs_done'] + 1}"
+        rows.append(("stopped (Ctrl-C)", where))
+    if history.loss:
+        rows += [
+            ("train loss", num(history.loss[-1])),
+            ("train accuracy", pct(history.accuracy[-1])),
+        ]
+    if validation and history.val_loss:
+        rows += [
+            ("validation loss", num(history.val_loss[-1])),
+            ("validation accuracy", pct(history.val_accuracy[-1])),
+        ]
+    rows += [
+        ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, samples)}"),
+        ("learning rate α", f"{lr:g}" + (f", momentum μ {momentum:g}" if momentum else "")
+         + (" (Nesterov)" if nesterov else "")),
+        ("kernel start-up (JIT or cache)", seconds(compile_s)),
+        ("device", device),
+        ("training time", seconds(history.seconds)),
+        ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
+    ]  # fmt: skip
+    return rows
+
+
+def evaluation_rows(
+    model_path: Any, data: str, loss_name: str, loss: float, accuracy: float
+) -> list[tuple[str, str]]:
+    """The summary of ``nnlite evaluate``, for ``summary_table``: the model, the data, the scores."""
+    return [
+        ("model", str(model_path)), ("data", data),
+        (f"loss ({loss_name})", num(loss)), ("accuracy", pct(accuracy)),
+    ]  # fmt: skip
+
+
+def predictions_table(P: Any, classes: Any, y: Any, rows: Sequence[int], title: str) -> Table:
+    """Predictions beside their labels, one row per index in ``rows``.
+
+    ``P`` (n, k): the model's outputs; ``classes`` (n,): the predicted classes, or None for
+    regression (then the outputs are shown). A classifier's confidence is the probability of
+    its class (a single sigmoid unit: p for class 1, 1 − p for class 0); a wrong class is
+    marked ✗.
+    """
+    table = Table(title=title, title_justify="left")
+    table.add_column("row", justify="right")
+    table.add_column("prediction", justify="right")
+    table.add_column("confidence", justify="right")
+    table.add_column("label", justify="right")
+    for i in rows:
+        if classes is None:
+            table.add_row(str(i), " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
+            continue
+        conf = P[i].max() if P.shape[1] > 1 else (P[i, 0] if classes[i] else 1 - P[i, 0])
+        mark = "" if classes[i] == y[i] else " [red]✗[/red]"
+        table.add_row(str(i), f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
+    return table
