@@ -4,7 +4,7 @@ Owns: one function per claim of the lesson that runs nnlite (its kernels, ``Sequ
 ``Perceptron``) and, beside it, an independent reference computed with SciPy from the same
 data — a feasibility linear program, a least-squares fit, an L-BFGS-B minimisation, a global
 optimiser, finite differences — and returns both as plain data (dataclasses of numbers and
-arrays). ``nnlite lesson`` renders these results (``nnlite/ui_lesson.py``) and the tests in
+arrays). ``nnlite lesson`` renders these results (``nnlite/ui/lesson.py``) and the tests in
 ``tests/pedagogy/`` assert on them, so what a learner watches is what the tests check.
 
 The section "SciPy references" uses numpy and scipy only and never calls nnlite's kernels:
@@ -14,7 +14,7 @@ computes in float64, so nnlite and SciPy can be compared to tight tolerances.
 Imports: numpy, scipy, and nnlite's core (models, layers, kernels, data sets, tables).
 Never typer or rich; never prints.
 
-Omits: anything random without a seed, and plotting (``nnlite/ui_lesson.py`` draws).
+Omits: anything random without a seed, and plotting (``nnlite/ui/lesson.py`` draws).
 """
 
 from __future__ import annotations
@@ -1139,7 +1139,9 @@ def gradcheck_problem(
     if output == "auto":
         output = "softmax" if n_outputs > 1 else "sigmoid"
     if output == "softmax" and n_outputs < 2:
-        raise ConfigError("a softmax output needs at least two units (--outputs 2 or more)")
+        raise ConfigError(
+            "a softmax output needs at least two units (n_outputs=2 or more)", param="n_outputs"
+        )
     layers = [Dense(u, activation) for u in hidden] + [Dense(n_outputs, output)]
     model = Sequential(layers, loss=None if loss == "auto" else loss, dtype=F64)
     model.build(n_inputs, seed=seed)

@@ -85,12 +85,14 @@ def check_pair(output_activation: str, loss: str, n_outputs: int) -> None:
     if LOSSES[loss].needs_probabilities and output_activation not in ("sigmoid", "softmax"):
         raise ConfigError(
             f"{TITLES[loss]} needs probabilities, but the output activation is "
-            f"{output_activation!r}; use a sigmoid or softmax output, or --loss mse"
+            f"{output_activation!r}; use a sigmoid or softmax output, or loss='mse'",
+            param="loss",
         )
     if loss == "cce" and n_outputs == 1:
         raise ConfigError(
             "categorical cross-entropy needs one output unit per class; "
-            "for a single output unit use --loss bce with a sigmoid"
+            "for a single output unit use loss='bce' with a sigmoid",
+            param="loss",
         )
     if output_activation == "softmax" and loss == "mse":
         warnings.warn(

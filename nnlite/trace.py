@@ -155,7 +155,7 @@ def run(
     kind = _choice(model, MODELS, "model")
     if kind == "perceptron":
         _refuse(
-            "--model perceptron",
+            "model='perceptron'",
             example=example, dataset=dataset, layers=layers, activation=activation,
             output=output, loss=loss, steps=steps, sample=sample, batch_size=batch_size,
             unfused=unfused or None,
@@ -169,14 +169,14 @@ def run(
             device=device,
         )
     _refuse(
-        "a network; the perceptron takes them: add --model perceptron",
+        "a network; the perceptron takes them: add model='perceptron'",
         gate=gate,
         threshold=threshold,
     )
     if example is not None:
         name = _choice(example, EXAMPLES, "example")
         _refuse(
-            f"--example {name} (it fixes the network, the data and the weights)",
+            f"example={name!r} (it fixes the network, the data and the weights)",
             dataset=dataset, layers=layers, activation=activation, output=output, loss=loss,
             sample=sample, batch_size=batch_size, unfused=unfused or None,
         )  # fmt: skip
@@ -192,21 +192,25 @@ def run(
         notes, name, hold_biases = [], None, False
         if unfused and (net.layers[-1].activation, net.loss) not in losses.FUSED:
             raise ConfigError(
-                "--unfused shows the long way round beside a fused gradient, so it needs "
-                "--output softmax with --loss cce (or a sigmoid output with --loss bce), "
-                f"not {net.layers[-1].activation} with {net.loss}"
+                "'unfused' shows the long way round beside a fused gradient, so it needs "
+                "output='softmax' with loss='cce' (or a sigmoid output with loss='bce'), "
+                f"not {net.layers[-1].activation} with {net.loss}",
+                param=("unfused", "output", "loss"),
             )
     lr = _rate(DEFAULT_LR if lr is None else lr)
     n = X.shape[0]
-    B = min(_count(1 if batch_size is None else batch_size, "--batch-size"), n)
+    B = min(_count(1 if batch_size is None else batch_size, "batch_size"), n)
     first = 0 if sample is None else _index(sample, n, ds_name)
     per_epoch = -(-n // B)
     if steps is not None and epochs is not None:
-        raise ConfigError("give --steps or --epochs, not both (an epoch is one pass over the data)")
+        raise ConfigError(
+            "give 'steps' or 'epochs', not both (an epoch is one pass over the data)",
+            param=("steps", "epochs"),
+        )
     if epochs is not None:
-        total = _count(epochs, "--epochs") * per_epoch
+        total = _count(epochs, "epochs") * per_epoch
     else:
-        total = _count(1 if steps is None else steps, "--steps")
+        total = _count(1 if steps is None else steps, "steps")
     header = NetworkTrace(
         dataset=ds_name,
         n_samples=n,
@@ -248,21 +252,32 @@ def _choice(value: Any, choices: Sequence[str], what: str) -> str:
 
 
 def _refuse(context: str, **given: Any) -> None:
-    """Refuse options that do not apply in ``context`` (``None`` means not given)."""
-    bad = [f"--{name.replace('_', '-')}" for name, value in given.items() if value is not None]
+    """Refuse options that do not apply in ``context`` (``None`` means not given).
+
+    ``context`` names its own parameter as ``name='value'`` (``model='perceptron'``).
+    """
+    bad = [name for name, value in given.items() if value is not None]
     if bad:
-        raise ConfigError(f"{', '.join(bad)} cannot be used with {context}")
+        names = ", ".join(f"{name!r}" for name in bad)
+        raise ConfigError(
+            f"{names} cannot be used with {context}", param=(*bad, "model", "example")
+        )
 
 
-def _count(value: Any, what: str) -> int:
+def _count(value: Any, name: str) -> int:
+    """``value`` as a positive int; ``name``: the parameter (or words naming it) for the error."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+        what = f"{name!r}" if name.isidentifier() else name
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}", param=name)
     return int(value)
 
 
 def _index(value: Any, n: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
-        raise ConfigError(f"--sample must be 0..{n - 1} for {name} ({n} samples), got {value!r}")
+        raise ConfigError(
+            f"'sample' must be 0..{n - 1} for {name} ({n} samples), got {value!r}",
+            param="sample",
+        )
     return int(value)
 
 
@@ -323,7 +338,9 @@ def _network(
         _count(units, "every hidden layer size")
     act = activations.canonical(DEFAULT_ACTIVATION if activation is None else _name(activation))
     if act == "softmax":
-        raise ConfigError("softmax belongs on the output layer only: use --output softmax")
+        raise ConfigError(
+            "softmax belongs on the output layer only: use output='softmax'", param="output"
+        )
     out_name = "auto" if output is None else _name(output)
     if out_name != "auto":
         out_name = activations.canonical(out_name)

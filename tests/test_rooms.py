@@ -180,16 +180,10 @@ def _reads_environment(tree: ast.AST) -> list[int]:
 
 
 _ENV_CASES = [
-    pytest.param(
-        p,
-        marks=pytest.mark.xfail(
-            strict=True, reason="reads NUMBA_ENABLE_CUDASIM itself until it calls "
-            "config.cuda_simulator_requested() (the lead's file)",
-        ),
-    ) if p == ROOT / "nnlite" / "kernels" / "__init__.py" else p
+    p
     for p in CORE + sorted((ROOT / "nnlite" / "ui").rglob("*.py"))
     if p != ROOT / "nnlite" / "config.py"
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("path", _ENV_CASES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -67,9 +67,9 @@ def probe_gpu() -> tuple[str, str]:
 def _probe() -> tuple[str, str]:
     numpy_compat()
     try:
-        import os
+        from nnlite.config import cuda_simulator_requested
 
-        if os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0"):
+        if cuda_simulator_requested():
             import numba
 
             if numba.config.ENABLE_CUDASIM:
