@@ -1003,7 +1003,8 @@ def data_download(
     Each file is written as NAME.part and renamed only once verified.
     An interrupted download resumes where it stopped; verified files are skipped.
     """
-    from nnlite import download, ui
+    from nnlite import ui
+    from nnlite.datasets import download
 
     with ui.DownloadProgress(quiet=quiet) as progress:
         folder = download.download(
@@ -1021,7 +1022,8 @@ def data_list(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HOME_HELP),
 ) -> None:
     """Show which MNIST and Fashion-MNIST files are here and verified, and how to get the rest."""
-    from nnlite import download, ui
+    from nnlite import ui
+    from nnlite.datasets import download
 
     for name in download.SOURCES:
         folder, files = download.status(name, data_dir)

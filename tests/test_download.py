@@ -28,7 +28,8 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from nnlite import config, datasets, download, errors
+from nnlite import config, datasets, errors
+from nnlite.datasets import download
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 HAVE_MNIST = all((SHARED_MNIST / spec.name).is_file() for spec in download.MNIST.files)

@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from nnlite import config, download, errors, npzfile
+from nnlite import config, errors, npzfile
+from nnlite.datasets import download
 from nnlite.files import NotRegularFile, open_regular
 
 __all__ = [
