@@ -807,7 +807,7 @@ def data_download(
     Each file is written as NAME.part and renamed only once verified.
     An interrupted download resumes where it stopped; verified files are skipped.
     """
-    from nnlite import download
+    from nnlite.datasets import download
     from nnlite.ui import progress as bars
     from nnlite.ui import terminal
 
@@ -827,7 +827,7 @@ def data_list(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help=DATA_HOME_HELP),
 ) -> None:
     """Show which MNIST and Fashion-MNIST files are here and verified, and how to get the rest."""
-    from nnlite import download
+    from nnlite.datasets import download
     from nnlite.ui import tables
 
     for name in download.SOURCES:

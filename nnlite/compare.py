@@ -8,9 +8,11 @@ split into compile, host↔device copies, kernel and launch + synchronisation,
 so a learner sees why a tiny network is slower on a GPU — then a size sweep
 that finds where the GPU starts to win, and the same seeded network trained
 on both devices. Returns plain data (dicts and lists, JSON-ready); renders
-nothing (``nnlite/ui_compare.py`` does).
+nothing (``nnlite/ui/compare.py`` does).
 
-Imports numpy and nnlite's kernels; the CUDA ones only through
+Imports numpy, nnlite's kernels and their case table (``nnlite.kernels.cases``:
+the calls it runs are the ones the tests check, every activation and loss of
+nnlite's tables included); the CUDA kernels only through
 ``nnlite.kernels.get_backend("cuda")``, which raises ``DeviceError`` (one
 line) when there is neither a GPU nor the simulator.
 
@@ -25,12 +27,12 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nnlite.kernels import get_backend, probe_gpu
+from nnlite.kernels.cases import KernelCase, cases
 
 SIMULATOR_NOTE = (
     "The CUDA kernels ran in Numba's simulator, on the CPU: their timings measure the "
@@ -41,98 +43,6 @@ SIMULATOR_NOTE = (
 # large layer; in the simulator: small odd shapes.
 GPU_SHAPES = [(64, 784, 128), (512, 784, 128), (4096, 784, 1024)]
 SIM_SHAPES = [(5, 7, 3), (17, 33, 9)]
-
-
-@dataclass
-class KernelSpec:
-    """One kernel call: ``make(rng, n, i, o) -> float64 args``; ``outputs``: written indices."""
-
-    name: str
-    kernel: str
-    make: Callable[..., list]
-    outputs: tuple[int, ...]
-    returns: bool = False
-    poison: bool = True  # False for in-place updates (the output is also an input)
-    shape: Callable[[int, int, int], str] = lambda n, i, o: f"{n}×{i}→{o}"
-
-
-def _probs(rng, n, o):
-    Z = rng.normal(size=(n, o))
-    E = np.exp(Z - Z.max(1, keepdims=True))
-    return E / E.sum(1, keepdims=True)
-
-
-def _one_hot(rng, n, o):
-    Y = np.zeros((n, o))
-    Y[np.arange(n), rng.integers(0, o, n)] = 1
-    return Y
-
-
-def _specs() -> list[KernelSpec]:
-    nrm = np.random.Generator.normal
-    return [
-        KernelSpec(
-            "dense_forward (ReLU)", "dense_forward",
-            lambda r, n, i, o: [nrm(r, size=(n, i)), nrm(r, size=(i, o)) / math.sqrt(i),
-                                nrm(r, size=o), np.zeros((n, o)), np.zeros((n, o)), 3],
-            (3, 4),
-        ),
-        KernelSpec(
-            "dense_forward (softmax)", "dense_forward",
-            lambda r, n, i, o: [nrm(r, size=(n, i)), nrm(r, size=(i, o)) / math.sqrt(i),
-                                nrm(r, size=o), np.zeros((n, o)), np.zeros((n, o)), 4],
-            (3, 4),
-        ),
-        KernelSpec(
-            "dense_backward", "dense_backward",
-            lambda r, n, i, o: [nrm(r, size=(n, i)), nrm(r, size=(i, o)), nrm(r, size=(n, o)) / n,
-                                np.zeros((i, o)), np.zeros(o), np.zeros((n, i)), True],
-            (3, 4, 5),
-        ),
-        KernelSpec(
-            "activation_grad (sigmoid)", "activation_grad",
-            lambda r, n, i, o: _sigmoid_grad_args(r, n, o), (3,),
-            shape=lambda n, i, o: f"{n}×{o}",
-        ),
-        KernelSpec(
-            "softmax_cce_grad", "softmax_cce_grad",
-            lambda r, n, i, o: [_probs(r, n, o), _one_hot(r, n, o), np.zeros((n, o))], (2,),
-            shape=lambda n, i, o: f"{n}×{o}",
-        ),
-        KernelSpec(
-            "cce_loss", "cce_loss",
-            lambda r, n, i, o: [_probs(r, n, o), _one_hot(r, n, o), 1e-7], (), returns=True,
-            shape=lambda n, i, o: f"{n}×{o}",
-        ),
-        KernelSpec(
-            "mse_loss", "mse_loss",
-            lambda r, n, i, o: [nrm(r, size=(n, o)), nrm(r, size=(n, o))], (), returns=True,
-            shape=lambda n, i, o: f"{n}×{o}",
-        ),
-        KernelSpec(
-            "sgd_update", "sgd_update",
-            lambda r, n, i, o: [nrm(r, size=(i, o)), nrm(r, size=(i, o)), 0.01], (0,),
-            poison=False, shape=lambda n, i, o: f"{i}×{o}",
-        ),
-        KernelSpec(
-            "dense_sgd_update", "dense_sgd_update",
-            lambda r, n, i, o: [nrm(r, size=(i, o)), nrm(r, size=(n, i)), nrm(r, size=(n, o)) / n,
-                                0.01],
-            (0,), poison=False, shape=lambda n, i, o: f"{i}×{o}, n={n}",
-        ),
-        KernelSpec(
-            "perceptron_predict", "perceptron_predict",
-            lambda r, n, i, o: [r.integers(-3, 4, (n, i)).astype(float),
-                                r.integers(-2, 3, i).astype(float), np.array([0.5]), 0.0,
-                                np.zeros(n, np.int64)],
-            (4,), shape=lambda n, i, o: f"{n}×{i}",
-        ),
-    ]  # fmt: skip
-
-
-def _sigmoid_grad_args(rng, n, o):
-    Z = rng.normal(size=(n, o))
-    return [Z, 1 / (1 + np.exp(-Z)), rng.normal(size=(n, o)), np.zeros((n, o)), 1]
 
 
 def _cast(args: list, dtype) -> list:
@@ -244,26 +154,29 @@ def _cpu_ms(call: Callable[[], Any], repeats: int) -> float:
     return _median(once, repeats)
 
 
-def _kernel_row(spec, shape, cpu, gpu, cuda, timer, repeats, rng) -> dict:
+def _kernel_row(case: KernelCase, shape, cpu, gpu, cuda, timer, repeats, rng) -> dict:
     n, i, o = shape
-    master = spec.make(rng, n, i, o)
-    a32, a64 = _cast(master, np.float32), _cast(master, np.float64)
-    f = getattr(cpu, spec.kernel)
-    g = getattr(gpu, spec.kernel)
+    o = max(o, case.min_outputs)
+    # The same draws in both dtypes: the float64 call is the float32 calls' reference.
+    seed = int(rng.integers(2**63))
+    a32 = case.make(np.random.default_rng(seed), n, i, o, np.float32)
+    a64 = case.make(np.random.default_rng(seed), n, i, o, np.float64)
+    f = getattr(cpu, case.kernel)
+    g = getattr(gpu, case.kernel)
 
     ref_args = [a.copy() if isinstance(a, np.ndarray) else a for a in a64]
     ref_value = f(*ref_args)  # float64 reference on the CPU
-    ref = [np.array([ref_value])] if spec.returns else [ref_args[k] for k in spec.outputs]
+    ref = [np.array([ref_value])] if case.returns else [ref_args[k] for k in case.outputs]
     cpu_args = [a.copy() if isinstance(a, np.ndarray) else a for a in a32]
     cpu_value = f(*cpu_args)
-    cpu_out = [np.array([cpu_value])] if spec.returns else [cpu_args[k] for k in spec.outputs]
+    cpu_out = [np.array([cpu_value])] if case.returns else [cpu_args[k] for k in case.outputs]
     bench_args = [a.copy() if isinstance(a, np.ndarray) else a for a in a32]
     cpu_ms = _cpu_ms(lambda: f(*bench_args), repeats)
 
     host = [a.copy() if isinstance(a, np.ndarray) else a for a in a32]
-    for k in spec.outputs:  # poison: an unwritten element shows up as NaN
-        if spec.poison and host[k].dtype.kind == "f":
-            host[k][...] = np.nan
+    if case.fill is not None:  # poison: an unwritten element shows up (as NaN)
+        for k in case.outputs:
+            host[k][...] = case.fill
     dev: list = []
 
     def copy_in():
@@ -276,11 +189,11 @@ def _kernel_row(spec, shape, cpu, gpu, cuda, timer, repeats, rng) -> dict:
     cuda.synchronize()
     first_ms = 1e3 * (time.perf_counter() - start)
     gpu_out = (
-        [np.array([first_value])] if spec.returns else [dev[k].copy_to_host() for k in spec.outputs]
+        [np.array([first_value])] if case.returns else [dev[k].copy_to_host() for k in case.outputs]
     )
 
     def copy_out():
-        for k in spec.outputs:
+        for k in case.outputs:
             dev[k].copy_to_host()
 
     copy_ms = _median(lambda: timer.device_ms(copy_in) + timer.device_ms(copy_out), repeats)
@@ -294,8 +207,8 @@ def _kernel_row(spec, shape, cpu, gpu, cuda, timer, repeats, rng) -> dict:
     c_flat = np.concatenate([np.ravel(x) for x in cpu_out])
     finite = all(np.isfinite(x).all() for x in gpu_out)
     return {
-        "kernel": spec.name,
-        "shape": spec.shape(n, i, o),
+        "kernel": case.label,
+        "shape": case.shape(n, i, o),
         "dtype": "float32",
         **errors,
         "max_ulp": ulp_distance(g_flat, c_flat, significant=1e-3),
@@ -445,9 +358,9 @@ def _run(gpu, cpu, cuda, timer, rng, status, detail, simulated, quick, repeats, 
     }
     if kernels:
         rows = []
-        for spec in _specs():
+        for case in cases():
             for shape in SIM_SHAPES if quick else GPU_SHAPES:
-                rows.append(_kernel_row(spec, shape, cpu, gpu, cuda, timer, repeats, rng))
+                rows.append(_kernel_row(case, shape, cpu, gpu, cuda, timer, repeats, rng))
         result["kernels"] = rows
     if sweep:
         if quick:

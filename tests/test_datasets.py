@@ -736,6 +736,35 @@ def test_datasets_imports_no_numba():
     assert result.returncode == 0, result.stderr
 
 
+def test_setup_cfg_installs_every_package_of_nnlite():
+    """A package missing from setup.cfg's ``packages`` (say ``nnlite.datasets``) is simply not
+    installed: the editable install the tests use would never notice, so ask the file."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    listed = {p.strip() for p in cfg["options"]["packages"].split(",")}
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for init in (REPO / "nnlite").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert on_disk - listed == set()
+
+
+def test_every_module_of_the_data_package_says_what_it_owns_imports_and_omits():
+    """One module per source of data, each with its room described (STYLE.md)."""
+    import importlib
+    import pkgutil
+
+    names = {m.name for m in pkgutil.iter_modules(datasets.__path__)}
+    assert {"base", "toy", "shipped", "idx", "csv", "npz", "download", "catalog"} <= names
+    for name in sorted(names):
+        doc = importlib.import_module(f"nnlite.datasets.{name}").__doc__ or ""
+        for word in ("Owns", "Imports", "Omits"):
+            assert word in doc, f"nnlite/datasets/{name}.py: no {word!r} in its docstring"
+
+
 def test_digits_fall_back_to_the_repository_data_folder():
     assert (config.REPO_DATA_DIR / "digits.npz").is_file()
 

@@ -183,7 +183,7 @@ def test_compare_json_reports_agreement_timings_sweep_and_training():
     if not REAL_GPU:
         assert "simulator" in result["notes"][0]
     rows = result["kernels"]
-    assert {r["kernel"] for r in rows} >= {"dense_forward (ReLU)", "dense_backward", "sgd_update"}
+    assert {r["kernel"] for r in rows} >= {"dense_forward (relu)", "dense_backward", "sgd_update"}
     for r in rows:
         assert r["all_written"], r
         assert r["max_rel"] < 1e-5, r

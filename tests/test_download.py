@@ -1,4 +1,4 @@
-"""The downloader (``nnlite.download`` and ``nnlite data``) against local HTTP servers.
+"""The downloader (``nnlite.datasets.download`` and ``nnlite data``) against local HTTP servers.
 
 Every server here is a ``ThreadingHTTPServer`` on 127.0.0.1, port 0, serving the real MNIST
 files from ``../shared/data/mnist`` (tests that need them are skipped when it is absent) with
@@ -28,7 +28,8 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from nnlite import config, datasets, download, errors
+from nnlite import config, datasets, errors
+from nnlite.datasets import download
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 HAVE_MNIST = all((SHARED_MNIST / spec.name).is_file() for spec in download.MNIST.files)

@@ -48,7 +48,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnlite import datasets, download, errors
+from nnlite import datasets, errors
+from nnlite.datasets import download
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 HAVE_MNIST = all((SHARED_MNIST / spec.name).is_file() for spec in download.MNIST.files)

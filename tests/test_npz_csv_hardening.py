@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from npzcraft import npy, npy_of, npz_of, patch_entry, zip_of
 
 from nnlite import datasets, errors, npzfile
+from nnlite.datasets import csv as csv_reader
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -333,7 +334,7 @@ def reference_csv(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_streamed_csv_values_match_the_whole_file_parse(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "_CSV_BATCH_FIELDS", 7)  # many batches, odd boundaries
+    monkeypatch.setattr(csv_reader, "_CSV_BATCH_FIELDS", 7)  # many batches, odd boundaries
     text = (
         "\ufeffa, b ,label\r\n"
         "0.1,-2e-3,0\r\n\r\n"
@@ -369,14 +370,14 @@ def test_streamed_csv_values_match_the_whole_file_parse(tmp_path, monkeypatch):
 def test_csv_messages_keep_their_line_numbers_across_batches(
     tmp_path, monkeypatch, batch, text, match
 ):
-    monkeypatch.setattr(datasets, "_CSV_BATCH_FIELDS", batch)
+    monkeypatch.setattr(csv_reader, "_CSV_BATCH_FIELDS", batch)
     path = tmp_path / "l.csv"
     path.write_text(text)
     refused(path, datasets.load_csv, path, match=match)
 
 
 def test_a_line_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "CSV_MAX_LINE", 100)
+    monkeypatch.setattr(csv_reader, "CSV_MAX_LINE", 100)
     path = tmp_path / "long.csv"
     path.write_text("a,b\n1,0\n" + ",".join(["1"] * 60) + "\n")
     refused(path, datasets.load_csv, path, match="line 3 is longer than 100 characters")

@@ -3,7 +3,7 @@
 Owns: the two live views. In a terminal each is a rich ``Progress``; outside one (a log
 file, CI) each writes one plain line per epoch or per file; ``quiet`` shows nothing.
 Imports rich, ``nnlite.models.Callback`` (the events training reports) and the shared
-formatting; reads ``nnlite.download`` events as plain records.
+formatting; reads ``nnlite.datasets.download`` events as plain records.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class TrainingProgress(Callback):
 
 
 class DownloadProgress:
-    """Renders ``nnlite.download.DownloadEvent``s: a rich bar per file, or plain lines.
+    """Renders ``nnlite.datasets.download.DownloadEvent``s: a rich bar per file, or plain lines.
 
     In a terminal: one bar per file with bytes, speed, time left and the mirror's host.
     Outside a terminal: one line per file when it is done or skipped. Notes (a mirror that

@@ -115,7 +115,7 @@ _DATA_STATES = {
 def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> None:
     """Print one downloadable data set: its folder, each file's state, how to get the rest.
 
-    ``files`` are ``nnlite.download.FileStatus`` records; ``command`` is the download command.
+    ``files`` are ``nnlite.datasets.download.FileStatus`` records; ``command`` is the download command.
     The folder and the command are printed unwrapped, so they can be copied whole.
     """
     terminal.console.print(Text(f"{name}: {folder}", style="bold"), soft_wrap=True)

@@ -6,7 +6,8 @@ files of a set into ``HOME/NAME/``), ``verify`` (a file against its ``.gz`` pin)
 (a file against its publication: the same bytes, the same content compressed otherwise, the
 other set's file, or something else), ``open_content`` (a data file's uncompressed bytes, the
 one place that decides what counts as gzip), and ``status`` (the state of each file, for
-``nnlite data list``; it asks ``nnlite.datasets``, which decides the same states for training).
+``nnlite data list``; it asks ``nnlite.datasets.idx``, which decides the same states for
+training).
 
 How a file is fetched: into ``NAME.part`` beside its final name; when the ``.part`` is complete
 its size and SHA-256 are checked, and only then is it renamed (``os.replace``) to ``NAME``, so
@@ -30,8 +31,10 @@ byte at a time cannot hold a download forever); redirects are followed to http(s
 
 Imports: the standard library (``urllib``, ``http.client``, ``socket`` and ``threading`` only
 inside the functions that fetch: they cost every run 45 ms, and most runs download nothing),
-``nnlite.errors``, ``nnlite.files`` and ``nnlite.config``. Never numpy, typer or rich; never
-prints: progress goes to a callback as ``DownloadEvent`` records, which the CLI renders.
+``nnlite.errors``, ``nnlite.files`` and ``nnlite.config``; ``status`` imports ``idx`` when it is
+called. Never numpy itself (though importing it as ``nnlite.datasets.download`` runs the
+package's ``__init__``, which does), typer or rich; never prints: progress goes to a callback
+as ``DownloadEvent`` records, which the CLI renders.
 
 Omits: parallel downloads, proxies beyond what ``urllib`` reads from the environment, and
 decompression to disk (the loaders read the ``.gz`` files directly).
@@ -536,13 +539,13 @@ def status(name: str, data_dir: str | Path | None = None) -> tuple[Path, list[Fi
     """The folder of set ``name`` (as the loaders find it) and the state of each of its files.
 
     The folder is the one ``locate`` picks when it holds any file, else where ``download``
-    would write. The states of present files are decided by ``nnlite.datasets.idx_status``,
+    would write. The states of present files are decided by ``nnlite.datasets.idx.idx_status``,
     the same function the loaders use, so ``nnlite data list`` and ``nnlite train`` agree.
     """
-    # Imported here: datasets imports this module (and numpy, which a download never needs).
-    from nnlite import datasets
+    # Imported here: idx imports this module (and numpy, which a download never needs).
+    from nnlite.datasets import idx
 
-    return datasets.idx_status(name, data_dir)
+    return idx.idx_status(name, data_dir)
 
 
 def _one_line(text: str) -> str:
