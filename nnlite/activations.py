@@ -19,15 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from nnlite.errors import ConfigError
 from nnlite.kernels import codes
+from nnlite.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # NumPy and scipy load when a reference is first evaluated, not with the table: the
+    # CLI reads the table for its choices, and its ``--help`` should not wait for them.
+    np = LazyModule("numpy")
 
 
 def _special():
-    from scipy import special  # imported when a reference is evaluated, not with nnlite
+    from scipy import special
 
     return special
 
@@ -47,6 +53,7 @@ class Activation:
     reference_grad: Callable[[np.ndarray], np.ndarray] | None
     aliases: tuple[str, ...] = ()
     elementwise: bool = True  # False for softmax, which works on whole rows
+    output: bool = False  # offered as an output layer's σ (identity, sigmoid, softmax)
 
 
 def _expit_grad(z: np.ndarray) -> np.ndarray:
@@ -60,12 +67,14 @@ _ROWS = (
         "identity(z) = z", "σ′(z) = 1",
         lambda z: np.array(z, np.float64), lambda z: np.ones_like(z, np.float64),
         aliases=("linear", "none"),
+        output=True,
     ),
     Activation(
         "sigmoid", codes.SIGMOID, "sigmoid", "glorot",
         "sigmoid σ(z) = 1/(1 + e^(−z))", "σ′(z) = σ(z)(1 − σ(z))",
         lambda z: _special().expit(z), _expit_grad,
         aliases=("logistic",),
+        output=True,
     ),
     Activation(
         "tanh", codes.TANH, "tanh", "glorot",
@@ -84,6 +93,7 @@ _ROWS = (
         "σ′ is the Jacobian diag(a) − aᵀa; applied: a ⊙ (∂L/∂a − Σⱼ ∂L/∂aⱼ·aⱼ)",
         lambda z: _special().softmax(np.atleast_2d(np.asarray(z, np.float64)), axis=1), None,
         elementwise=False,
+        output=True,
     ),
     Activation(
         "leaky_relu", codes.LEAKY_RELU, "leaky ReLU", "he",

@@ -29,18 +29,29 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
+from typing import Any
 
 from nnlite.errors import ConfigError
 
 __version__ = "0.1.0"
 
-DEFAULT_DTYPE = np.float32
 
-# Probabilities are clipped to [eps, 1 - eps] before a log (the lesson's
-# formulas assume 0 < p < 1; float32 cannot represent 1 - 1e-12).
-CLIP_EPS = {np.dtype(np.float32): 1e-7, np.dtype(np.float64): 1e-12}
+def __getattr__(name: str) -> Any:
+    """``DEFAULT_DTYPE`` and ``CLIP_EPS``, made on first use: they need NumPy, and
+    ``import nnlite`` (the CLI's ``--help``, which reads the concept tables) does not."""
+    if name not in ("DEFAULT_DTYPE", "CLIP_EPS"):
+        raise AttributeError(f"module 'nnlite.config' has no attribute {name!r}")
+    import numpy as np
+
+    values = {
+        "DEFAULT_DTYPE": np.float32,
+        # Probabilities are clipped to [eps, 1 - eps] before a log (the lesson's
+        # formulas assume 0 < p < 1; float32 cannot represent 1 - 1e-12).
+        "CLIP_EPS": {np.dtype(np.float32): 1e-7, np.dtype(np.float64): 1e-12},
+    }
+    globals()[name] = values[name]
+    return values[name]
+
 
 # The fast training loop runs this many samples per compiled call before it
 # hands control back for a progress update.
@@ -59,6 +70,8 @@ MAX_SEED = (1 << 63) - 1
 
 def check_seed(seed: object, what: str = "seed") -> int:
     """``seed`` as an int in 0..2**63−1, or ``ConfigError`` naming ``what``."""
+    import numpy as np
+
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"{what} must be an integer from 0 to 2**63-1, got {seed!r}")
     return int(seed)

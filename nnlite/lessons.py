@@ -448,40 +448,23 @@ class ActivationCurves:
 
 
 def activation_reference(name: str, z: Any) -> np.ndarray:
-    """σ(z) from scipy: ``special.expit``; tanh(z) = 2·expit(2z) − 1; max(z, 0); ``special.softmax``."""
-    z = np.asarray(z, F64)
-    if name == "sigmoid":
-        return special.expit(z)
-    if name == "tanh":
-        return 2.0 * special.expit(2.0 * z) - 1.0
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "identity":
-        return z.copy()
-    if name == "softmax":
-        return special.softmax(np.atleast_2d(z), axis=1)
-    raise ValueError(name)
+    """σ(z) in float64 from the activation table's scipy/numpy reference (e.g. ``special.expit``)."""
+    return activations.ACTIVATIONS[activations.canonical(name)].reference(np.asarray(z, F64))
 
 
 def activation_grad_reference(name: str, z: Any) -> np.ndarray:
-    """σ′(z): expit·(1 − expit), 1 − tanh², [z > 0], 1."""
-    z = np.asarray(z, F64)
-    if name == "sigmoid":
-        s = special.expit(z)
-        return s * (1.0 - s)
-    if name == "tanh":
-        return 1.0 - np.tanh(z) ** 2
-    if name == "relu":
-        return (z > 0).astype(F64)
-    if name == "identity":
-        return np.ones_like(z)
-    raise ValueError(name)
+    """σ′(z) in float64 from the activation table (softmax's σ′ is a Jacobian: refused)."""
+    row = activations.ACTIVATIONS[activations.canonical(name)]
+    if row.reference_grad is None:
+        raise ConfigError(f"{name} has no element-wise derivative (its σ′ is a Jacobian)")
+    return row.reference_grad(np.asarray(z, F64))
 
 
 def activation_curves(lo: float = -6.0, hi: float = 6.0, points: int = 241) -> ActivationCurves:
-    """Sigmoid, tanh and ReLU on a grid of z, and softmax of a few rows of logits."""
+    """Every element-wise activation of the table (but identity) on a grid of z, and softmax
+    of a few rows of logits."""
     z = np.linspace(lo, hi, points)
-    names = ("sigmoid", "tanh", "relu")
+    names = [n for n, row in activations.ACTIVATIONS.items() if row.elementwise and n != "identity"]
     logits = np.array([[2.0, 1.0, 0.1], [-1.0, 0.0, 3.0], [5.0, 5.0, 5.0]])
     return ActivationCurves(
         z=z,

@@ -26,25 +26,35 @@ class Loss:
 
     name: str
     code: int
-    title: str
+    title: str  # in a sentence: "mean squared error"
+    heading: str  # as the trace heads it: "mean squared error (MSE)"
     formula: str  # L(P, Y), as the trace prints it
     gradient: str  # ∂L/∂P, as the trace prints it
     fused_with: str | None  # the output activation it is differentiated together with
     fused_gradient: str | None  # ∂L/∂Z of that pair
+    unfused_chain: str | None  # the same ∂L/∂Z the long way round, through the activation
     needs_probabilities: bool  # log P: the output must be a probability
     aliases: tuple[str, ...] = ()
 
 
 _ROWS = (
-    Loss("mse", codes.MSE, "mean squared error", "L = 1/(n·o)·Σ(p − y)²",
-         "∂L/∂p = 2·(p − y)/(n·o)", None, None, False, aliases=("mean_squared_error",)),
-    Loss("bce", codes.BCE, "binary cross-entropy",
-         "L = −1/(n·o)·Σ[y·log p + (1 − y)·log(1 − p)]", "∂L/∂p = (p − y)/(p·(1 − p))/(n·o)",
-         "sigmoid", "∂L/∂z = (p − y)/(n·o)", True,
-         aliases=("binary_crossentropy", "binary_cross_entropy")),
-    Loss("cce", codes.CCE, "categorical cross-entropy", "L = −1/n·Σ y·log p", "∂L/∂p = −y/p/n",
-         "softmax", "∂L/∂z = (p − y)/n", True,
-         aliases=("categorical_crossentropy", "categorical_cross_entropy", "cross_entropy")),
+    Loss(
+        "mse", codes.MSE, "mean squared error", "mean squared error (MSE)",
+        "L = 1/(n·o)·Σ(p − y)²", "∂L/∂p = 2·(p − y)/(n·o)", None, None, None, False,
+        aliases=("mean_squared_error",),
+    ),
+    Loss(
+        "bce", codes.BCE, "binary cross-entropy", "binary cross-entropy",
+        "L = −1/(n·o)·Σ[y·log p + (1 − y)·log(1 − p)]", "∂L/∂p = (p − y)/(p·(1 − p))/(n·o)",
+        "sigmoid", "∂L/∂z = (p − y)/(n·o)", "∂L/∂z = ∂L/∂p ⊙ σ′(z),  σ′(z) = p(1 − p)", True,
+        aliases=("binary_crossentropy", "binary_cross_entropy"),
+    ),
+    Loss(
+        "cce", codes.CCE, "categorical cross-entropy", "categorical cross-entropy",
+        "L = −1/n·Σ y·log p", "∂L/∂p = −y/p/n", "softmax", "∂L/∂z = (p − y)/n",
+        "∂L/∂z = ∂L/∂p·J,  J = diag(p) − pᵀp (the softmax Jacobian, never formed)", True,
+        aliases=("categorical_crossentropy", "categorical_cross_entropy", "cross_entropy"),
+    ),
 )  # fmt: skip
 
 LOSSES: dict[str, Loss] = {row.name: row for row in _ROWS}

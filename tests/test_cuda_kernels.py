@@ -487,3 +487,36 @@ def test_no_launch_reads_or_writes_out_of_bounds_on_the_gpu():
     A = _nan((n, o))
     gpu.dense_forward(to_device(X), to_device(W), to_device(b), Z, A, 0)
     assert (big.copy_to_host()[n * o :] == 12345.0).all()
+
+
+def test_the_cuda_launchers_refuse_unknown_codes_that_device_code_cannot_raise_on():
+    Z = cuda.to_device(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="unknown activation code 99"):
+        gpu.activation_forward(Z, Z, 99)
+    with pytest.raises(ValueError, match="unknown activation code"):
+        gpu.dense_forward(Z, cuda.to_device(np.zeros((3, 3), np.float32)),
+                          cuda.to_device(np.zeros(3, np.float32)), Z, Z, -1)  # fmt: skip
+    with pytest.raises(ValueError, match="unknown loss code 7"):
+        gpu.output_grad(Z, Z, Z, Z, Z, 0, 7, 1e-7)
+    theta = cuda.to_device(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="unknown optimizer code 42"):
+        gpu.optimizer_update(theta, theta, cuda.to_device(np.zeros((1, 1), np.float32)), 0, 4,
+                             42, np.array([0.1]))  # fmt: skip
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_optimizer_update_on_one_layer_matches_the_cpu_and_touches_nothing_else(nesterov):
+    rng = np.random.default_rng(4)
+    theta = rng.normal(size=23).astype(np.float32)
+    grad = rng.normal(size=23).astype(np.float32)
+    state = rng.normal(size=(1, 23)).astype(np.float32)
+    hyper = SGD(0.1, momentum=0.7, nesterov=nesterov).validate().hyper_vector()
+    want_theta, want_state = theta.copy(), state.copy()
+    cpu.optimizer_update(want_theta, grad, want_state, 6, 9, 1, hyper)
+    d_theta, d_state = cuda.to_device(theta), cuda.to_device(state)
+    gpu.optimizer_update(d_theta, cuda.to_device(grad), d_state, 6, 9, 1, hyper)
+    # a real GPU may fuse μ·v − α·g into one FMA: equal up to the last bit
+    np.testing.assert_allclose(d_theta.copy_to_host(), want_theta, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(d_state.copy_to_host(), want_state, rtol=1e-6, atol=1e-7)
+    untouched = np.r_[0:6, 15:23]
+    np.testing.assert_array_equal(d_theta.copy_to_host()[untouched], theta[untouched])

@@ -53,7 +53,8 @@ def test_the_activation_cases_follow_the_activation_table():
     """Three cases per activation of nnlite.activations, each calling the kernel with its code."""
     from nnlite import activations
 
-    for name, code in activations.ACTIVATIONS.items():
+    for name, row in activations.ACTIVATIONS.items():
+        code = row.code
         mine = [c for c in CASES if c.activation == name]
         kernels = {"dense_forward", "activation_forward", "activation_grad"}
         assert {c.kernel for c in mine} == kernels

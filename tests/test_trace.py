@@ -471,9 +471,19 @@ def test_interactive_waits_for_enter_and_q_quits(monkeypatch):
 
 
 @pytest.mark.gpu
-def test_the_cuda_trace_matches_the_cpu_trace():
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(dataset="blobs", layers=[3], activation="tanh", batch_size=4, steps=2),
+        dict(dataset="moons", layers=[3, 2], activation="leaky_relu", batch_size=3, steps=2),
+        dict(dataset="xor", layers=[3], activation="softplus", output="softmax", loss="cce",
+             unfused=True, steps=2),
+        dict(example="mazur", dtype="float32", steps=2),  # its biases held: put back on the GPU
+    ],
+    ids=["tanh", "leaky_relu", "softplus-unfused", "mazur"],
+)  # fmt: skip
+def test_the_cuda_trace_matches_the_cpu_trace(options):
     """The CUDA twins traced the same way (Numba's simulator unless NNLITE_REAL_GPU=1)."""
-    options = dict(dataset="blobs", layers=[3], activation="tanh", batch_size=4, steps=2)
     cpu, gpu = events_of(**options), events_of(device="cuda", **options)
     assert gpu[0]["device"] == "cuda" and cpu[0]["device"] == "cpu"
     assert [e["kind"] for e in gpu] == [e["kind"] for e in cpu]

@@ -17,11 +17,15 @@ import functools
 import importlib.util
 import warnings
 from types import ModuleType
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from nnlite.errors import ConfigError, DeviceError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# NumPy is imported where it is used, not here: ``nnlite.kernels.codes`` (the codes the
+# concept tables name, read by the CLI's ``--help``) must not cost NumPy's import.
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -44,6 +48,8 @@ def numpy_compat() -> None:
     2.x, so on NumPy ≥ 2.5 the first CUDA compilation fails with an
     AttributeError. Called before anything CUDA compiles.
     """
+    import numpy as np
+
     if not hasattr(np, "row_stack"):
         np.row_stack = np.vstack
 
@@ -97,7 +103,7 @@ def _probe() -> tuple[str, str]:
             a[0] = 42
 
         kernel = cuda.jit(probe)
-        d = cuda.device_array(1, np.int32)
+        d = cuda.device_array(1, "int32")
         kernel[1, 1](d)
         if int(d.copy_to_host()[0]) != 42:
             return "broken", f"{name}: a test kernel returned a wrong value"
@@ -153,7 +159,11 @@ def get_backend(device: Any = "cpu") -> ModuleType:
 class _HostMemory:
     """The CPU backend's memory: arrays stay where they are (no copies at all)."""
 
-    dtypes = (np.dtype(np.float32), np.dtype(np.float64))
+    @property
+    def dtypes(self) -> tuple:
+        import numpy as np
+
+        return (np.dtype(np.float32), np.dtype(np.float64))
     device = "cpu"
 
     @staticmethod
@@ -170,6 +180,8 @@ class _HostMemory:
         return a
 
     def zeros(self, shape: Any, dtype: Any) -> np.ndarray:
+        import numpy as np
+
         return np.zeros(shape, dtype)
 
     def copy_into(self, dst: np.ndarray, src: np.ndarray) -> None:
@@ -181,6 +193,8 @@ class _HostMemory:
 
         ``initial`` (4,): start from these sums (an epoch resumed half-way).
         """
+        import numpy as np
+
         s = np.zeros(4, np.float64)
         if initial is not None:
             s[:] = initial

@@ -166,7 +166,8 @@ def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
         """An activation σ bends the straight line z = x·w + b. The sigmoid 1/(1 + e⁻ᶻ) maps
         every z into (0, 1) and saturates: far from 0 its slope σ′ = σ(1 − σ) vanishes. tanh
         maps into (−1, 1) and is zero-centred (tanh(−z) = −tanh z). ReLU max(0, z) passes
-        positives unchanged and zeroes the rest. Softmax turns a row of scores into a
+        positives unchanged and zeroes the rest; leaky ReLU keeps a slope of 0.01 below 0 and
+        softplus log(1 + eᶻ) is a smooth ReLU, so a unit never goes dead. Softmax turns a row of scores into a
         probability distribution over the classes. nnlite's kernels are compared with
         scipy.special (expit, softmax; tanh z = 2·expit(2z) − 1)."""
     )
@@ -175,7 +176,8 @@ def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
     plots = [
         chart([(name, z, r.nnlite[name][keep]) for name in ("sigmoid", "tanh")],
               title="sigmoid and tanh (nnlite's kernels)", xlabel="z", height=9),
-        chart([("relu", z, r.nnlite["relu"][keep])], title="ReLU", xlabel="z", height=6),
+        chart([(name, z, r.nnlite[name][keep]) for name in ("relu", "leaky_relu", "softplus")],
+              title="ReLU, leaky ReLU and softplus", xlabel="z", height=7),
         chart([(f"{name}′", z, r.grad_nnlite[name][keep]) for name in ("sigmoid", "tanh")],
               title="their slopes σ′(z): they vanish as σ saturates", xlabel="z", height=7),
     ]  # fmt: skip
@@ -196,11 +198,17 @@ def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
     rr = r.reference["relu"]
     table.add_row("ReLU(−2), ReLU(3)", f"{np.interp(-2, r.z, relu):g}, {np.interp(3, r.z, relu):g}",
                   f"{np.interp(-2, r.z, rr):g}, {np.interp(3, r.z, rr):g}")  # fmt: skip
+    lk, sp = r.nnlite["leaky_relu"], r.nnlite["softplus"]
+    table.add_row("leaky ReLU′(−2) (a slope where ReLU′ is 0)",
+                  _e(np.interp(-2, r.z, r.grad_nnlite["leaky_relu"])),
+                  _e(np.interp(-2, r.z, r.grad_reference["leaky_relu"])))  # fmt: skip
+    table.add_row("leaky ReLU(−2), softplus(0) = ln 2",
+                  f"{np.interp(-2, r.z, lk):g}, {sp[mid]:.4f}",
+                  f"{np.interp(-2, r.z, r.reference['leaky_relu']):g}, "
+                  f"{r.reference['softplus'][mid]:.4f}")  # fmt: skip
     for row, p_n, p_s in zip(r.logits, r.softmax_nnlite, r.softmax_reference):
         table.add_row(f"softmax{_vec(row, 1)}", _vec(p_n, 3), _vec(p_s, 3))
-    worst = max(
-        float(np.max(np.abs(r.nnlite[a] - r.reference[a]))) for a in ("sigmoid", "tanh", "relu")
-    )
+    worst = max(float(np.max(np.abs(r.nnlite[a] - r.reference[a]))) for a in r.nnlite)
     worst = max(worst, float(np.max(np.abs(r.softmax_nnlite - r.softmax_reference))))
     last = Text(f"largest |nnlite − scipy| over every value: {worst:.1e}")
     return [intro, *(Text(p) for p in plots), table, last]

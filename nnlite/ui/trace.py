@@ -31,43 +31,20 @@ from rich.table import Table
 from rich.text import Text
 
 from nnlite import trace as tr
+from nnlite.activations import ACTIVATIONS
+from nnlite.losses import LOSSES
 from nnlite.ui import terminal
 
 MAX_ROWS = 5  # a matrix with more rows or columns is elided to its corners
 MAX_COLS = 5
 
-SIGMA = {
-    "identity": "identity(z) = z",
-    "sigmoid": "sigmoid σ(z) = 1/(1 + e^(−z))",
-    "tanh": "tanh σ(z) = (e^z − e^(−z))/(e^z + e^(−z))",
-    "relu": "ReLU σ(z) = max(0, z)",
-    "softmax": "softmax σ(z)ⱼ = e^(zⱼ)/Σₖ e^(zₖ)",
-}
-SIGMA_GRAD = {
-    "identity": "σ′(z) = 1",
-    "sigmoid": "σ′(z) = σ(z)(1 − σ(z))",
-    "tanh": "σ′(z) = 1 − tanh²(z)",
-    "relu": "σ′(z) = 1 if z > 0 else 0",
-    "softmax": "σ′ is the Jacobian diag(a) − aᵀa; applied: a ⊙ (∂L/∂a − Σⱼ ∂L/∂aⱼ·aⱼ)",
-}
-LOSS = {
-    "mse": ("mean squared error (MSE)", "L = 1/(n·o)·Σ(p − y)²"),
-    "bce": ("binary cross-entropy", "L = −1/(n·o)·Σ[y·log p + (1 − y)·log(1 − p)]"),
-    "cce": ("categorical cross-entropy", "L = −1/n·Σ y·log p"),
-}
-LOSS_GRAD = {
-    "mse": "∂L/∂p = 2·(p − y)/(n·o)",
-    "bce": "∂L/∂p = (p − y)/(p·(1 − p))/(n·o)",
-    "cce": "∂L/∂p = −y/p/n",
-}
-FUSED_GRAD = {
-    "softmax": "∂L/∂z = (p − y)/n",
-    "sigmoid": "∂L/∂z = (p − y)/(n·o)",
-}
-UNFUSED_CHAIN = {
-    "softmax": "∂L/∂z = ∂L/∂p·J,  J = diag(p) − pᵀp (the softmax Jacobian, never formed)",
-    "sigmoid": "∂L/∂z = ∂L/∂p ⊙ σ′(z),  σ′(z) = p(1 − p)",
-}
+# The formulas the views print, from the concept tables (a new row shows with no edit here).
+SIGMA = {name: row.formula for name, row in ACTIVATIONS.items()}
+SIGMA_GRAD = {name: row.derivative for name, row in ACTIVATIONS.items()}
+LOSS = {name: (row.heading, row.formula) for name, row in LOSSES.items()}
+LOSS_GRAD = {name: row.gradient for name, row in LOSSES.items()}
+FUSED_GRAD = {row.fused_with: row.fused_gradient for row in LOSSES.values() if row.fused_with}
+UNFUSED_CHAIN = {row.fused_with: row.unfused_chain for row in LOSSES.values() if row.fused_with}
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 

@@ -93,9 +93,26 @@ def test_softmax_of_huge_scores_does_not_overflow():
 
 def test_the_lesson_shows_nnlite_and_scipy_curves_that_agree():
     r = lessons.activation_curves()
-    for name in ("sigmoid", "tanh", "relu"):
+    assert {"sigmoid", "tanh", "relu", "leaky_relu", "softplus"} <= set(r.nnlite)
+    for name in r.nnlite:
         np.testing.assert_allclose(r.nnlite[name], r.reference[name], rtol=1e-12, atol=ATOL)
         np.testing.assert_allclose(
             r.grad_nnlite[name], r.grad_reference[name], rtol=1e-12, atol=ATOL
         )
     np.testing.assert_allclose(r.softmax_nnlite, r.softmax_reference, rtol=1e-14)
+
+
+def test_leaky_relu_keeps_a_slope_where_relu_has_none_so_its_units_cannot_die():
+    z = np.linspace(-5.0, -0.1, 50)[None, :]
+    assert np.all(lessons.nnlite_activation_grad("relu", z) == 0)
+    np.testing.assert_allclose(lessons.nnlite_activation_grad("leaky_relu", z), 0.01, rtol=1e-15)
+
+
+def test_softplus_is_a_smooth_relu_whose_slope_is_the_sigmoid():
+    """softplus(z) − ReLU(z) = log(1 + e^(−|z|)) ∈ (0, ln 2], largest at 0; softplus′ = σ."""
+    z = np.linspace(-30.0, 30.0, 601)[None, :]
+    gap = lessons.nnlite_activation("softplus", z) - np.maximum(z, 0.0)
+    assert np.all(gap > 0) and np.all(gap <= np.log(2.0) + 1e-15)
+    np.testing.assert_allclose(gap.max(), np.log(2.0), rtol=1e-15)
+    np.testing.assert_allclose(lessons.nnlite_activation_grad("softplus", z), special.expit(z),
+                               rtol=1e-14)  # fmt: skip
