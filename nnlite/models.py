@@ -330,15 +330,16 @@ class Sequential:
         y: Any,
         epochs: int = 10,
         batch_size: int = 32,
-        lr: float = 0.1,
+        lr: float | None = None,
         shuffle: bool = True,
         validation_data: tuple[Any, Any] | None = None,
         seed: int = 0,
         callback: Callback | None = None,
-        momentum: float = 0.0,
-        nesterov: bool = False,
+        momentum: float | None = None,
+        nesterov: bool | None = None,
         checkpoint_every: int = 0,
         resume: bool = False,
+        optimizer: Optimizer | str | None = None,
     ) -> History:
         """Train with stochastic mini-batch gradient descent, θ ← θ − α·∂L/∂θ per batch.
 
@@ -346,8 +347,11 @@ class Sequential:
         same ``seed`` gives the same initial weights, the same batch order and
         so identical results. Returns (and appends to) ``self.history``.
 
-        ``momentum`` μ > 0 uses V ← μ·V − α·∂L/∂θ, θ ← θ + V (``nesterov``:
-        θ ← θ + μ·V − α·∂L/∂θ); the velocity V starts at zero in each new fit.
+        ``lr`` is α (default 0.1). ``momentum`` μ > 0 uses V ← μ·V − α·∂L/∂θ,
+        θ ← θ + V (``nesterov``: θ ← θ + μ·V − α·∂L/∂θ); the velocity V starts at
+        zero in each new fit. ``optimizer`` (an ``nnlite.optim.Optimizer``, or a
+        name from ``nnlite.optim.OPTIMIZERS`` with its defaults) replaces those
+        three; it holds its own hyper-parameters.
 
         ``checkpoint_every`` N > 0 calls ``callback.on_checkpoint`` after every
         N-th epoch; it is also called when ``callback.stop_training`` stops the
@@ -379,7 +383,7 @@ class Sequential:
             raise ConfigError(
                 "nothing to resume: this model has no interrupted or checkpointed fit"
             )
-        opt = SGD(lr, momentum=momentum, nesterov=nesterov).validate()
+        opt = _optimizer(optimizer, lr=lr, momentum=momentum, nesterov=nesterov)
         epochs = _int_at_least(epochs, "epochs", 1)
         batch_size = _int_at_least(batch_size, "batch size", 1)
         checkpoint_every = _int_at_least(checkpoint_every, "checkpoint_every", 0)
@@ -723,6 +727,25 @@ class _Digest:
                 h.update(memoryview(np.ascontiguousarray(A)).cast("B"))
             self._value = h.hexdigest()
         return self._value
+
+
+def _optimizer(optimizer: Optimizer | str | None, **sgd: Any) -> Optimizer:
+    """The fit's optimiser, validated: ``optimizer``, or SGD from ``lr``/``momentum``/``nesterov``."""
+    given = sorted(name for name, value in sgd.items() if value is not None)
+    if optimizer is None:
+        defaults = {"lr": 0.1, "momentum": 0.0, "nesterov": False}
+        return SGD(**{k: defaults[k] if v is None else v for k, v in sgd.items()}).validate()
+    if given:
+        names = ", ".join(f"{name!r}" for name in given)
+        raise ConfigError(
+            f"give {names} to the optimizer, not to fit, when 'optimizer' is given",
+            param=(*given, "optimizer"),
+        )
+    if isinstance(optimizer, str):
+        optimizer = Optimizer(optimizer)
+    if not isinstance(optimizer, Optimizer):
+        raise ConfigError(f"'optimizer' must be an nnlite.optim.Optimizer or a name, got {optimizer!r}")
+    return optimizer.validate()
 
 
 class Trainer:

@@ -152,3 +152,27 @@ def test_optimizer_update_on_one_layer_follows_the_momentum_recurrence_and_touch
     np.testing.assert_allclose(plain[off : off + count],
                                theta[off : off + count] - 0.1 * grad[off : off + count])  # fmt: skip
     np.testing.assert_array_equal(plain[outside], theta[outside])
+
+
+def test_fit_takes_an_optimizer_from_the_table_with_the_same_bits_as_its_keywords():
+    from nnlite import Dense, Sequential
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 3, 30)
+
+    def fitted(**kwargs):
+        model = Sequential([Dense(4, "leaky_relu"), Dense(3, "softmax")], n_inputs=3, seed=2)
+        model.fit(X, y, epochs=2, batch_size=7, seed=3, **kwargs)
+        return model.theta
+
+    keywords = fitted(lr=0.05, momentum=0.9, nesterov=True)
+    np.testing.assert_array_equal(
+        fitted(optimizer=optim.SGD(0.05, momentum=0.9, nesterov=True)), keywords
+    )
+    np.testing.assert_array_equal(fitted(optimizer="sgd"), fitted())  # the table's defaults
+    with pytest.raises(ConfigError, match="give 'lr' to the optimizer, not to fit"):
+        fitted(lr=0.5, optimizer="sgd")
+    with pytest.raises(ConfigError, match="unknown optimizer 'adam'"):
+        fitted(optimizer="adam")
+    with pytest.raises(ConfigError, match="'optimizer' must be an nnlite.optim.Optimizer"):
+        fitted(optimizer=0.1)
