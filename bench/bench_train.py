@@ -22,7 +22,9 @@ The parent imports only the standard library; it prints progress on stderr
 and a markdown report (for ``bench/RESULTS.md``) on stdout.
 
 Usage: ``python bench/bench_train.py [--quick] [--threads 2] [--repeats 5]
-[--samples N] [--json out.json] [--memory] [--startup] [--no-train]``.
+[--samples N] [--json out.json] [--memory] [--startup] [--no-train] [--baseline DIR]``;
+``--baseline DIR`` also trains another checkout of nnlite (a git worktree of an older
+commit, say) in the same interleaved passes, so a change's cost is a ratio from one run.
 """
 
 from __future__ import annotations
@@ -223,8 +225,12 @@ class _Trainer:
         raise NotImplementedError
 
 
+BASELINE = "nnlite@base"  # another checkout of nnlite (--baseline DIR), run side by side
+
+
 def _nnlite_trainer(X, y, batch: int):
-    sys.path.insert(0, str(REPO))
+    # the checkout this worker measures: this one, or --baseline's (NNLITE_BENCH_REPO)
+    sys.path.insert(0, os.environ.get("NNLITE_BENCH_REPO", str(REPO)))
     import numba
 
     from nnlite import Dense, Sequential
@@ -399,7 +405,7 @@ def worker_train(args) -> None:
     X, y = _load_data(args.tmp, args.samples)
     limits = [_limit_threads(args.threads)]  # kept alive while the worker runs
     try:
-        if args.system == "nnlite":
+        if args.system in ("nnlite", BASELINE):
             trainer, info = _nnlite_trainer(X, y, args.batch)
         elif args.system == "numpy":
             trainer, info = _numpy_trainer(X, y, args.batch)
@@ -631,7 +637,11 @@ def bench_batch(args, batch: int) -> dict:
     results, live = {}, {}
     for system in args.systems:
         log(f"batch {batch}: starting {system} ({n:,} samples per pass, warm-up pass)")
-        w = Worker(args, "train", system=system, batch=batch, samples=n)
+        env = {}
+        if system == BASELINE:
+            env["NNLITE_BENCH_REPO"] = str(args.baseline)
+            env["PYTHONPATH"] = str(args.baseline)
+        w = Worker(args, "train", system=system, batch=batch, samples=n, **env)
         msg = w.receive()
         results[system] = {"samples": n, "requested": n, "seconds": [], **msg}
         if msg.get("ready"):
@@ -639,7 +649,7 @@ def bench_batch(args, batch: int) -> dict:
             # A baseline too slow for n samples within the pass budget runs fewer (whole
             # batches); nnlite always runs all n, its per-fit overhead included.
             fit = int(msg["warm_up_samples"] / msg["warm_up_pass_s"] * args.pass_budget)
-            if system != "nnlite":
+            if system not in ("nnlite", BASELINE):
                 results[system]["samples"] = min(n, max(batch, fit // batch * batch))
         else:
             log(f"  {system}: {msg.get('skip') or msg.get('error')}")
@@ -989,6 +999,11 @@ def main() -> None:
         help="seconds per timed pass (default 10, quick 3): slower systems run fewer samples",
     )  # fmt: skip
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    p.add_argument(
+        "--baseline", type=Path, default=None,
+        help=f"another checkout of nnlite (e.g. a git worktree of an older commit), trained "
+        f"side by side as the system {BASELINE}",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--memory", action="store_true", help="peak RSS of a full MNIST train")
     p.add_argument("--startup", action="store_true", help="--help and time-to-first-batch")
@@ -1007,6 +1022,12 @@ def main() -> None:
     args.repeats = args.repeats or (3 if args.quick else 5)
     args.settle = args.settle if args.settle is not None else (0.2 if args.quick else 0.5)
     args.pass_budget = args.pass_budget or (3.0 if args.quick else 10.0)
+    if args.baseline is not None:
+        args.baseline = args.baseline.resolve()
+        if not (args.baseline / "nnlite" / "models.py").is_file():
+            p.error(f"--baseline {args.baseline} is not a checkout of nnlite")
+        where = args.systems.index("nnlite") + 1 if "nnlite" in args.systems else 0
+        args.systems = [*args.systems[:where], BASELINE, *args.systems[where:]]
     batches = args.batches
     res = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),

@@ -2,9 +2,10 @@
 
 Owns: every numerical step of the lesson on the CPU — activations and their
 derivatives, dense forward and backward propagation, the losses and their
-gradients, the SGD update, the Rosenblatt perceptron, and the compiled
-training loop that chains them. Imports numpy, numba, ``blas`` (the
-matrix products) and ``jit`` (the decorators) only.
+gradients, the optimiser updates, the Rosenblatt perceptron, and the compiled
+training loop that chains them. Imports numpy, numba, ``codes`` (the
+numbers it knows an activation, a loss and an update by, shared with the CUDA
+twin), ``blas`` (the matrix products) and ``jit`` (the decorators) only.
 
 Contracts (shared with the CUDA twins in ``cuda.py``):
 
@@ -512,7 +513,7 @@ def loss_value(P, Y, loss, eps):
     raise ValueError("unknown loss code")
 
 
-@inline
+@kernel
 def loss_grad(P, Y, dP, loss, eps):
     """dP = ∂L/∂P by loss code: ``mse_grad``, ``bce_grad`` or ``cce_grad``."""
     if loss == MSE:
@@ -695,8 +696,10 @@ def perceptron_epoch(X, y, w, b, eta, threshold):
 # ``dims`` = (n_in, units₁, …, units_L); ``acts`` = activation code per layer.
 # ---------------------------------------------------------------------------
 
-_param_offset = inline(codes.param_offset)
-_buffer_offset = inline(codes.buffer_offset)
+# Compiled as kernels of their own, not inlined: each is called from many places, and
+# inlining them made the first run's compile slower.
+_param_offset = kernel(codes.param_offset)
+_buffer_offset = kernel(codes.buffer_offset)
 
 
 @kernel

@@ -2,7 +2,7 @@
 
 Owns: the same numerical steps as ``nnlite/kernels/cpu.py`` — dense forward
 and backward propagation, activations and their derivatives, the losses and
-their gradients, the SGD update, the Rosenblatt perceptron and the training
+their gradients, the optimiser updates, the Rosenblatt perceptron and the training
 loop that chains them — written as CUDA kernels, plus the launchers that
 size their grids and the few host↔device helpers a model needs
 (``memory``). Imports numpy and numba.cuda; imported only when the CUDA
