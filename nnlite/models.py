@@ -561,24 +561,16 @@ class Sequential:
         self._require_built()
         opt = (optimizer or SGD()).validate()
         start = time.perf_counter()
-        k, put = self.kernels, self.memory.put
+        put = self.memory.put
+        trainer = Trainer(self, opt, 1, theta=self.theta.copy())
+        trainer.hyper = np.zeros_like(trainer.hyper)  # α = 0: the copy of θ does not move
         X = put(np.zeros((1, self.n_inputs), self.dtype))
         Y = put(np.zeros((1, self.n_outputs), self.dtype))
-        buf = {name: put(a) for name, a in self.buffers(1).items()}
-        theta = put(self.theta.copy())
         stats = self.memory.stats()
-        order = put(np.zeros(1, np.int64))
-        hyper = np.zeros_like(opt.hyper_vector())  # α = 0: the copy of θ does not move
-        k.train_batches(
-            X, Y, order, 0, 1, 1, theta, self._dims, self._acts, losses.code(self.loss), opt.code,
-            hyper, put(_optimizer_state(opt, self.theta.size, self.dtype, None)),
-            CLIP_EPS[self.dtype], put(np.zeros((1, self.n_inputs), self.dtype)),
-            put(np.zeros((1, self.n_outputs), self.dtype)), buf["Z"], buf["A"], buf["dZ"],
-            buf["dA"], buf["grad"], stats,
-        )  # fmt: skip
-        k.evaluate_rows(
-            X, Y, 0, 1, theta, self._dims, self._acts, losses.code(self.loss),
-            CLIP_EPS[self.dtype], buf["Z"], buf["A"], stats,
+        trainer.run(X, Y, put(np.zeros(1, np.int64)), 0, 1, stats)
+        self.kernels.evaluate_rows(
+            X, Y, 0, 1, trainer.theta, self._dims, self._acts, trainer.loss_code, trainer.eps,
+            trainer.buf["Z"], trainer.buf["A"], stats,
         )  # fmt: skip
         self.memory.synchronize()
         return time.perf_counter() - start
@@ -767,15 +759,17 @@ class Trainer:
 
     def __init__(
         self, model: Sequential, opt: Optimizer, batch_size: int,
-        resume: dict[str, Any] | None = None,
+        resume: dict[str, Any] | None = None, theta: np.ndarray | None = None,
     ) -> None:  # fmt: skip
+        """``resume``: a checkpoint's state to continue from; ``theta``: train this θ (a copy,
+        say) instead of the model's."""
         mem = model.memory
         self.model, self.opt, self.batch_size = model, opt, batch_size
         self.kernels, self.memory = model.kernels, mem
         self.buf = {name: mem.put(a) for name, a in model.buffers(batch_size).items()}
         self.Xb = mem.put(np.zeros((batch_size, model.n_inputs), model.dtype))
         self.Yb = mem.put(np.zeros((batch_size, model.n_outputs), model.dtype))
-        self.theta = mem.put(model.theta)
+        self.theta = mem.put(model.theta if theta is None else theta)
         self.hyper = opt.hyper_vector()  # the kernels' hyper-parameters; hyper[0] = α
         self.state = mem.put(_optimizer_state(opt, model.theta.size, model.dtype, resume))
         self.eps = CLIP_EPS[model.dtype]
