@@ -508,11 +508,13 @@ def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarr
         resume = record["resume"] = dict(record["resume"])
         for key, (dtype, shape) in resume_arrays.items():
             resume[key] = _array(archive, f"resume_{key}", dtype, shape)
-        velocity = resume.pop("velocity", None)  # an old checkpoint's momentum state
-        resume["state"] = {
-            slot: resume.pop(f"state_{slot}") if velocity is None else velocity
-            for slot in optim.Optimizer.from_dict(resume["optimizer"]).slots
-        }
+        # The state slots are the arrays ``_check_resume`` asked for (the optimiser checked
+        # there); an old checkpoint's momentum state is its ``velocity``, when it has one.
+        velocity = resume.pop("velocity", None)
+        slots = [k for k in resume_arrays if k.startswith("state_")]
+        resume["state"] = {k.removeprefix("state_"): resume.pop(k) for k in slots}
+        if velocity is not None and velocity.size:
+            resume["state"]["velocity"] = velocity
         _check_resume_arrays(resume)
     return record, theta
 

@@ -403,24 +403,24 @@ class _StepObserver:
     from those buffers with the same kernels, for display only: ∂L/∂W =
     A_prevᵀ·dZ and ∂L/∂b = Σₙ dZ (``dense_backward``; plain SGD folds ∂L/∂W
     into its update), σ′(Z) (``activation_grad`` with ∂L/∂A = 1), the long way
-    round of ``--unfused``, and the loss after the update (``evaluate_rows``).
-    Nothing here changes θ.
+    round of ``--unfused``, and the loss after the update (``forward_pass`` and
+    ``loss_value``, into buffers of its own). Nothing here changes θ.
     """
 
-    def __init__(self, net: Sequential, trainer: Trainer, X: Any, Y: Any, h: NetworkTrace):
+    def __init__(self, net: Sequential, h: NetworkTrace):
         mem, B, dims = net.memory, h.batch_size, h.dims
-        self.net, self.trainer, self.h, self.X, self.Y = net, trainer, h, X, Y
+        self.net, self.h = net, h
         self.acts = [activations.code(name) for name in h.activations]
         self.fused = (h.activations[-1], h.loss) in losses.FUSED
-        self.grad = mem.put(np.zeros(trainer.theta.size, net.dtype))  # ∂L/∂θ, for display
+        self.grad = mem.put(np.zeros(net.theta.size, net.dtype))  # ∂L/∂θ, for display
         self.grads = net.param_views(self.grad)
         self.ones = [mem.put(np.ones((B, o), net.dtype)) for o in dims[1:]]
         self.slopes = [mem.put(np.zeros((B, o), net.dtype)) for o in dims[1:]]
         if h.unfused:
             self.dP_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
             self.dZ_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
-        after = net.buffers(B)
-        self.Z_after, self.A_after = mem.put(after["Z"]), mem.put(after["A"])
+        self.Z_after = mem.put(np.zeros(B * net._units, net.dtype))  # the forward pass after
+        self.A_after = mem.put(np.zeros(B * net._units, net.dtype))
         self.events: list[Event] = []
 
     def host(self, a: Any) -> np.ndarray:
@@ -516,7 +516,7 @@ def _network_steps(
     mem = net.memory
     opt = SGD(h.lr).validate()
     trainer = Trainer(net, opt, h.batch_size)  # on the CPU its θ is net.theta itself
-    watch = _StepObserver(net, trainer, X, Y, h)
+    watch = _StepObserver(net, h)
     Xd, Yd = mem.put(X), mem.put(Y)
     B, n = h.batch_size, h.n_samples
     order = [(h.first_sample + r) % n for r in range(n)]  # the data in order, from ``sample``
