@@ -366,12 +366,14 @@ def _activation_grad(z, a, act):
     return float32(1)  # IDENTITY
 
 
-def _check_codes(act=None, loss=None):
-    """Refuse an activation or loss code the kernels do not know (they cannot raise on the device)."""
+def _check_codes(act=None, loss=None, opt=None):
+    """Refuse a code the kernels do not know (they cannot raise on the device)."""
     if act is not None and int(act) not in codes.ACTIVATION_CODES:
         raise ValueError(f"unknown activation code {act!r}")
     if loss is not None and int(loss) not in codes.LOSS_CODES:
         raise ValueError(f"unknown loss code {loss!r}")
+    if opt is not None and int(opt) not in codes.OPTIMIZER_CODES:
+        raise ValueError(f"unknown optimizer code {opt!r}")
 
 
 @_device
@@ -1160,8 +1162,7 @@ def optimizer_update(theta, grad, state, off, count, opt, hyper):
     device array (updated); opt: update code (an unknown one raises); hyper:
     the hyper-parameters (host float64 array, hyper[LR] = α).
     """
-    if int(opt) not in codes.OPTIMIZER_CODES:
-        raise ValueError(f"unknown optimizer code {opt!r}")
+    _check_codes(opt=opt)
     _update(theta, grad, state, int(off), int(count), int(opt), _device_hyper(hyper),
             _never_diverged())  # fmt: skip
 
@@ -1363,11 +1364,9 @@ def train_batches(
     loss, opt = int(loss), int(opt)
     last = len(acts) - 1
     act_out = int(acts[last])
-    _check_codes(act_out, loss)
+    _check_codes(loss=loss, opt=opt)
     for act in acts:
         _check_codes(act)
-    if opt not in codes.OPTIMIZER_CODES:
-        raise ValueError(f"unknown optimizer code {opt!r}")
     n_cols = X.shape[1] + Y.shape[1]
     mode = _GRAD | _ACCUMULATE | _TRAIN | (_SOFTMAX_FWD if act_out == SOFTMAX else 0)
     update = (theta.reshape(theta.size), grad.reshape(grad.size), state, opt,
