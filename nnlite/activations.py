@@ -113,7 +113,6 @@ _ROWS = (
 
 ACTIVATIONS: dict[str, Activation] = {row.name: row for row in _ROWS}
 ALIASES: dict[str, str] = {alias: row.name for row in _ROWS for alias in row.aliases}
-INIT: dict[str, str] = {row.name: row.init for row in _ROWS}  # name -> "he" | "glorot"
 
 
 def canonical(name: str) -> str:

@@ -59,7 +59,6 @@ _ROWS = (
 
 LOSSES: dict[str, Loss] = {row.name: row for row in _ROWS}
 ALIASES: dict[str, str] = {alias: row.name for row in _ROWS for alias in row.aliases}
-TITLES: dict[str, str] = {row.name: row.title for row in _ROWS}
 # (output activation, loss) pairs differentiated together: dZ = (P − Y)/n.
 FUSED: set[tuple[str, str]] = {(row.fused_with, row.name) for row in _ROWS if row.fused_with}
 
@@ -94,7 +93,7 @@ def check_pair(output_activation: str, loss: str, n_outputs: int) -> None:
     """
     if LOSSES[loss].needs_probabilities and output_activation not in ("sigmoid", "softmax"):
         raise ConfigError(
-            f"{TITLES[loss]} needs probabilities, but the output activation is "
+            f"{LOSSES[loss].title} needs probabilities, but the output activation is "
             f"{output_activation!r}; use a sigmoid or softmax output, or loss='mse'",
             param="loss",
         )

@@ -226,7 +226,7 @@ class Sequential:
         self._bind_layers()
         for layer in self.layers:
             i, o = layer.W.shape
-            if activations.INIT[layer.activation] == "he":
+            if activations.ACTIVATIONS[layer.activation].init == "he":
                 layer.W[...] = rng.normal(0.0, math.sqrt(2.0 / i), size=(i, o))
             else:
                 limit = math.sqrt(6.0 / (i + o))
@@ -313,7 +313,7 @@ class Sequential:
         if Y.shape[1] != o:
             raise DataError(f"y has {Y.shape[1]} columns but the network has {o} outputs")
         if self.loss in ("bce", "cce") and ((Y < 0) | (Y > 1)).any():
-            raise DataError(f"{losses.TITLES[self.loss]} needs targets in [0, 1]")
+            raise DataError(f"{losses.LOSSES[self.loss].title} needs targets in [0, 1]")
         return Y
 
     def _inputs(self, X: Any) -> np.ndarray:
