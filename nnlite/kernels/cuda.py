@@ -65,18 +65,18 @@ from nnlite.kernels import codes, numpy_compat  # noqa: E402
 
 # The codes both twins know (``codes.py``): the same numbers as the CPU twin's.
 from nnlite.kernels.codes import (  # noqa: E402
+    ADAGRAD,
+    ADAMW,
     BCE,
     CCE,
     FUSED_WITH,
     IDENTITY,
     LEAKY_RELU,
     LEAKY_SLOPE,
-    LR,
     MOMENTUM,
     MSE,
-    MU,
-    NESTEROV,
     RELU,
+    RMSPROP,
     SGD,
     SIGMOID,
     SOFTMAX,
@@ -100,13 +100,13 @@ DTYPES = (np.dtype(np.float32),)
 
 # Running statistics of an epoch, kept on the device (float32, see ``memory.stats``):
 # Σ batch loss × rows, Σ correct rows, rows, the first batch's loss (as on the CPU),
-# the Kahan compensation of the first sum, and the index of the first batch whose
-# loss was not finite (−1: none).
-LOSS_SUM, CORRECT, ROWS, FIRST_LOSS, LOSS_COMP, BAD = 0, 1, 2, 3, 4, 5
-STATS_SIZE = 6
+# the Kahan compensation of the first sum, the index of the first batch whose
+# loss was not finite (−1: none), and the current batch's L1/L2 penalty.
+LOSS_SUM, CORRECT, ROWS, FIRST_LOSS, LOSS_COMP, BAD, PENALTY = 0, 1, 2, 3, 4, 5, 6
+STATS_SIZE = 7
 
 # Modes of the output-row kernel (bit flags).
-_SOFTMAX_FWD, _GRAD, _ACCUMULATE, _TRAIN = 1, 2, 4, 8
+_SOFTMAX_FWD, _GRAD, _ACCUMULATE, _TRAIN, _PENALISED = 1, 2, 4, 8, 16
 
 # GEMM epilogues.
 _EPI_FORWARD, _EPI_STORE, _EPI_ACT_GRAD = 0, 1, 2
@@ -744,7 +744,8 @@ def _output_rows_kernel(NT):
     * ``_ACCUMULATE``: add loss × n, correct and n to the running ``stats``
       (Kahan-compensated); otherwise write stats[0] = L, stats[1] = correct;
     * ``_TRAIN``: a batch whose loss is not finite is recorded in
-      stats[BAD]; once one is, nothing more is added (the CPU loop stops there).
+      stats[BAD]; once one is, nothing more is added (the CPU loop stops there);
+    * ``_PENALISED``: the batch's loss includes stats[PENALTY] (``_penalty_kernel``).
     """
 
     @_jit()
@@ -790,6 +791,8 @@ def _output_rows_kernel(NT):
         if t == 0:
             norm = n if loss == CCE else n * o
             value = sl[0] / float32(norm)  # L = mean over the batch (and outputs)
+            if mode & _PENALISED:
+                value += stats[PENALTY]  # + λ₁·Σ|W| + λ₂·ΣW², θ before the step
             if not (mode & _ACCUMULATE):
                 stats[0] = value
                 stats[1] = sc[0]
@@ -840,28 +843,182 @@ def _column_sum_kernel(BX, BY):
 
 
 # The CUDA twin's optimiser table: one branch per update code (``codes.py``).
+# Scalars that do not depend on the element (α of this step, the bias
+# corrections, 1 − α·λ, 1 − β, …) are computed once on the host in float64 and
+# passed rounded to float32 (``_coefficients``, ``_step_scalars``): the element
+# arithmetic below is float32 only, as ``tests/test_ptx.py`` checks.
 @_jit()
-def _optimizer_update_kernel(theta, grad, state, off, count, opt, hyper, stats):
+def _optimizer_update_kernel(
+    theta, grad, state, off, count, wcount, opt, coef, lr, s1, s2, decay, l1, l2x2, stats,
+):  # fmt: skip
     """θ ← update(θ, ∂L/∂θ, state) on θ[off : off + count], frozen once a batch diverged.
 
-    SGD: w ← w − α·g. MOMENTUM: v ← μ·v − α·g; w ← w + v, or w ← w + μ·v − α·g
-    (Nesterov). ``state`` (slots, θ size) is laid out like θ; ``hyper`` holds
-    the hyper-parameters in float32, hyper[LR] = α.
+    ``coef`` (float32 device vector, ``_coefficients``) holds the optimiser's
+    constants; ``lr`` = α of this step; ``s1``, ``s2``, ``decay`` = α/(1 − β₁ᵗ),
+    √(1 − β₂ᵗ) and 1 − α·λ for Adam(W). The first ``wcount`` parameters of the
+    range are a layer's W: its L1/L2 penalty gradient λ₁·sign(W) + 2λ₂·W
+    (``l1``, ``l2x2`` = 2λ₂) is added to dW there, with W before its step.
+
+    SGD: w ← w − α·g. MOMENTUM: v ← μ·v − α·g; w ← w + v (or w + μ·v − α·g,
+    Nesterov). ADAGRAD: s ← s + g²; w ← w − α·g/(√s + ε). RMSPROP: v ← ρ·v +
+    (1 − ρ)·g²; d = √v + ε; w ← w − α·g/d, or with μ > 0: b ← μ·b + g/d; w ← w − α·b.
+    ADAM: m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²; w ← w − (α/bc₁)·m/(√v/√bc₂ + ε).
+    ADAMW: w ← w·(1 − α·λ) first, then the Adam step.
     """
     k = cuda.grid(1)
     if k < count and stats[BAD] < float32(0):
         i = off + k
-        lr = hyper[LR]
+        g = grad[i]
+        if k < wcount:  # ∂(λ₁·Σ|W| + λ₂·ΣW²)/∂W, added to dW before the step
+            w = theta[i]
+            sign = float32(1) if w > float32(0) else (float32(-1) if w < float32(0) else w)
+            g += l1 * sign + l2x2 * w
+            grad[i] = g
         if opt == SGD:
-            theta[i] -= lr * grad[i]
+            theta[i] -= lr * g
         elif opt == MOMENTUM:
-            step = lr * grad[i]
-            v = hyper[MU] * state[0, i] - step
+            step = lr * g
+            v = coef[0] * state[0, i] - step  # coef = (μ, Nesterov)
             state[0, i] = v
-            if hyper[NESTEROV] != float32(0):
-                theta[i] += hyper[MU] * v - step
+            if coef[1] != float32(0):
+                theta[i] += coef[0] * v - step
             else:
                 theta[i] += v
+        elif opt == ADAGRAD:  # coef = (ε,)
+            s = state[0, i] + g * g
+            state[0, i] = s
+            theta[i] -= lr * g / (math.sqrt(s) + coef[0])
+        elif opt == RMSPROP:  # coef = (ρ, 1 − ρ, ε, μ)
+            v = coef[0] * state[0, i] + coef[1] * g * g
+            state[0, i] = v
+            d = math.sqrt(v) + coef[2]
+            if coef[3] != float32(0):
+                b = coef[3] * state[1, i] + g / d
+                state[1, i] = b
+                theta[i] -= lr * b
+            else:
+                theta[i] -= lr * g / d
+        else:  # ADAM, ADAMW; coef = (β₁, 1 − β₁, β₂, 1 − β₂, ε)
+            w = theta[i]
+            if opt == ADAMW:
+                w = w * decay  # decoupled weight decay, before the Adam step
+            m = coef[0] * state[0, i] + coef[1] * g
+            v = coef[2] * state[1, i] + coef[3] * g * g
+            state[0, i] = m
+            state[1, i] = v
+            d = math.sqrt(v) / s2 + coef[4]
+            theta[i] = w - s1 * m / d
+
+
+@functools.cache
+def _penalty_kernel(NT):
+    """Build the one-block kernel that adds λ₁·Σ|W| + λ₂·ΣW² of one layer to stats[PENALTY].
+
+    Thread t sums every NT-th weight, then a shared-memory tree adds the NT
+    partial sums (a fixed order: the same bits on every run). ``first``:
+    stats[PENALTY] is set, not added to (the batch's first penalised layer).
+    """
+
+    @_jit()
+    def penalty_kernel(theta, off, count, l1, l2, first, stats):
+        s1 = cuda.shared.array(NT, float32)
+        s2 = cuda.shared.array(NT, float32)
+        t = cuda.threadIdx.x
+        a1 = float32(0)
+        a2 = float32(0)
+        for k in range(t, count, NT):
+            w = theta[off + k]
+            a1 += abs(w)
+            a2 += w * w
+        s1[t] = a1
+        s2[t] = a2
+        cuda.syncthreads()
+        stride = NT // 2
+        while stride > 0:
+            if t < stride:
+                s1[t] += s1[t + stride]
+                s2[t] += s2[t + stride]
+            cuda.syncthreads()
+            stride //= 2
+        if t == 0 and stats[BAD] < float32(0):
+            value = l1 * s1[0] + l2 * s2[0]  # λ₁·Σ|W| + λ₂·ΣW²
+            if first:
+                stats[PENALTY] = value
+            else:
+                stats[PENALTY] += value
+
+    return penalty_kernel
+
+
+def _without_last_division(unit):
+    """``codes.dropout_unit`` one division shorter: the 32-bit hash h it returns as h/2³².
+
+    The same source, compiled again (its last line ``return h / 4294967296.0``
+    becomes ``return h``), so the twins cannot drift apart; the device compares
+    h with the integer ⌈p·2³²⌉ (``_dropout_threshold``), which decides exactly as
+    h/2³² ≥ p does, without the float64 division and comparison that
+    ``dropout_unit`` itself would put on every element (``tests/test_ptx.py``).
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(unit)))
+    body = tree.body[0].body
+    last = body[-1]
+    if not (
+        isinstance(last, ast.Return)
+        and isinstance(last.value, ast.BinOp)
+        and isinstance(last.value.op, ast.Div)
+        and isinstance(last.value.right, ast.Constant)
+        and last.value.right.value == 2.0**32
+    ):
+        raise RuntimeError("codes.dropout_unit no longer ends with 'return h / 4294967296.0'")
+    last.value = last.value.left
+    tree.body[0].name = "dropout_hash"
+    namespace: dict = {}
+    source = compile(ast.fix_missing_locations(tree), inspect.getsourcefile(unit), "exec")
+    exec(source, dict(vars(codes)), namespace)  # its globals: codes' (MASK32)
+    return namespace["dropout_hash"]
+
+
+# Inverted dropout: the mask is a function of (seed, t, layer, element) — the
+# hash both twins share (``codes.dropout_unit``) — so it is recomputed in the
+# backward pass instead of stored, and the CPU and the GPU drop the same units.
+_dropout_hash = _device(_without_last_division(codes.dropout_unit))
+
+
+@_jit()
+def _dropout_kernel(A, D, seed, t, layer, threshold, scale, stats):
+    """D = A ⊙ keep/(1 − p): keep(r, c) = [hash(seed, t, layer, r·width + c) ≥ ⌈p·2³²⌉].
+
+    ``threshold`` = ⌈p·2³²⌉ (``_dropout_threshold``), so the integer test is
+    exactly ``codes.dropout_unit(…) ≥ p``; ``scale`` = 1/(1 − p). A and D
+    (m, width) may be the same array (layer 0 masks the gathered batch in place).
+    """
+    e = cuda.grid(1)
+    n, width = A.shape
+    if e < n * width and stats[BAD] < float32(0):
+        r = e // width
+        c = e - r * width
+        if _dropout_hash(seed, t, layer, e) >= threshold:
+            D[r, c] = A[r, c] * scale
+        else:
+            D[r, c] = float32(0)
+
+
+@_jit()
+def _dropout_grad_kernel(dA, seed, t, layer, threshold, scale, stats):
+    """dA ← dD ⊙ keep/(1 − p), in place: the same mask as the forward pass's."""
+    e = cuda.grid(1)
+    n, width = dA.shape
+    if e < n * width and stats[BAD] < float32(0):
+        r = e // width
+        c = e - r * width
+        if _dropout_hash(seed, t, layer, e) >= threshold:
+            dA[r, c] = dA[r, c] * scale
+        else:
+            dA[r, c] = float32(0)
 
 
 @_jit()
@@ -1134,44 +1291,88 @@ def output_grad(Z, A, Y, dA, dZ, act, loss, eps):
     _output_rows(Z, A, Y, dA, dZ, out, act, loss, eps, _GRAD)
 
 
-_HYPER: dict = {}
+_COEF: dict = {}
 
 
-def _device_hyper(hyper):
-    """The hyper-parameter vector as a float32 device array, copied once per distinct value."""
-    key = tuple(float(x) for x in np.asarray(hyper, np.float64))
-    a = _HYPER.get(key)
+def _coefficients(opt, hyper):
+    """The update's constants as a float32 device vector, copied once per distinct value.
+
+    Computed in float64 from ``hyper`` (slot 0 = α₀ is not among them: α comes
+    per step) and rounded once, as PyTorch passes ``1 − β`` to its float32
+    kernels: MOMENTUM (μ, Nesterov), ADAGRAD (ε,), RMSPROP (ρ, 1 − ρ, ε, μ),
+    ADAM and ADAMW (β₁, 1 − β₁, β₂, 1 − β₂, ε).
+    """
+    h = [float(x) for x in np.asarray(hyper, np.float64)]
+    if opt == MOMENTUM:
+        c = [h[codes.MU], h[codes.NESTEROV]]
+    elif opt == ADAGRAD:
+        c = [h[codes.EPS_ADAGRAD]]
+    elif opt == RMSPROP:
+        rho = h[codes.RHO]
+        c = [rho, 1.0 - rho, h[codes.EPS_RMS], h[codes.MU_RMS] if len(h) > codes.MU_RMS else 0.0]
+    elif opt in (codes.ADAM, ADAMW):
+        b1, b2 = h[codes.BETA1], h[codes.BETA2]
+        c = [b1, 1.0 - b1, b2, 1.0 - b2, h[codes.EPS_ADAM]]
+    else:  # SGD reads none
+        c = [0.0]
+    key = (opt, tuple(c))
+    a = _COEF.get(key)
     if a is None:
-        if len(_HYPER) >= 64:
-            _HYPER.pop(next(iter(_HYPER)))
-        a = _HYPER[key] = cuda.to_device(np.array(key, np.float32))
+        if len(_COEF) >= 64:
+            _COEF.pop(next(iter(_COEF)))
+        a = _COEF[key] = cuda.to_device(np.array(c, np.float32))
     return a
 
 
-def _update(theta, grad, state, off, count, opt, hyper, stats):
-    """Launch ``_optimizer_update_kernel`` on θ[off : off + count] (``hyper`` on the device)."""
+def _step_scalars(opt, hyper, lr, t):
+    """(α, α/bc₁, √bc₂, 1 − α·λ) of step ``t`` as float32: float64 on the host, rounded once.
+
+    bc₁ = 1 − β₁ᵗ and bc₂ = 1 − β₂ᵗ are Adam's bias corrections (PyTorch's
+    ``step_size`` and ``bias_correction2_sqrt``); the other updates read only α.
+    """
+    lr = float(lr)
+    s1, s2, decay = lr, 1.0, 1.0
+    if opt in (codes.ADAM, ADAMW):
+        bc1 = 1.0 - float(hyper[codes.BETA1]) ** t
+        bc2 = 1.0 - float(hyper[codes.BETA2]) ** t
+        s1 = lr / bc1
+        s2 = math.sqrt(bc2)
+        if opt == ADAMW:
+            decay = 1.0 - lr * float(hyper[codes.DECAY])
+    return np.float32(lr), np.float32(s1), np.float32(s2), np.float32(decay)
+
+
+_NO_PENALTY = (0, np.float32(0), np.float32(0))  # (W elements, λ₁, 2λ₂): no L1/L2 term
+
+
+def _update(theta, grad, state, off, count, opt, coef, scalars, stats, penalty=_NO_PENALTY):
+    """Launch ``_optimizer_update_kernel`` on θ[off : off + count] (``coef`` on the device)."""
     blocks = _blocks(count, _config.threads)
+    wcount, l1, l2x2 = penalty
     _launch(_optimizer_update_kernel, blocks, _config.threads, theta, grad, state, off, count,
-            opt, hyper, stats)  # fmt: skip
+            wcount, opt, coef, *scalars, l1, l2x2, stats)  # fmt: skip
 
 
-def optimizer_update(theta, grad, state, off, count, opt, hyper):
+def optimizer_update(theta, grad, state, off, count, opt, hyper, lr, t):
     """θ ← update(θ, ∂L/∂θ, state) on θ[off : off + count], in place on the device.
 
     theta, grad: flat float32 device arrays; state: (slots, θ size) float32
-    device array (updated); opt: update code (an unknown one raises); hyper:
-    the hyper-parameters (host float64 array, hyper[LR] = α).
+    device array (updated; rows as ``codes.py`` lists them); opt: update code
+    (an unknown one raises); hyper: the hyper-parameters (host float64 array);
+    lr: α of this step (after the schedule); t: the step number, from 1 (Adam's
+    bias corrections).
     """
     _check_codes(opt=opt)
-    _update(theta, grad, state, int(off), int(count), int(opt), _device_hyper(hyper),
-            _never_diverged())  # fmt: skip
+    opt, t = int(opt), int(t)
+    _update(theta, grad, state, int(off), int(count), opt, _coefficients(opt, hyper),
+            _step_scalars(opt, hyper, lr, t), _never_diverged())  # fmt: skip
 
 
 def sgd_update(W, dW, lr):
     """W ← W − α·dW, in place (any shape; C-contiguous device arrays)."""
     w = W.reshape(W.size)
     dw = dW.reshape(dW.size)
-    optimizer_update(w, dw, _scratch((1, 1)), 0, w.size, SGD, [lr])
+    optimizer_update(w, dw, _scratch((1, 1)), 0, w.size, SGD, [lr], lr, 1)
 
 
 def dense_sgd_update(W, X, dZ, lr):
@@ -1195,7 +1396,13 @@ def momentum_update(W, dW, V, lr, mu, nesterov):
     w = W.reshape(W.size)
     dw = dW.reshape(dW.size)
     v = V.reshape((1, V.size))
-    optimizer_update(w, dw, v, 0, w.size, MOMENTUM, [lr, mu, 1.0 if nesterov else 0.0])
+    hyper = [lr, mu, 1.0 if nesterov else 0.0]
+    optimizer_update(w, dw, v, 0, w.size, MOMENTUM, hyper, lr, 1)
+
+
+def _dropout_threshold(p: float) -> int:
+    """⌈p·2³²⌉: hash ≥ it exactly when ``codes.dropout_unit`` = hash/2³² ≥ p (p·2³² is exact)."""
+    return int(math.ceil(float(p) * 4294967296.0))
 
 
 def perceptron_predict(X, w, b, threshold, out):
@@ -1232,16 +1439,18 @@ def perceptron_step(x, y, w, b, eta, threshold):
 
 
 class _Layers:
-    """Per-layer views into θ, ∂L/∂θ and the Z/A/dZ/dA buffers for a batch of m rows."""
+    """Per-layer views into θ, ∂L/∂θ and the Z/A/dZ/dA(/D) buffers for a batch of m rows."""
 
-    def __init__(self, theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb=None, Yb=None):
+    def __init__(
+        self, theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb=None, Yb=None, Dbuf=None
+    ):  # fmt: skip
         # Xb[:m], Yb[:m]: slicing a device array builds a new Python object, so keep them too.
         self.Xb = None if Xb is None else Xb[:m]
         self.Yb = None if Yb is None else Yb[:m]
         dims = [int(d) for d in dims]
         L = len(dims) - 1
         self.W, self.b, self.dW, self.db = [], [], [], []
-        self.Z, self.A, self.dZ, self.dA = [], [], [], []
+        self.Z, self.A, self.dZ, self.dA, self.D = [], [], [], [], []
         self.offsets, self.counts = [], []  # each layer's W and b: θ[off : off + count]
         for layer in range(L):
             i, o = dims[layer], dims[layer + 1]
@@ -1252,7 +1461,9 @@ class _Layers:
                 if flat is not None:
                     Wl.append(flat[off : off + i * o].reshape((i, o)))
                     bl.append(flat[off + i * o : off + i * o + o])
-            for buf, views in ((Zbuf, self.Z), (Abuf, self.A), (dZbuf, self.dZ), (dAbuf, self.dA)):
+            buffers = ((Zbuf, self.Z), (Abuf, self.A), (dZbuf, self.dZ), (dAbuf, self.dA),
+                       (Dbuf, self.D))  # fmt: skip
+            for buf, views in buffers:
                 if buf is not None:
                     act_off = codes.buffer_offset(dims, layer, buf.shape[0])
                     views.append(buf[act_off : act_off + m * o].reshape((m, o)))
@@ -1261,29 +1472,93 @@ class _Layers:
 _VIEWS: dict = {}
 
 
-def _layers(theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb=None, Yb=None) -> _Layers:
+def _layers(
+    theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb=None, Yb=None, Dbuf=None
+) -> _Layers:  # fmt: skip
     """Cached ``_Layers``: a training run reuses the same views for every batch.
 
     Keyed by the arrays' identities; the cache holds the arrays, so an identity
     cannot be reused by another array while its entry lives.
     """
-    arrays = (theta, grad, Zbuf, Abuf, dZbuf, dAbuf, Xb, Yb)
+    arrays = (theta, grad, Zbuf, Abuf, dZbuf, dAbuf, Xb, Yb, Dbuf)
     key = tuple(id(a) for a in arrays) + (tuple(int(d) for d in dims), m)
     hit = _VIEWS.get(key)
     if hit is None:
         if len(_VIEWS) >= 32:
             _VIEWS.pop(next(iter(_VIEWS)))
-        hit = (arrays, _Layers(*arrays[:6], dims, m, Xb, Yb))
+        hit = (arrays, _Layers(*arrays[:6], dims, m, Xb, Yb, Dbuf))
         _VIEWS[key] = hit
     return hit[1]
 
 
-def _forward(X, views, acts, defer_softmax):
-    """Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ) layer by layer; a softmax output may be left to the row kernel."""
+@dataclass(frozen=True)
+class _Regularisation:
+    """A run's L1/L2 penalties and dropout, per Dense layer, from ``layer_hyper`` (L, 3).
+
+    ``penalties``: (layer, λ₁, λ₂) of each layer with a penalty; ``wcount``,
+    ``l1``, ``l2x2``: per layer, what the update kernel adds to dW (W's size,
+    λ₁, 2λ₂ as float32; 0 elements: no penalty). ``drops``: per layer, None or
+    (⌈p·2³²⌉, 1/(1 − p) as float32) for the dropout on its input.
+    """
+
+    penalties: tuple
+    update_terms: tuple
+    drops: tuple
+
+    @property
+    def dropout_after_input(self) -> bool:
+        """Some layer ℓ ≥ 1 drops its input (so ``Dbuf`` holds the dropped activations)."""
+        return any(d is not None for d in self.drops[1:])
+
+
+_NO_REGULARISATION: dict = {}
+
+
+def _regularisation(layer_hyper, dims) -> _Regularisation:
+    L = len(dims) - 1
+    h = np.zeros((L, 3)) if layer_hyper is None else layer_hyper
+    if memory.is_device(h):
+        h = h.copy_to_host()
+    h = np.asarray(h, np.float64).reshape(-1, 3) if np.size(h) else np.zeros((L, 3))
+    if h.shape[0] != L:
+        raise ValueError(f"layer_hyper has {h.shape[0]} rows for {L} layers")
+    penalties, terms, drops = [], [], []
+    for layer in range(L):
+        l1, l2, p = (float(x) for x in h[layer])
+        wcount = int(dims[layer]) * int(dims[layer + 1])
+        if l1 or l2:
+            penalties.append((layer, l1, l2))
+            terms.append((wcount, np.float32(l1), np.float32(2.0 * l2)))
+        else:
+            terms.append(_NO_PENALTY)
+        drops.append((_dropout_threshold(p), np.float32(1.0 / (1.0 - p))) if p > 0 else None)
+    return _Regularisation(tuple(penalties), tuple(terms), tuple(drops))
+
+
+def _dropout(A, D, seed, t, layer, drop, stats):
+    """D = A ⊙ keep/(1 − p) for the (m, width) input of ``layer`` (``_dropout_kernel``)."""
+    threshold, scale = drop
+    blocks = _blocks(A.shape[0] * A.shape[1], _config.threads)
+    _launch(_dropout_kernel, blocks, _config.threads, A, D, seed, t, layer, threshold, scale,
+            stats)  # fmt: skip
+
+
+def _forward(X, views, acts, defer_softmax, dropout=None):
+    """Aˡ = σ(Aˡ⁻¹·Wˡ + bˡ) layer by layer; a softmax output may be left to the row kernel.
+
+    ``dropout`` = (seed, t, regularisation, stats) while training: a layer that
+    drops its input multiplies it by keep/(1 − p) first — layer 0 the batch X
+    in place, a layer ℓ ≥ 1 into its D block (A keeps σ(Z) for σ′).
+    """
     A_prev = X
     last = len(acts) - 1
     for layer in range(len(acts)):
         act = int(acts[layer])
+        if dropout is not None and dropout[2].drops[layer] is not None:
+            seed, t, reg, stats = dropout
+            D = X if layer == 0 else views.D[layer - 1]
+            _dropout(A_prev, D, seed, t, layer, reg.drops[layer], stats)
+            A_prev = D
         n, i = A_prev.shape
         o = views.W[layer].shape[1]
         Z, A = views.Z[layer], views.A[layer]
@@ -1294,29 +1569,49 @@ def _forward(X, views, acts, defer_softmax):
         A_prev = A
 
 
-def _backward(X, views, acts, update=None):
+def _backward(X, views, acts, update=None, dropout=None):
     """From the output layer's dZ to every dW and db, right to left (σ′ fused into dX).
 
-    ``update`` = (θ, ∂L/∂θ, state, opt, hyper, stats), flat device arrays: each
-    layer takes the optimiser's step as soon as its dW, db and dX (with W
-    before its step) are known — the CPU twin's order (``cpu._backward``).
+    ``update`` = (θ, ∂L/∂θ, state, opt, coef, step scalars, stats), flat
+    device arrays: each layer takes the optimiser's step as soon as its dW, db
+    and dX (with W before its step) are known — the CPU twin's order
+    (``cpu._backward``). ``dropout`` as in ``_forward``: a layer ℓ ≥ 1 that
+    dropped its input gets dW = Dᵀ·dZ, and dA of layer ℓ − 1 = (dZ·Wᵀ) ⊙ keep/(1 − p)
+    before σ′ (three launches instead of the fused product); the update adds
+    each layer's L1/L2 gradient to dW (``_optimizer_update_kernel``).
     """
+    reg = None if dropout is None else dropout[2]
     for layer in range(len(acts) - 1, -1, -1):
         W, dZ, dW, db = views.W[layer], views.dZ[layer], views.dW[layer], views.db[layer]
-        if layer > 0:
+        dropped = reg is not None and reg.drops[layer] is not None
+        if layer > 0 and dropped:
+            seed, t, _, stats = dropout
+            D, dA = views.D[layer - 1], views.dA[layer - 1]
+            n, i = D.shape
+            o = W.shape[1]
+            _gemm(D, dZ, db, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)
+            column_sum(dZ, db)
+            _gemm(dZ, W, db, dA, dA, dA, dA, IDENTITY, n, i, o, False, True, _EPI_STORE)  # dD
+            threshold, scale = reg.drops[layer]
+            _launch(_dropout_grad_kernel, _blocks(n * i, _config.threads), _config.threads, dA,
+                    seed, t, layer, threshold, scale, stats)  # fmt: skip
+            activation_grad(views.Z[layer - 1], views.A[layer - 1], dA, views.dZ[layer - 1],
+                            int(acts[layer - 1]))  # fmt: skip
+        elif layer > 0:
             _dense_backward_fused(
                 views.A[layer - 1], W, dZ, dW, db, views.dA[layer - 1],
                 views.Z[layer - 1], views.A[layer - 1], views.dZ[layer - 1], int(acts[layer - 1]),
             )  # fmt: skip
-        else:
+        else:  # X is already the dropped input when layer 0 drops it (masked in place)
             n, i = X.shape
             o = W.shape[1]
             _gemm(X, dZ, db, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)
             column_sum(dZ, db)
         if update is not None:  # θ ← update(θ, ∂L/∂θ) on this layer's W and b
-            theta, grad, state, opt, hyper, stats = update
-            _update(theta, grad, state, views.offsets[layer], views.counts[layer], opt, hyper,
-                    stats)  # fmt: skip
+            theta, grad, state, opt, coef, scalars, stats = update
+            penalty = _NO_PENALTY if reg is None else reg.update_terms[layer]
+            _update(theta, grad, state, views.offsets[layer], views.counts[layer], opt, coef,
+                    scalars, stats, penalty)  # fmt: skip
 
 
 def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
@@ -1340,22 +1635,34 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     _backward(X, views, acts)
 
 
+def _host(a, dtype):
+    """A host copy of a small argument that may be a device array (the clock, the schedule)."""
+    return a.copy_to_host() if memory.is_device(a) else np.asarray(a, dtype)
+
+
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
 
-    Same contract and step as the CPU twin, with device arrays (``dims``/``acts``
-    and ``hyper`` stay on the host): for each batch, gather its rows, forward
-    pass, loss (reduced on the device into ``stats``), backward pass with each
-    layer's update (``opt``, ``hyper``, ``state``) as soon as its gradient is
-    complete. Nothing comes back per batch; at the end of the call one small
-    copy of ``stats`` tells whether a batch diverged. A batch whose loss is not
-    finite freezes θ, the buffers and ``stats`` from there on, as the CPU loop
-    stops there.
+    Same contract and step as the CPU twin, with device arrays (``dims``/``acts``,
+    ``hyper``, ``layer_hyper`` and ``schedule`` stay on the host; ``clock`` may
+    be either): for each batch, gather its rows, forward pass (with dropout),
+    loss plus the L1/L2 penalty (reduced on the device into ``stats``), backward
+    pass with each layer's update (``opt``, ``hyper``, ``state``) as soon as its
+    gradient is complete. The loop runs on the host, so each step's α
+    (``codes.schedule_rate``, float64) and Adam's bias corrections are computed
+    there, exactly as the CPU twin computes them, and reach the update kernel as
+    float32 scalars. Nothing comes back per batch; at the end of the call one
+    small copy of ``stats`` tells whether a batch diverged. A batch whose loss is
+    not finite freezes θ, the buffers and ``stats`` from there on, as the CPU
+    loop stops there; ``clock[0]`` then counts the updates really taken.
 
-    ``stats`` is a device array from ``memory.stats()``.
+    ``stats`` is a device array from ``memory.stats()``; ``layer_hyper`` (L, 3)
+    = (λ₁, λ₂, p) per Dense layer; ``schedule`` = (code, per_step, a, b, c);
+    ``clock`` = (t, epoch, seed), clock[0] advanced by the updates taken;
+    ``Dbuf``: like ``Abuf`` when a layer ℓ ≥ 1 drops its input, else unused.
 
     Returns
     -------
@@ -1367,24 +1674,53 @@ def train_batches(
     _check_codes(loss=loss, opt=opt)
     for act in acts:
         _check_codes(act)
+    reg = _regularisation(layer_hyper, dims)
+    sched = _host(schedule, np.float64)
+    code, per_step = int(sched[0]), sched[1] != 0
+    if code not in codes.SCHEDULE_CODES:
+        raise ValueError(f"unknown schedule code {code!r}")
+    a, b, c = (float(x) for x in sched[2:5])
+    tick = _host(clock, np.int64)
+    t0, epoch, seed = int(tick[0]), int(tick[1]), int(tick[2])
+    alpha0 = float(np.asarray(hyper, np.float64)[0])
     n_cols = X.shape[1] + Y.shape[1]
     mode = _GRAD | _ACCUMULATE | _TRAIN | (_SOFTMAX_FWD if act_out == SOFTMAX else 0)
-    update = (theta.reshape(theta.size), grad.reshape(grad.size), state, opt,
-              _device_hyper(hyper), stats)  # fmt: skip
+    if reg.penalties:
+        mode |= _PENALISED
+    flat_theta = theta.reshape(theta.size)
+    flat_grad = grad.reshape(grad.size)
+    coef = _coefficients(opt, hyper)
+    penalty_kernel = _penalty_kernel(_config.rows)
     batch = 0
     for s in range(start, stop, batch_size):
         m = min(batch_size, stop - s)
-        views = _layers(theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb, Yb)
+        t = t0 + batch + 1  # this step's number
+        lr = codes.schedule_rate(code, alpha0, t - 1 if per_step else epoch, a, b, c)
+        scalars = _step_scalars(opt, hyper, lr, t)
+        views = _layers(theta, grad, Zbuf, Abuf, dZbuf, dAbuf, dims, m, Xb, Yb,
+                        Dbuf if reg.dropout_after_input else None)  # fmt: skip
         Xm, Ym = views.Xb, views.Yb
         gather_blocks = _blocks(m * n_cols, _config.threads)
         _launch(_gather_kernel, gather_blocks, _config.threads, X, Y, order, s, m, Xm, Ym, stats)
-        _forward(Xm, views, acts, True)
+        dropout = (seed, t, reg, stats)
+        _forward(Xm, views, acts, True, dropout)
+        for k, (layer, l1, l2) in enumerate(reg.penalties):  # with θ before the step
+            _launch(penalty_kernel, 1, _config.rows, flat_theta, views.offsets[layer],
+                    views.W[layer].size, np.float32(l1), np.float32(l2), k == 0,
+                    stats)  # fmt: skip
         _output_rows(views.Z[last], views.A[last], Ym, views.dA[last], views.dZ[last], stats,
                      act_out, loss, eps, mode, batch)  # fmt: skip
-        _backward(Xm, views, acts, update)
+        update = (flat_theta, flat_grad, state, opt, coef, scalars, stats)
+        _backward(Xm, views, acts, update, dropout)
         batch += 1
-    bad = stats.copy_to_host()[BAD]  # the one copy back (20 bytes); it also synchronises
-    return int(bad) if bad >= 0 else -1
+    bad = stats.copy_to_host()[BAD]  # the one copy back; it also synchronises
+    bad = int(bad) if bad >= 0 else -1
+    tick[0] = t0 + (bad if bad >= 0 else batch)  # the updates taken
+    if memory.is_device(clock):
+        clock.copy_to_device(tick)
+    elif tick is not clock:
+        clock[0] = tick[0]
+    return bad
 
 
 def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
@@ -1504,7 +1840,23 @@ def ptx_targets(config: LaunchConfig = PRODUCTION):
         (
             "optimizer_update",
             _optimizer_update_kernel,
-            f"void({v1}, {v1}, {m2}, {i64}, {i64}, {i64}, {v1}, {v1})",
+            f"void({v1}, {v1}, {m2}, {i64}, {i64}, {i64}, {i64}, {v1}, {f}, {f}, {f}, {f}, {f},"
+            f" {f}, {v1})",
+        ),
+        (
+            "penalty",
+            _penalty_kernel(config.rows),
+            f"void({v1}, {i64}, {i64}, {f}, {f}, boolean, {v1})",
+        ),
+        (
+            "dropout",
+            _dropout_kernel,
+            f"void({m2}, {m2}, {i64}, {i64}, {i64}, {i64}, {f}, {v1})",
+        ),
+        (
+            "dropout_grad",
+            _dropout_grad_kernel,
+            f"void({m2}, {i64}, {i64}, {i64}, {i64}, {f}, {v1})",
         ),
         (
             "gather",
