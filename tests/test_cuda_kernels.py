@@ -501,7 +501,7 @@ def test_the_cuda_launchers_refuse_unknown_codes_that_device_code_cannot_raise_o
     theta = cuda.to_device(np.zeros(4, np.float32))
     with pytest.raises(ValueError, match="unknown optimizer code 42"):
         gpu.optimizer_update(theta, theta, cuda.to_device(np.zeros((1, 1), np.float32)), 0, 4,
-                             42, np.array([0.1]))  # fmt: skip
+                             42, np.array([0.1]), 0.1, 1)  # fmt: skip
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
@@ -512,9 +512,9 @@ def test_optimizer_update_on_one_layer_matches_the_cpu_and_touches_nothing_else(
     state = rng.normal(size=(1, 23)).astype(np.float32)
     hyper = SGD(0.1, momentum=0.7, nesterov=nesterov).validate().hyper_vector()
     want_theta, want_state = theta.copy(), state.copy()
-    cpu.optimizer_update(want_theta, grad, want_state, 6, 9, 1, hyper)
+    cpu.optimizer_update(want_theta, grad, want_state, 6, 9, 1, hyper, 0.1, 1)
     d_theta, d_state = cuda.to_device(theta), cuda.to_device(state)
-    gpu.optimizer_update(d_theta, cuda.to_device(grad), d_state, 6, 9, 1, hyper)
+    gpu.optimizer_update(d_theta, cuda.to_device(grad), d_state, 6, 9, 1, hyper, 0.1, 1)
     # a real GPU may fuse μ·v − α·g into one FMA: equal up to the last bit
     np.testing.assert_allclose(d_theta.copy_to_host(), want_theta, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(d_state.copy_to_host(), want_state, rtol=1e-6, atol=1e-7)

@@ -1491,6 +1491,11 @@ def _layers(
     return hit[1]
 
 
+def _host(a, dtype):
+    """A host copy of a small argument that may be a device array (the clock, the schedule)."""
+    return a.copy_to_host() if memory.is_device(a) else np.asarray(a, dtype)
+
+
 @dataclass(frozen=True)
 class _Regularisation:
     """A run's L1/L2 penalties and dropout, per Dense layer, from ``layer_hyper`` (L, 3).
@@ -1516,12 +1521,11 @@ _NO_REGULARISATION: dict = {}
 
 def _regularisation(layer_hyper, dims) -> _Regularisation:
     L = len(dims) - 1
-    h = np.zeros((L, 3)) if layer_hyper is None else layer_hyper
-    if memory.is_device(h):
-        h = h.copy_to_host()
-    h = np.asarray(h, np.float64).reshape(-1, 3) if np.size(h) else np.zeros((L, 3))
-    if h.shape[0] != L:
-        raise ValueError(f"layer_hyper has {h.shape[0]} rows for {L} layers")
+    h = np.zeros((0, 3)) if layer_hyper is None else _host(layer_hyper, np.float64)
+    if not h.any():  # no penalty, no dropout: any shape, as on the CPU (``_NO_LAYERS``)
+        h = np.zeros((L, 3))
+    if h.shape != (L, 3):
+        raise ValueError("layer_hyper must hold one (l1, l2, drop) row per layer")
     penalties, terms, drops = [], [], []
     for layer in range(L):
         l1, l2, p = (float(x) for x in h[layer])
@@ -1635,14 +1639,10 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     _backward(X, views, acts)
 
 
-def _host(a, dtype):
-    """A host copy of a small argument that may be a device array (the clock, the schedule)."""
-    return a.copy_to_host() if memory.is_device(a) else np.asarray(a, dtype)
-
-
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper=None, schedule=None, clock=None,
+    Dbuf=None,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
 
@@ -1675,12 +1675,14 @@ def train_batches(
     for act in acts:
         _check_codes(act)
     reg = _regularisation(layer_hyper, dims)
-    sched = _host(schedule, np.float64)
+    sched = np.zeros(codes.SCHEDULE_SIZE) if schedule is None else _host(schedule, np.float64)
     code, per_step = int(sched[0]), sched[1] != 0
     if code not in codes.SCHEDULE_CODES:
-        raise ValueError(f"unknown schedule code {code!r}")
+        raise ValueError(f"unknown schedule code {sched[0]}")
     a, b, c = (float(x) for x in sched[2:5])
-    tick = _host(clock, np.int64)
+    tick = np.zeros(3, np.int64) if clock is None else _host(clock, np.int64)
+    if reg.dropout_after_input and (Dbuf is None or Dbuf.size < Abuf.size):
+        raise ValueError("dropout on a hidden layer's output needs a Dbuf the size of Abuf")
     t0, epoch, seed = int(tick[0]), int(tick[1]), int(tick[2])
     alpha0 = float(np.asarray(hyper, np.float64)[0])
     n_cols = X.shape[1] + Y.shape[1]
@@ -1718,7 +1720,7 @@ def train_batches(
     tick[0] = t0 + (bad if bad >= 0 else batch)  # the updates taken
     if memory.is_device(clock):
         clock.copy_to_device(tick)
-    elif tick is not clock:
+    elif clock is not None and tick is not clock:
         clock[0] = tick[0]
     return bad
 
