@@ -668,7 +668,7 @@ class Sequential:
         start = time.perf_counter()
         put = self.memory.put
         trainer = Trainer(self, opt, 1, theta=self.theta.copy())
-        trainer.hyper = np.zeros_like(trainer.hyper)  # α = 0: the copy of θ does not move
+        trainer.hyper[codes.LR] = 0.0  # α = 0: the copy of θ does not move (nor turns NaN)
         X = put(np.zeros((1, self.n_inputs), self.dtype))
         Y = put(np.zeros((1, self.n_outputs), self.dtype))
         stats = self.memory.stats()
