@@ -411,15 +411,19 @@ def _check_against_reference(name, dims, acts, layer_hyper, schedule, clock, n=1
     # per operation, grown by the steps.
     step = np.abs(want_theta - theta).max()
     np.testing.assert_allclose(got_theta, want_theta, rtol=2e-5, atol=2e-5 * step)
-    np.testing.assert_allclose(got_state, want_state, rtol=2e-4, atol=2e-5 * np.abs(want_state).max())
+    np.testing.assert_allclose(
+        got_state, want_state, rtol=2e-4, atol=2e-5 * np.abs(want_state).max()
+    )
     np.testing.assert_allclose(got_stats, want_stats, rtol=2e-5)
     return got_theta, want_theta, theta
 
 
 ADAM_DROPOUT = dict(
-    dims=[5, 6, 4, 3], acts=[codes.TANH, codes.SIGMOID, codes.SOFTMAX],
+    dims=[5, 6, 4, 3],
+    acts=[codes.TANH, codes.SIGMOID, codes.SOFTMAX],
     layer_hyper=[[0.0, 0.0, 0.3], [0.0, 0.0, 0.5], [0.0, 0.0, 0.25]],
-    schedule=[codes.CONSTANT, 0, 0, 1, 0], clock=[0, 0, 12345],
+    schedule=[codes.CONSTANT, 0, 0, 1, 0],
+    clock=[0, 0, 12345],
 )
 
 

@@ -847,17 +847,28 @@ def _column_sum_kernel(BX, BY):
 # corrections, 1 − α·λ, 1 − β, …) are computed once on the host in float64 and
 # passed rounded to float32 (``_coefficients``, ``_step_scalars``): the element
 # arithmetic below is float32 only, as ``tests/test_ptx.py`` checks.
+@_device
+def _penalty_grad(w, g, l1, l2x2):
+    """g + ∂(λ₁·|w| + λ₂·w²)/∂w = g + λ₁·sign(w) + 2λ₂·w (``l2x2`` = 2λ₂), as the CPU adds it."""
+    if w > float32(0):
+        return g + (l1 + l2x2 * w)
+    if w < float32(0):
+        return g + (l2x2 * w - l1)
+    return g  # sign(0) = 0: an exact zero weight gets no push
+
+
 @_jit()
 def _optimizer_update_kernel(
-    theta, grad, state, off, count, wcount, opt, coef, lr, s1, s2, decay, l1, l2x2, stats,
+    theta, grad, s0, s1, off, count, wcount, opt, coef, lr, step, root2, decay, l1, l2x2, stats,
 ):  # fmt: skip
     """θ ← update(θ, ∂L/∂θ, state) on θ[off : off + count], frozen once a batch diverged.
 
-    ``coef`` (float32 device vector, ``_coefficients``) holds the optimiser's
-    constants; ``lr`` = α of this step; ``s1``, ``s2``, ``decay`` = α/(1 − β₁ᵗ),
-    √(1 − β₂ᵗ) and 1 − α·λ for Adam(W). The first ``wcount`` parameters of the
-    range are a layer's W: its L1/L2 penalty gradient λ₁·sign(W) + 2λ₂·W
-    (``l1``, ``l2x2`` = 2λ₂) is added to dW there, with W before its step.
+    ``s0``, ``s1``: the optimiser's state rows (``codes.py``; the same row twice
+    when it keeps one). ``coef`` (float32 device vector, ``_coefficients``)
+    holds its constants; ``lr`` = α of this step; ``step``, ``root2``,
+    ``decay`` = α/(1 − β₁ᵗ), √(1 − β₂ᵗ) and 1 − α·λ for Adam(W). The first
+    ``wcount`` parameters of the range are a layer's W: its L1/L2 penalty
+    gradient (``l1`` = λ₁, ``l2x2`` = 2λ₂) is added to dW there, W before its step.
 
     SGD: w ← w − α·g. MOMENTUM: v ← μ·v − α·g; w ← w + v (or w + μ·v − α·g,
     Nesterov). ADAGRAD: s ← s + g²; w ← w − α·g/(√s + ε). RMSPROP: v ← ρ·v +
@@ -869,32 +880,30 @@ def _optimizer_update_kernel(
     if k < count and stats[BAD] < float32(0):
         i = off + k
         g = grad[i]
-        if k < wcount:  # ∂(λ₁·Σ|W| + λ₂·ΣW²)/∂W, added to dW before the step
-            w = theta[i]
-            sign = float32(1) if w > float32(0) else (float32(-1) if w < float32(0) else w)
-            g += l1 * sign + l2x2 * w
+        if k < wcount:  # dW += ∂(λ₁·Σ|W| + λ₂·ΣW²)/∂W, before the step
+            g = _penalty_grad(theta[i], g, l1, l2x2)
             grad[i] = g
         if opt == SGD:
             theta[i] -= lr * g
-        elif opt == MOMENTUM:
-            step = lr * g
-            v = coef[0] * state[0, i] - step  # coef = (μ, Nesterov)
-            state[0, i] = v
+        elif opt == MOMENTUM:  # coef = (μ, Nesterov)
+            a = lr * g
+            v = coef[0] * s0[i] - a
+            s0[i] = v
             if coef[1] != float32(0):
-                theta[i] += coef[0] * v - step
+                theta[i] += coef[0] * v - a
             else:
                 theta[i] += v
         elif opt == ADAGRAD:  # coef = (ε,)
-            s = state[0, i] + g * g
-            state[0, i] = s
+            s = s0[i] + g * g
+            s0[i] = s
             theta[i] -= lr * g / (math.sqrt(s) + coef[0])
         elif opt == RMSPROP:  # coef = (ρ, 1 − ρ, ε, μ)
-            v = coef[0] * state[0, i] + coef[1] * g * g
-            state[0, i] = v
+            v = coef[0] * s0[i] + coef[1] * g * g
+            s0[i] = v
             d = math.sqrt(v) + coef[2]
             if coef[3] != float32(0):
-                b = coef[3] * state[1, i] + g / d
-                state[1, i] = b
+                b = coef[3] * s1[i] + g / d
+                s1[i] = b
                 theta[i] -= lr * b
             else:
                 theta[i] -= lr * g / d
@@ -902,12 +911,19 @@ def _optimizer_update_kernel(
             w = theta[i]
             if opt == ADAMW:
                 w = w * decay  # decoupled weight decay, before the Adam step
-            m = coef[0] * state[0, i] + coef[1] * g
-            v = coef[2] * state[1, i] + coef[3] * g * g
-            state[0, i] = m
-            state[1, i] = v
-            d = math.sqrt(v) / s2 + coef[4]
-            theta[i] = w - s1 * m / d
+            m = coef[0] * s0[i] + coef[1] * g
+            v = coef[2] * s1[i] + coef[3] * g * g
+            s0[i] = m
+            s1[i] = v
+            theta[i] = w - step * m / (math.sqrt(v) / root2 + coef[4])
+
+
+@_jit()
+def _penalty_grad_kernel(W, dW, l1, l2x2):
+    """dW ← dW + λ₁·sign(W) + 2λ₂·W, element by element (flat W and dW)."""
+    k = cuda.grid(1)
+    if k < W.size:
+        dW[k] = _penalty_grad(W[k], dW[k], l1, l2x2)
 
 
 @functools.cache
@@ -1345,11 +1361,29 @@ def _step_scalars(opt, hyper, lr, t):
 _NO_PENALTY = (0, np.float32(0), np.float32(0))  # (W elements, λ₁, 2λ₂): no L1/L2 term
 
 
-def _update(theta, grad, state, off, count, opt, coef, scalars, stats, penalty=_NO_PENALTY):
+_ROWS: dict = {}
+
+
+def _state_rows(state):
+    """(row 0, row 1) of a (slots, θ size) state array as 1-D views (row 0 twice for one slot).
+
+    Cached by the array's identity (and holding it), so the training loop
+    launches with the same view objects every batch (``_launch``'s fast path).
+    """
+    hit = _ROWS.get(id(state))
+    if hit is None or hit[0] is not state:
+        if len(_ROWS) >= 32:
+            _ROWS.pop(next(iter(_ROWS)))
+        first = state[0]
+        hit = _ROWS[id(state)] = (state, first, state[1] if state.shape[0] > 1 else first)
+    return hit[1], hit[2]
+
+
+def _update(theta, grad, rows, off, count, opt, coef, scalars, stats, penalty=_NO_PENALTY):
     """Launch ``_optimizer_update_kernel`` on θ[off : off + count] (``coef`` on the device)."""
     blocks = _blocks(count, _config.threads)
     wcount, l1, l2x2 = penalty
-    _launch(_optimizer_update_kernel, blocks, _config.threads, theta, grad, state, off, count,
+    _launch(_optimizer_update_kernel, blocks, _config.threads, theta, grad, *rows, off, count,
             wcount, opt, coef, *scalars, l1, l2x2, stats)  # fmt: skip
 
 
@@ -1364,8 +1398,18 @@ def optimizer_update(theta, grad, state, off, count, opt, hyper, lr, t):
     """
     _check_codes(opt=opt)
     opt, t = int(opt), int(t)
-    _update(theta, grad, state, int(off), int(count), opt, _coefficients(opt, hyper),
-            _step_scalars(opt, hyper, lr, t), _never_diverged())  # fmt: skip
+    _update(theta, grad, _state_rows(state), int(off), int(count), opt,
+            _coefficients(opt, hyper), _step_scalars(opt, hyper, lr, t),
+            _never_diverged())  # fmt: skip
+
+
+def _flat_update(W, dW, rows, opt, hyper, lr, t):
+    """One update of a whole W (any shape) with state arrays shaped like it (the twins below)."""
+    w = W.reshape(W.size)
+    rows = tuple(r.reshape(r.size) for r in rows)
+    _update(w, dW.reshape(dW.size), (rows[0], rows[-1]), 0, w.size, opt,
+            _coefficients(opt, hyper), _step_scalars(opt, hyper, lr, t),
+            _never_diverged())  # fmt: skip
 
 
 def sgd_update(W, dW, lr):
@@ -1393,11 +1437,83 @@ def dense_sgd_update(W, X, dZ, lr):
 
 def momentum_update(W, dW, V, lr, mu, nesterov):
     """V ← μ·V − α·dW; W ← W + V (or W + μ·V − α·dW with ``nesterov``), in place on the device."""
+    _flat_update(W, dW, (V,), MOMENTUM, [lr, mu, 1.0 if nesterov else 0.0], lr, 1)
+
+
+def adagrad_update(W, dW, S, lr, eps):
+    """AdaGrad: S ← S + dW²;  W ← W − α·dW/(√S + ε), in place on the device."""
+    _flat_update(W, dW, (S,), ADAGRAD, [lr, eps], lr, 1)
+
+
+def rmsprop_update(W, dW, V, B, lr, rho, eps, mu):
+    """RMSProp: V ← ρ·V + (1−ρ)·dW²;  d = √V + ε;  W ← W − α·dW/d, in place on the device.
+
+    With momentum μ > 0: B ← μ·B + dW/d;  W ← W − α·B (``B`` unused when μ = 0).
+    """
+    rows = (V, B) if mu > 0 else (V,)
+    _flat_update(W, dW, rows, RMSPROP, [lr, rho, eps, mu], lr, 1)
+
+
+def adam_update(W, dW, M, V, lr, beta1, beta2, eps, decay, t):
+    """Adam (AdamW when ``decay`` λ > 0), step ``t`` ≥ 1, in place on the device.
+
+    W ← W·(1 − α·λ) (AdamW); M ← β₁·M + (1−β₁)·dW; V ← β₂·V + (1−β₂)·dW²;
+    W ← W − (α/(1−β₁ᵗ))·M/(√V/√(1−β₂ᵗ) + ε), the corrections in float64 on the host.
+    """
+    opt = ADAMW if decay > 0 else codes.ADAM
+    _flat_update(W, dW, (M, V), opt, [lr, beta1, beta2, eps, decay], lr, int(t))
+
+
+def penalty(W, l1, l2):
+    """λ₁·Σ|W| + λ₂·ΣW², reduced on the device (one block, float32); returns a Python float."""
+    out = memory.stats()
     w = W.reshape(W.size)
-    dw = dW.reshape(dW.size)
-    v = V.reshape((1, V.size))
-    hyper = [lr, mu, 1.0 if nesterov else 0.0]
-    optimizer_update(w, dw, v, 0, w.size, MOMENTUM, hyper, lr, 1)
+    _launch(_penalty_kernel(_config.rows), 1, _config.rows, w, 0, w.size, _f32(l1), _f32(l2),
+            True, out)  # fmt: skip
+    return float(out.copy_to_host()[PENALTY])
+
+
+def network_penalty(theta, dims, layer_hyper):
+    """Σ over layers of λ₁·Σ|W| + λ₂·ΣW² (``layer_hyper`` (L, 3) on the host); a Python float."""
+    reg = _regularisation(layer_hyper, dims)
+    if not reg.penalties:
+        return 0.0
+    out = memory.stats()
+    _penalties(theta.reshape(theta.size), dims, reg, out)
+    return float(out.copy_to_host()[PENALTY])
+
+
+def _penalties(theta, dims, reg, stats):
+    """stats[PENALTY] = Σ over the penalised layers of λ₁·Σ|W| + λ₂·ΣW² (θ flat, on the device)."""
+    kernel = _penalty_kernel(_config.rows)
+    for k, (layer, l1, l2) in enumerate(reg.penalties):
+        off = codes.param_offset(dims, layer)
+        count = int(dims[layer]) * int(dims[layer + 1])
+        _launch(kernel, 1, _config.rows, theta, off, count, _f32(l1), _f32(l2), k == 0, stats)
+
+
+def penalty_grad(W, dW, l1, l2):
+    """dW ← dW + λ₁·sign(W) + 2λ₂·W, in place on the device (W before its step)."""
+    w = W.reshape(W.size)
+    _launch(_penalty_grad_kernel, _blocks(w.size, _config.threads), _config.threads, w,
+            dW.reshape(dW.size), _f32(l1), _f32(2.0 * float(l2)))  # fmt: skip
+
+
+def dropout_forward(A, D, p, seed, t, layer):
+    """D = A ⊙ keep/(1 − p), keep = [``codes.dropout_unit``(seed, t, layer, r·o + c) ≥ p].
+
+    Inverted dropout on a layer's input A (n, o) device array; ``D`` may be ``A``.
+    """
+    drop = (_dropout_threshold(p), _f32(1.0 / (1.0 - float(p))))
+    _dropout(A, D, int(seed), int(t), int(layer), drop, _never_diverged())
+
+
+def dropout_backward(dD, p, seed, t, layer):
+    """dA = dD ⊙ keep/(1 − p), in place: the same mask as ``dropout_forward``'s."""
+    n, o = dD.shape
+    _launch(_dropout_grad_kernel, _blocks(n * o, _config.threads), _config.threads, dD,
+            int(seed), int(t), int(layer), _dropout_threshold(p),
+            _f32(1.0 / (1.0 - float(p))), _never_diverged())  # fmt: skip
 
 
 def _dropout_threshold(p: float) -> int:
@@ -1612,10 +1728,10 @@ def _backward(X, views, acts, update=None, dropout=None):
             _gemm(X, dZ, db, dW, dW, dW, dW, IDENTITY, i, o, n, True, False, _EPI_STORE)
             column_sum(dZ, db)
         if update is not None:  # θ ← update(θ, ∂L/∂θ) on this layer's W and b
-            theta, grad, state, opt, coef, scalars, stats = update
-            penalty = _NO_PENALTY if reg is None else reg.update_terms[layer]
-            _update(theta, grad, state, views.offsets[layer], views.counts[layer], opt, coef,
-                    scalars, stats, penalty)  # fmt: skip
+            theta, grad, rows, opt, coef, scalars, stats = update
+            terms = _NO_PENALTY if reg is None else reg.update_terms[layer]
+            _update(theta, grad, rows, views.offsets[layer], views.counts[layer], opt, coef,
+                    scalars, stats, terms)  # fmt: skip
 
 
 def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
@@ -1692,7 +1808,7 @@ def train_batches(
     flat_theta = theta.reshape(theta.size)
     flat_grad = grad.reshape(grad.size)
     coef = _coefficients(opt, hyper)
-    penalty_kernel = _penalty_kernel(_config.rows)
+    rows = _state_rows(state)
     batch = 0
     for s in range(start, stop, batch_size):
         m = min(batch_size, stop - s)
@@ -1706,13 +1822,11 @@ def train_batches(
         _launch(_gather_kernel, gather_blocks, _config.threads, X, Y, order, s, m, Xm, Ym, stats)
         dropout = (seed, t, reg, stats)
         _forward(Xm, views, acts, True, dropout)
-        for k, (layer, l1, l2) in enumerate(reg.penalties):  # with θ before the step
-            _launch(penalty_kernel, 1, _config.rows, flat_theta, views.offsets[layer],
-                    views.W[layer].size, np.float32(l1), np.float32(l2), k == 0,
-                    stats)  # fmt: skip
+        if reg.penalties:  # λ₁·Σ|W| + λ₂·ΣW² into stats[PENALTY], with θ before the step
+            _penalties(flat_theta, dims, reg, stats)
         _output_rows(views.Z[last], views.A[last], Ym, views.dA[last], views.dZ[last], stats,
                      act_out, loss, eps, mode, batch)  # fmt: skip
-        update = (flat_theta, flat_grad, state, opt, coef, scalars, stats)
+        update = (flat_theta, flat_grad, rows, opt, coef, scalars, stats)
         _backward(Xm, views, acts, update, dropout)
         batch += 1
     bad = stats.copy_to_host()[BAD]  # the one copy back; it also synchronises
@@ -1842,9 +1956,10 @@ def ptx_targets(config: LaunchConfig = PRODUCTION):
         (
             "optimizer_update",
             _optimizer_update_kernel,
-            f"void({v1}, {v1}, {m2}, {i64}, {i64}, {i64}, {i64}, {v1}, {f}, {f}, {f}, {f}, {f},"
-            f" {f}, {v1})",
+            f"void({v1}, {v1}, {v1}, {v1}, {i64}, {i64}, {i64}, {i64}, {v1}, {f}, {f}, {f}, {f},"
+            f" {f}, {f}, {v1})",
         ),
+        ("penalty_grad", _penalty_grad_kernel, f"void({v1}, {v1}, {f}, {f})"),
         (
             "penalty",
             _penalty_kernel(config.rows),
