@@ -34,7 +34,7 @@ if STATUS not in ("available", "simulator"):
 
 from numba import cuda  # noqa: E402  (after the skip: needs numba-cuda or the simulator)
 
-from nnlite.kernels import codes  # noqa: E402
+from nnlite.kernels import codes, cpu  # noqa: E402
 from nnlite.kernels import cuda as gpu  # noqa: E402
 
 pytestmark = pytest.mark.gpu
@@ -264,10 +264,12 @@ def test_optimizer_update_follows_its_float64_recurrence(
     lr = 10.0**log_lr
     theta, g, state = _draw_update(rng, name, count, off, tail, tiny)
     want_theta, want_state = f64(theta), f64(state)
+    cpu_theta, cpu_state = theta.copy(), state.copy()
     d_theta, d_grad, d_state = (cuda.to_device(a) for a in (theta, g, state))
     for k in range(steps):
         t = t0 + k
         gpu.optimizer_update(d_theta, d_grad, d_state, off, count, opt, hyper, lr, t)
+        cpu.optimizer_update(cpu_theta, g, cpu_state, off, count, opt, hyper, lr, t)
         r = slice(off, off + count)
         new_theta, new_state = ref_update(name, want_theta[r], g[r], want_state[:, r], hyper,
                                           lr, t)  # fmt: skip
@@ -283,6 +285,10 @@ def test_optimizer_update_follows_its_float64_recurrence(
     step_want = want_theta[r] - f64(theta[r])
     rounding = np.spacing(np.abs(np.float32(want_theta[r]))).astype(f64)  # θ's last rounding
     assert (np.abs(step_got - step_want) <= 1e-5 * np.abs(step_want) + steps * rounding).all()
+    # The CPU twin: the same float32 arithmetic in the same order, up to the last bit or
+    # two (the simulator's math.sqrt returns a double; a GPU may fuse a·b + c).
+    assert ulps(got_theta[r], cpu_theta[r]).max() <= 2 * steps
+    assert ulps(got_state[:, r], cpu_state[:, r]).max() <= 2 * steps
     if name != "sgd":
         np.testing.assert_allclose(got_state[:, r], want_state[:, r], rtol=1e-5,
                                    atol=1e-7 * np.abs(want_state[:, r]).max())  # fmt: skip
@@ -489,3 +495,81 @@ def test_train_batches_refuses_an_unknown_schedule_code():
         gpu_train(X, Y, order, 0, 4, 4, _net(rng, [2, 2]), [2, 2], [codes.SOFTMAX], "sgd",
                   [0.1], np.zeros((1, 1), np.float32), [[0, 0, 0]], [9, 0, 0, 1, 0],
                   np.zeros(3, np.int64))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- CPU twin
+
+
+def test_the_cpu_and_the_gpu_drop_the_same_units():
+    """One batch with dropout on the inputs of layers 0 and 1: Xb and Dbuf hold the same mask."""
+    from nnlite.kernels import HOST_MEMORY
+
+    rng = np.random.default_rng(5)
+    dims, acts = np.array([6, 5, 3], np.int64), np.array([codes.TANH, codes.SOFTMAX], np.int64)
+    X, Y, order = _data(rng, 7, 6, 3)
+    theta = _net(rng, dims)
+    layer_hyper = np.array([[0.0, 0.0, 0.4], [0.0, 0.0, 0.5]])
+    schedule, hyper = np.zeros(codes.SCHEDULE_SIZE), np.array(OPTIMIZERS["adam"][2])
+    held = {}
+    for k, mem in ((cpu, HOST_MEMORY), (gpu, gpu.memory)):
+        put = mem.put
+        units = int(dims[1:].sum())
+        buf = [put(np.zeros(7 * units, np.float32)) for _ in range(5)]
+        Xb, Yb = put(np.zeros((7, 6), np.float32)), put(np.zeros((7, 3), np.float32))
+        th, state = put(theta.copy()), put(np.zeros((2, theta.size), np.float32))
+        clock = np.array([2, 0, 99], np.int64)
+        k.train_batches(
+            put(X), put(Y), put(order), 0, 7, 7, th, dims, acts, codes.CCE, codes.ADAM, hyper,
+            state, np.float32(1e-7), Xb, Yb, buf[0], buf[1], buf[2], buf[3],
+            put(np.zeros(theta.size, np.float32)), mem.stats(), layer_hyper, schedule, clock,
+            buf[4],
+        )  # fmt: skip
+        held[mem.device] = [mem.get(a) for a in (Xb, buf[4], th)] + [clock]
+    (cx, cd, ct, cc), (gx, gd, gt, gc) = held["cpu"], held["cuda"]
+    assert (cx == 0).any() and (cd[: 7 * 5] == 0).any()  # something was dropped
+    np.testing.assert_array_equal(gx == 0, cx == 0)  # layer 0's mask, on the gathered batch
+    np.testing.assert_array_equal(gd[: 7 * 5] == 0, cd[: 7 * 5] == 0)  # layer 1's, in Dbuf
+    np.testing.assert_allclose(gx, cx, rtol=1e-6)
+    np.testing.assert_allclose(gd[: 7 * 5], cd[: 7 * 5], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gt, ct, rtol=1e-5, atol=1e-6)
+    assert list(gc) == list(cc) == [3, 0, 99]
+
+
+FIT_CASES = [  # the CPU twin's own fit cases (tests/test_optimizers.py), in float32
+    ("adam", dict(lr=0.01), ("inverse-time", "step", dict(decay=0.05))),
+    ("adamw", dict(lr=0.01, beta1=0.8, beta2=0.99, weight_decay=0.1),
+     ("cosine", "epoch", dict(period=3, min_lr=0.001))),
+    ("rmsprop", dict(lr=0.01, rho=0.9, momentum=0.8), ("step", "epoch", dict(gamma=0.5, step_size=1))),
+    ("adagrad", dict(lr=0.05), ("exponential", "step", dict(gamma=0.9, every=2))),
+]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::nnlite.errors.LearnerWarning")  # 2 epochs of 12 rows
+@pytest.mark.parametrize(("name", "values", "schedule"), FIT_CASES, ids=[c[0] for c in FIT_CASES])
+def test_a_cuda_fit_equals_the_cpu_fit(name, values, schedule):
+    """Sequential(device="cuda").fit and the CPU's: the same θ, losses, α and optimiser state."""
+    from nnlite import Dense, Sequential
+    from nnlite.layers import Dropout
+    from nnlite.optim import Optimizer
+    from nnlite.schedules import Schedule
+
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(12, 5)).astype(np.float32)
+    y = rng.integers(0, 3, size=12)
+    runs = {}
+    for device in ("cpu", "cuda"):
+        model = Sequential(
+            [Dropout(0.2), Dense(6, "tanh", l1=1e-3), Dropout(0.3), Dense(4, "relu", l2=1e-2),
+             Dense(3, "softmax", l1=1e-3, l2=1e-3)],
+            n_inputs=5, seed=2, device=device,
+        )  # fmt: skip
+        sched = Schedule(schedule[0], per=schedule[1], **schedule[2])
+        history = model.fit(X, y, epochs=2, batch_size=5, optimizer=Optimizer(name, **values),
+                            schedule=sched, seed=9, validation_data=(X, y))  # fmt: skip
+        runs[device] = (model, history)
+    (cm, ch), (gm, gh) = runs["cpu"], runs["cuda"]
+    np.testing.assert_allclose(gm.theta, cm.theta, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gh.loss, ch.loss, rtol=1e-5)
+    np.testing.assert_allclose(gh.val_loss, ch.val_loss, rtol=1e-5)
+    assert gh.lr == ch.lr
+    assert gh.start_loss == pytest.approx(ch.start_loss, rel=1e-5)
