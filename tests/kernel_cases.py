@@ -29,6 +29,21 @@ TOL = {np.dtype(np.float32): (2e-4, 2e-5), np.dtype(np.float64): (1e-10, 1e-12)}
 Reference = Callable[[list], list]  # args before the call -> expected outputs (a value last)
 
 
+def _keep(shape, p, seed, t, layer):
+    """keep/(1 − p) for an (n, o) input: keep = [dropout_unit(seed, t, layer, r·o + c) ≥ p].
+
+    The units come from ``codes.dropout_unit``, the hash that defines the masks (the
+    reference for the arithmetic around it; tests/test_optimizers.py tests the hash's
+    statistics).
+    """
+    from nnlite.kernels import codes
+
+    n, o = shape
+    u = np.array([[codes.dropout_unit(seed, t, layer, r * o + c) for c in range(o)]
+                  for r in range(n)]).reshape(shape)  # fmt: skip
+    return (u >= p) / (1.0 - p)
+
+
 def _logit(P):
     P = f64(P)
     return np.log(P) - np.log1p(-P)
@@ -68,6 +83,15 @@ BY_NAME: dict[str, Reference] = {
     "perceptron_predict": lambda a: [
         (f64(a[0]) @ f64(a[1]) + float(a[2][0]) >= a[3]).astype(np.int64)
     ],
+    "adagrad_update": lambda a: ref.adagrad_step(*a),
+    "rmsprop_update": lambda a: ref.rmsprop_step(*a)[:2],  # μ = 0: B is not an output
+    "rmsprop_update[momentum]": lambda a: ref.rmsprop_step(*a),
+    "adam_update": lambda a: ref.adam_step(*a[:4], a[9], *a[4:9]),  # (…, t, α, β₁, β₂, ε, λ)
+    "adam_update[adamw]": lambda a: ref.adam_step(*a[:4], a[9], *a[4:9]),
+    "penalty": lambda a: [a[1] * np.abs(f64(a[0])).sum() + a[2] * (f64(a[0]) ** 2).sum()],
+    "penalty_grad": lambda a: [f64(a[1]) + a[2] * np.sign(f64(a[0])) + 2 * a[3] * f64(a[0])],
+    "dropout_forward": lambda a: [f64(a[0]) * _keep(a[0].shape, *a[2:])],
+    "dropout_backward": lambda a: [f64(a[0]) * _keep(a[0].shape, *a[1:])],
 }
 
 

@@ -535,6 +535,22 @@ def test_the_cpu_and_the_gpu_drop_the_same_units():
     assert list(gc) == list(cc) == [3, 0, 99]
 
 
+def test_network_penalty_sums_the_penalised_layers_like_the_cpu():
+    rng = np.random.default_rng(6)
+    dims = np.array([7, 9, 4, 3], np.int64)
+    theta = _net(rng, dims)
+    layer_hyper = np.array([[1e-3, 0.0, 0.2], [0.0, 0.0, 0.0], [0.02, 0.5, 0.0]])
+    want = cpu.network_penalty(theta, dims, layer_hyper)
+    got = gpu.network_penalty(cuda.to_device(theta), dims, layer_hyper)
+    assert got == pytest.approx(want, rel=1e-6)
+    W2 = theta[codes.param_offset(dims, 2) :][: 4 * 3]
+    assert want == pytest.approx(
+        1e-3 * np.abs(f64(theta[: 7 * 9])).sum() + 0.02 * np.abs(f64(W2)).sum()
+        + 0.5 * (f64(W2) ** 2).sum()
+    )  # fmt: skip
+    assert gpu.network_penalty(cuda.to_device(theta), dims, np.zeros((3, 3))) == 0.0
+
+
 FIT_CASES = [  # the CPU twin's own fit cases (tests/test_optimizers.py), in float32
     ("adam", dict(lr=0.01), ("inverse-time", "step", dict(decay=0.05))),
     ("adamw", dict(lr=0.01, beta1=0.8, beta2=0.99, weight_decay=0.1),

@@ -39,6 +39,12 @@ from nnlite import activations, losses
 EPS = {np.dtype(np.float32): 1e-7, np.dtype(np.float64): 1e-12}
 LR = 0.05  # the learning rate of the update cases
 MU = 0.9  # the momentum of the momentum cases
+# The adaptive updates' hyper-parameters: PyTorch's defaults, except ρ (0.9 shows more of the
+# new gradient), a step t > 1 (so Adam's bias corrections are neither 1 nor trivial) and a
+# decay for AdamW. Dropout: a rate, a seed, a step and a layer; L1/L2: λ₁ and λ₂.
+RHO, BETA1, BETA2, EPS_ADAPTIVE, STEP_T, DECAY = 0.9, 0.9, 0.999, 1e-8, 3, 0.1
+P_DROP, SEED, LAYER = 0.3, 20251203, 1
+L1, L2 = 1e-3, 1e-2
 
 
 def _layer(n: int, i: int, o: int) -> str:
@@ -235,6 +241,55 @@ def _momentum(nesterov: bool):
     return make
 
 
+def _adagrad_update(rng, n, i, o, dtype):
+    W, dW = _normal(rng, (i, o), dtype), _normal(rng, (i, o), dtype)
+    S = np.abs(_normal(rng, (i, o), dtype, 0.1))  # Σ g² so far: never negative
+    return [W, dW, S, LR, EPS_ADAPTIVE]
+
+
+def _rmsprop(mu: float):
+    def make(rng, n, i, o, dtype):
+        W, dW = _normal(rng, (i, o), dtype), _normal(rng, (i, o), dtype)
+        V = np.abs(_normal(rng, (i, o), dtype, 0.1))  # a running mean of g²
+        B = _normal(rng, (i, o), dtype, 0.1)
+        return [W, dW, V, B, LR, RHO, EPS_ADAPTIVE, mu]
+
+    return make
+
+
+def _adam(decay: float):
+    def make(rng, n, i, o, dtype):
+        W, dW = _normal(rng, (i, o), dtype), _normal(rng, (i, o), dtype)
+        M = _normal(rng, (i, o), dtype, 0.1)
+        V = np.abs(_normal(rng, (i, o), dtype, 0.01))
+        return [W, dW, M, V, LR, BETA1, BETA2, EPS_ADAPTIVE, decay, STEP_T]
+
+    return make
+
+
+def _with_zeros(rng, W):
+    """W with about one weight in five exactly 0, where sign(W) = 0 (the L1 term's kink)."""
+    W[rng.random(W.shape) < 0.2] = 0
+    return W
+
+
+def _penalty(rng, n, i, o, dtype):
+    return [_with_zeros(rng, _normal(rng, (i, o), dtype)), L1, L2]
+
+
+def _penalty_grad(rng, n, i, o, dtype):
+    W = _with_zeros(rng, _normal(rng, (i, o), dtype))
+    return [W, _normal(rng, (i, o), dtype), L1, L2]
+
+
+def _dropout_forward(rng, n, i, o, dtype):
+    return [_normal(rng, (n, o), dtype), _empty((n, o), dtype), P_DROP, SEED, STEP_T, LAYER]
+
+
+def _dropout_backward(rng, n, i, o, dtype):
+    return [_normal(rng, (n, o), dtype), P_DROP, SEED, STEP_T, LAYER]
+
+
 def _perceptron_predict(rng, n, i, o, dtype):
     # Small integers: every sum is exact, so both devices decide every row alike.
     X = rng.integers(-3, 4, (n, i)).astype(dtype)
@@ -270,6 +325,24 @@ def cases() -> tuple[KernelCase, ...]:
                    shape=_weights),
         KernelCase("momentum_update[nesterov]", "momentum_update", _momentum(True), (0, 2),
                    fill=None, shape=_weights),
+        # The adaptive updates (in place: W and each state array they keep).
+        KernelCase("adagrad_update", "adagrad_update", _adagrad_update, (0, 2), fill=None,
+                   shape=_weights),
+        KernelCase("rmsprop_update", "rmsprop_update", _rmsprop(0.0), (0, 2), fill=None,
+                   shape=_weights),
+        KernelCase("rmsprop_update[momentum]", "rmsprop_update", _rmsprop(MU), (0, 2, 3),
+                   fill=None, shape=_weights),
+        KernelCase("adam_update", "adam_update", _adam(0.0), (0, 2, 3), fill=None,
+                   shape=_weights),
+        KernelCase("adam_update[adamw]", "adam_update", _adam(DECAY), (0, 2, 3), fill=None,
+                   shape=_weights),
+        # Regularisation: the L1/L2 penalty and its gradient; inverted dropout both ways.
+        KernelCase("penalty", "penalty", _penalty, (), returns=True, shape=_weights),
+        KernelCase("penalty_grad", "penalty_grad", _penalty_grad, (1,), fill=None,
+                   shape=_weights),
+        KernelCase("dropout_forward", "dropout_forward", _dropout_forward, (1,), shape=_rows),
+        KernelCase("dropout_backward", "dropout_backward", _dropout_backward, (0,), fill=None,
+                   shape=_rows),
         KernelCase("perceptron_predict", "perceptron_predict", _perceptron_predict, (4,),
                    fill=-1, shape=lambda n, i, o: f"{n}×{i}"),
     ]  # fmt: skip

@@ -1466,7 +1466,7 @@ def adam_update(W, dW, M, V, lr, beta1, beta2, eps, decay, t):
 
 def penalty(W, l1, l2):
     """λ₁·Σ|W| + λ₂·ΣW², reduced on the device (one block, float32); returns a Python float."""
-    out = memory.stats()
+    out = _never_diverged()  # its PENALTY slot: nothing else reads it
     w = W.reshape(W.size)
     _launch(_penalty_kernel(_config.rows), 1, _config.rows, w, 0, w.size, _f32(l1), _f32(l2),
             True, out)  # fmt: skip
@@ -1478,7 +1478,7 @@ def network_penalty(theta, dims, layer_hyper):
     reg = _regularisation(layer_hyper, dims)
     if not reg.penalties:
         return 0.0
-    out = memory.stats()
+    out = _never_diverged()
     _penalties(theta.reshape(theta.size), dims, reg, out)
     return float(out.copy_to_host()[PENALTY])
 
