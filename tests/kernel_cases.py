@@ -88,7 +88,6 @@ BY_NAME: dict[str, Reference] = {
     "rmsprop_update[momentum]": lambda a: ref.rmsprop_step(*a),
     "adam_update": lambda a: ref.adam_step(*a[:4], a[9], *a[4:9]),  # (…, t, α, β₁, β₂, ε, λ)
     "adam_update[adamw]": lambda a: ref.adam_step(*a[:4], a[9], *a[4:9]),
-    "penalty": lambda a: [a[1] * np.abs(f64(a[0])).sum() + a[2] * (f64(a[0]) ** 2).sum()],
     "penalty_grad": lambda a: [f64(a[1]) + a[2] * np.sign(f64(a[0])) + 2 * a[3] * f64(a[0])],
     "dropout_forward": lambda a: [f64(a[0]) * _keep(a[0].shape, *a[2:])],
     "dropout_backward": lambda a: [f64(a[0]) * _keep(a[0].shape, *a[1:])],

@@ -273,10 +273,6 @@ def _with_zeros(rng, W):
     return W
 
 
-def _penalty(rng, n, i, o, dtype):
-    return [_with_zeros(rng, _normal(rng, (i, o), dtype)), L1, L2]
-
-
 def _penalty_grad(rng, n, i, o, dtype):
     W = _with_zeros(rng, _normal(rng, (i, o), dtype))
     return [W, _normal(rng, (i, o), dtype), L1, L2]
@@ -336,8 +332,8 @@ def cases() -> tuple[KernelCase, ...]:
                    shape=_weights),
         KernelCase("adam_update[adamw]", "adam_update", _adam(DECAY), (0, 2, 3), fill=None,
                    shape=_weights),
-        # Regularisation: the L1/L2 penalty and its gradient; inverted dropout both ways.
-        KernelCase("penalty", "penalty", _penalty, (), returns=True, shape=_weights),
+        # Regularisation: the L1/L2 penalty's gradient (the penalty itself is a float64 sum on
+        # the CPU, not a kernel of the input's dtype); inverted dropout both ways.
         KernelCase("penalty_grad", "penalty_grad", _penalty_grad, (1,), fill=None,
                    shape=_weights),
         KernelCase("dropout_forward", "dropout_forward", _dropout_forward, (1,), shape=_rows),

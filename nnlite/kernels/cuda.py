@@ -39,6 +39,20 @@ How the work is split:
   adds the batch's figures to a small device array of running statistics; a
   training epoch copies back only those figures (one 24-byte read per chunk
   of batches, which also tells whether a batch diverged).
+* The optimiser's update is one element-wise kernel per layer (every update
+  code in one table, ``_optimizer_update_kernel``), launched as soon as the
+  layer's dW, db and dX are known; it adds the layer's L1/L2 gradient to dW
+  first. The per-step scalars — α from the schedule (``codes.schedule_rate``),
+  Adam's α/(1 − β₁ᵗ) and √(1 − β₂ᵗ), AdamW's 1 − α·λ — are computed on the
+  host in float64, as the CPU twin computes them, since the training loop
+  runs there anyway: exact, and free. The penalty λ₁·Σ|W| + λ₂·ΣW² of the
+  batch's loss is a one-block tree reduction per penalised layer, with θ
+  before the step.
+* Inverted dropout recomputes its mask from the hash both twins share
+  (``codes.dropout_unit``, compiled here without its final division and
+  compared with the integer ⌈p·2³²⌉), so the CPU and the GPU drop the same
+  units and no mask is stored: one kernel masks a layer's input (the batch in
+  place, or into ``Dbuf``), one applies the same mask to dD going back.
 * Launch cost: a plain numba-cuda launch spends tens of µs on the host, more
   than a small kernel runs; ``_launch`` prepares each call site once (see its
   docstring). Measured numbers: ``bench/RESULTS.md``.
