@@ -28,6 +28,7 @@ import numpy as np
 from nnlite import activations, config, losses, npzfile, optim
 from nnlite.errors import ModelFileError, NnliteError
 from nnlite.files import NotRegularFile, atomic_write
+from nnlite.schedules import Schedule
 
 __all__ = ["atomic_write", "load", "model_path", "read_record", "save", "save_or_rescue"]
 
@@ -134,11 +135,16 @@ _MEMBERS = {"meta", "theta", "resume_velocity", *(f"resume_{k}" for k in _RESUME
             *(f"resume_state_{slot}" for slot in _SLOTS)}  # fmt: skip
 _TOP_KEYS = {"format", "version", "architecture", "history", "extra", "resume"}
 _ARCH_KEYS = {"n_inputs", "layers", "loss", "dtype"}
+# A layer's optional entries (written only when not 0): its penalties and the dropout rate
+# of its input, each with its upper bound and whether the bound is allowed.
+_LAYER_OPTIONS = {"l1": (1e300, True), "l2": (1e300, True), "dropout": (1.0, False)}
 _HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
 # meta, theta, the resume arrays and the largest optimiser state: the most a model file holds
 _MAX_MEMBERS = 2 + len(_RESUME_ARRAYS) + max(len(rule.state) for rule in optim.OPTIMIZERS.values())
 _RESUME_KEYS = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle",
                 "optimizer"}  # fmt: skip
+# Added with schedules and dropout; absent from older checkpoints (constant α, t = 0).
+_RESUME_OPTIONAL = {"schedule", "step", "dropout_seed", "run_epoch"}
 # Checkpoints written before the optimiser's record was generic held SGD's fields instead.
 _OLD_SGD_KEYS = {"lr", "momentum", "nesterov"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -248,8 +254,14 @@ def _check_architecture(arch: Any) -> int:
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise _Bad(f"architecture layers must be a list of 1..{MAX_LAYERS} layers")
     for i, layer in enumerate(layers, 1):
-        _dict(layer, f"layer {i}", {"units", "activation"}, {"units", "activation"})
+        _dict(layer, f"layer {i}", {"units", "activation", *_LAYER_OPTIONS},
+              {"units", "activation"})  # fmt: skip
         _int_in(layer["units"], f"layer {i} units", 1, MAX_UNITS)
+        for key, (high, closed) in _LAYER_OPTIONS.items():
+            value = layer.get(key, 0.0)
+            if not _is_number(value) or not (0 <= value <= high if closed else 0 <= value < high):
+                bound = f"[0, {high:g}{']' if closed else ')'}"
+                raise _Bad(f"layer {i} {key} must be a number in {bound}, got {str(value)[:40]}")
         name = layer["activation"]
         # Only the names nnlite writes: a null must not turn into "None", an alias of identity.
         if not isinstance(name, str) or name not in activations.ACTIVATIONS:
@@ -371,7 +383,19 @@ def _check_resume(
     """
     old = isinstance(resume, dict) and "optimizer" not in resume and _OLD_SGD_KEYS <= set(resume)
     required = (_RESUME_KEYS - {"optimizer"}) | _OLD_SGD_KEYS if old else _RESUME_KEYS
-    resume = _dict(resume, "resume", {*required, "data_sha256"}, required)
+    resume = _dict(resume, "resume", {*required, "data_sha256", *_RESUME_OPTIONAL}, required)
+    _int_in(resume.get("step", 0), "resume step", 0, 1 << 62)
+    _int_in(resume.get("dropout_seed", 0), "resume dropout_seed", 0, (1 << 32) - 1)
+    _int_in(resume.get("run_epoch", 0), "resume run_epoch", 0, 1 << 62)
+    if "schedule" in resume:
+        record = _dict(resume["schedule"], "resume schedule")
+        if not all(isinstance(v, (int, float, str)) for v in record.values()):
+            raise _Bad("resume schedule holds a value that is not a number or name")
+        try:
+            if Schedule.from_dict(record).as_dict() != record:
+                raise _Bad("resume schedule is not as nnlite writes it")
+        except NnliteError as exc:
+            raise _Bad(f"resume schedule: {exc}") from None
     digest = resume.get("data_sha256")  # absent in checkpoints from before it was kept
     if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
         raise _Bad("resume data_sha256 is not a SHA-256 digest (64 hex digits)")
@@ -543,13 +567,18 @@ def load(path: str | os.PathLike) -> Any:
     Raises ``ModelFileError`` (one line naming the file) for anything that is not a
     valid nnlite model; see ``read_record``.
     """
-    from nnlite.layers import Dense
+    from nnlite.layers import Dense, Dropout
     from nnlite.models import History, Sequential
 
     record, theta = read_record(path)
     arch = record["architecture"]
+    stack: list[Any] = []
+    for x in arch["layers"]:
+        if x.get("dropout", 0):
+            stack.append(Dropout(x["dropout"]))
+        stack.append(Dense(x["units"], x["activation"], l1=x.get("l1", 0.0), l2=x.get("l2", 0.0)))
     model = Sequential(
-        [Dense(x["units"], x["activation"]) for x in arch["layers"]],
+        stack,
         loss=arch["loss"],
         dtype=_DTYPES[arch["dtype"]],
     )
@@ -574,5 +603,5 @@ def _resume_state(path: Path, state: dict[str, Any], model: Any) -> dict[str, An
     dtypes = {a.dtype for a in state["state"].values()} - {model.theta.dtype}
     if dtypes or state["epochs_done"] != len(model.history.loss):
         raise ModelFileError(f"{str(path)!r} has a damaged checkpoint: it does not fit the model")
-    keys = (*_RESUME_KEYS, "data_sha256", *_RESUME_ARRAYS, "state")
+    keys = (*_RESUME_KEYS, "data_sha256", *_RESUME_OPTIONAL, *_RESUME_ARRAYS, "state")
     return {key: state[key] for key in keys if key in state}

@@ -28,8 +28,9 @@ from nnlite.config import (
 )
 from nnlite.errors import ConfigError, DataError, DivergenceError, LearnerWarning
 from nnlite.kernels import codes, get_backend, memory_for
-from nnlite.layers import Dense
+from nnlite.layers import Dense, Dropout
 from nnlite.optim import SGD, Optimizer
+from nnlite.schedules import Schedule
 
 EVAL_ROWS = 1024  # rows per compiled call when predicting or evaluating
 
@@ -37,21 +38,35 @@ EVAL_ROWS = 1024  # rows per compiled call when predicting or evaluating
 class Callback:
     """Receives training progress. Subclass and override what you need.
 
-    Set ``stop_training`` to True (from a signal handler, say) and ``fit``
-    stops after the compiled chunk of batches that is running, leaving a
-    resumable ``model.resume_state``.
+    Set the callback's ``stop_training`` to True (from a signal handler, say)
+    and ``fit`` stops after the compiled chunk of batches that is running,
+    leaving a resumable ``model.resume_state`` (an interruption). Set
+    ``self.model.stop_training`` to True (Keras's way; early stopping) and the
+    fit ends normally after the current epoch. ``self.model`` is the model
+    being trained (``set_model``); its ``theta`` is current on the host in
+    ``on_epoch_end``.
     """
 
     stop_training: bool = False
+    model: Any = None
+
+    def set_model(self, model: Sequential) -> None:
+        self.model = model
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
         """``info``: epochs (this call), batches_per_epoch, samples, batch_size, first_epoch."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Called before each epoch (``epoch`` counts from 0 over the model's whole history)."""
 
     def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
         """Called between compiled chunks of an epoch with the running loss/accuracy."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        """Called after each epoch with loss, accuracy (and val_loss, val_accuracy)."""
+        """Called after each epoch with loss, accuracy, (val_loss, val_accuracy) and lr (α)."""
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        """Called when a fit ends normally, with the final θ on the host (not when interrupted)."""
 
     def on_checkpoint(self, model: Sequential, interrupted: bool) -> None:
         """Called every ``checkpoint_every`` epochs and when stopped early.
@@ -75,6 +90,24 @@ class History:
     interrupted: bool = False  # the last fit stopped early (see Sequential.resume_state)
     # What went wrong in the last fit, one line each (``nnlite.diagnose``; also warned).
     diagnosis: list[str] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)  # α of each epoch's last step
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """The per-epoch figures as Keras's ``History.history`` holds them (only what was measured)."""
+        out = {"loss": self.loss}
+        if any(not math.isnan(a) for a in self.accuracy):
+            out["accuracy"] = self.accuracy
+        if self.val_loss:
+            out["val_loss"] = self.val_loss
+            if any(not math.isnan(a) for a in self.val_accuracy):
+                out["val_accuracy"] = self.val_accuracy
+        out["lr"] = self.lr
+        return out
+
+    def last_logs(self) -> dict[str, float]:
+        """The last epoch's figures (what ``on_train_end`` receives)."""
+        return {key: values[-1] for key, values in self.history.items() if values}
 
     def overshoot(self) -> bool:
         """True when the last epoch's loss is above the loss before training: α is too large."""
@@ -124,9 +157,12 @@ class Sequential:
 
     Parameters
     ----------
-    layers : list of Dense
-        Hidden layers then the output layer. The input size is taken from the
-        data at the first ``fit`` (or given by ``n_inputs``).
+    layers : list of Dense and Dropout
+        Hidden layers then the output layer, with ``Dropout(rate)`` wherever the
+        values flowing into the next Dense layer (the inputs too) should be
+        dropped while training. The input size is taken from the data at the
+        first ``fit`` (or given by ``n_inputs``). ``model.layers`` lists the
+        Dense layers; ``model.stack`` all of them, as given.
     loss : str
         ``mse``, ``bce`` or ``cce``; ``None`` picks the usual partner of the
         output activation (softmax → cce, sigmoid → bce, else mse).
@@ -151,7 +187,8 @@ class Sequential:
         n_inputs: int | None = None,
         seed: int = 0,
     ) -> None:
-        self.layers = list(layers)
+        self.stack = list(layers)
+        self.layers = [x for x in self.stack if isinstance(x, Dense)]
         self.loss = loss
         self.dtype = dtype
         self.device = device
@@ -178,12 +215,26 @@ class Sequential:
         return int(self.layers[-1].units)
 
     def _validate(self) -> None:
+        for layer in self.stack:
+            if not isinstance(layer, (Dense, Dropout)):
+                raise ConfigError(f"Sequential takes Dense and Dropout layers, got {layer!r}")
+            layer.validate()
+        self.layers = [x for x in self.stack if isinstance(x, Dense)]
         if not self.layers:
             raise ConfigError("a Sequential model needs at least one Dense layer")
-        for layer in self.layers:
-            if not isinstance(layer, Dense):
-                raise ConfigError(f"Sequential takes Dense layers, got {layer!r}")
-            layer.validate()
+        if isinstance(self.stack[-1], Dropout):
+            raise ConfigError(
+                "Dropout after the output layer would drop the network's answers; "
+                "put it before a Dense layer"
+            )
+        # Each Dense layer's input dropout; two Dropouts in a row keep (1 − p₁)(1 − p₂).
+        self._drop_in, keep = [], 1.0
+        for layer in self.stack:
+            if isinstance(layer, Dropout):
+                keep *= 1.0 - layer.rate
+            else:
+                self._drop_in.append(1.0 - keep)
+                keep = 1.0
         for layer in self.layers[:-1]:
             if layer.activation == "softmax":
                 raise ConfigError("softmax belongs on the output layer only")
@@ -241,6 +292,21 @@ class Sequential:
         self._acts = np.array([activations.code(layer.activation) for layer in self.layers])
         self._acts = self._acts.astype(np.int64)
         self._units = int(self._dims[1:].sum())
+
+    def layer_hyper(self) -> np.ndarray:
+        """Each Dense layer's (λ₁, λ₂, input dropout rate): the kernels' ``layer_hyper``."""
+        rows = [(x.l1, x.l2, p) for x, p in zip(self.layers, self._drop_in)]
+        return np.array(rows, np.float64).reshape(len(self.layers), 3)
+
+    def penalty(self, theta: np.ndarray | None = None) -> float:
+        """λ₁·Σ|W| + λ₂·ΣW² summed over the layers (0 without penalties), in float64."""
+        theta = self.theta if theta is None else theta
+        total = 0.0
+        for layer, (W, _) in zip(self.layers, self.param_views(theta)):
+            if layer.l1 or layer.l2:
+                W = W.astype(np.float64)
+                total += layer.l1 * float(np.abs(W).sum()) + layer.l2 * float((W * W).sum())
+        return total
 
     def param_views(self, flat: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """(W, b) of every layer as views into ``flat``, laid out like θ (θ itself, or ∂L/∂θ)."""
@@ -340,6 +406,10 @@ class Sequential:
         checkpoint_every: int = 0,
         resume: bool = False,
         optimizer: Optimizer | str | None = None,
+        schedule: Schedule | str | None = None,
+        callbacks: list[Callback] | None = None,
+        verbose: int = 0,
+        validation_split: float = 0.0,
     ) -> History:
         """Train with stochastic mini-batch gradient descent, θ ← θ − α·∂L/∂θ per batch.
 
@@ -350,8 +420,18 @@ class Sequential:
         ``lr`` is α (default 0.1). ``momentum`` μ > 0 uses V ← μ·V − α·∂L/∂θ,
         θ ← θ + V (``nesterov``: θ ← θ + μ·V − α·∂L/∂θ); the velocity V starts at
         zero in each new fit. ``optimizer`` (an ``nnlite.optim.Optimizer``, or a
-        name from ``nnlite.optim.OPTIMIZERS`` with its defaults) replaces those
-        three; it holds its own hyper-parameters.
+        name from ``nnlite.optim.OPTIMIZERS`` with its defaults: ``"adam"``)
+        replaces those three; it holds its own hyper-parameters. ``schedule``
+        (an ``nnlite.schedules.Schedule`` or a name) scales α epoch by epoch or
+        step by step. The optimiser's state and its step count t start at zero
+        in each new fit.
+
+        ``validation_split`` f holds out the last f of the samples (before any
+        shuffling, as Keras does) as ``validation_data``. ``callbacks``: a list
+        of ``Callback`` objects (``nnlite.callbacks.EarlyStopping``, ...), with
+        ``callback`` (one) for the older form. ``verbose`` 1: a progress bar per
+        epoch; 2: one line per epoch (``nnlite.ui.fit_progress``); 0: silent.
+        Reported losses include the layers' L1/L2 penalties, as Keras's do.
 
         ``checkpoint_every`` N > 0 calls ``callback.on_checkpoint`` after every
         N-th epoch; it is also called when ``callback.stop_training`` stops the
@@ -384,7 +464,16 @@ class Sequential:
                 "nothing to resume: this model has no interrupted or checkpointed fit"
             )
         opt = _optimizer(optimizer, lr=lr, momentum=momentum, nesterov=nesterov)
+        schedule = _schedule(schedule)
         epochs = _int_at_least(epochs, "epochs", 1)
+        verbose = _verbosity(verbose)
+        if validation_split:
+            if validation_data is not None:
+                raise ConfigError(
+                    "give validation_data or validation_split, not both",
+                    param=("validation_data", "validation_split"),
+                )
+            X, y, validation_data = _split(X, y, validation_split)
         batch_size = _int_at_least(batch_size, "batch size", 1)
         checkpoint_every = _int_at_least(checkpoint_every, "checkpoint_every", 0)
         X = self._inputs(X)
@@ -405,11 +494,11 @@ class Sequential:
         batch_size = min(batch_size, n)
         digest = _Digest(X, Y)  # of the training data, computed only if a checkpoint needs it
         if state is not None:
-            _check_resume(state, n, batch_size, opt, shuffle, digest)
+            _check_resume(state, n, batch_size, opt, shuffle, digest, schedule)
         batches = -(-n // batch_size)
         # Progress is reported between compiled chunks of whole batches.
         chunk = max(1, SAMPLES_PER_CHUNK // batch_size) * batch_size
-        trainer = Trainer(self, opt, batch_size, state)
+        trainer = Trainer(self, opt, batch_size, state, schedule=schedule, seed=seed)
         buf, theta = trainer.buf, trainer.theta  # θ stays on the device for the whole fit
         # The data set stays on the device when it fits; else each chunk is copied.
         resident = mem.fits(X.nbytes + Y.nbytes)
@@ -419,7 +508,9 @@ class Sequential:
         rng = np.random.default_rng(seed)
         if state is not None:
             rng.bit_generator.state = state["rng"]
-        callback = callback or Callback()
+        callback = _CallbackList(self, [callback] if callback else [], callbacks or [], verbose)
+        self.stop_training = False
+        run_epoch0 = state["run_epoch"] if state is not None else 0
         callback.on_train_begin(
             {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
              "first_epoch": len(self.history.loss)}
@@ -438,6 +529,10 @@ class Sequential:
                 "rng": rng.bit_generator.state,
                 "optimizer": opt.as_dict(),
                 "state": trainer.state_slots(),
+                "schedule": schedule.as_dict(),
+                "step": int(trainer.clock[codes.CLOCK_STEP]),
+                "dropout_seed": int(trainer.clock[codes.CLOCK_SEED]),
+                "run_epoch": epochs_done - first + run_epoch0,
                 "n_samples": n,
                 "batch_size": batch_size,
                 "shuffle": bool(shuffle),
@@ -455,6 +550,8 @@ class Sequential:
         order = np.arange(n, dtype=np.int64)
         first = len(self.history.loss)
         for epoch in range(first, first + epochs):
+            trainer.clock[codes.CLOCK_EPOCH] = epoch - first + run_epoch0  # the schedule's epoch
+            callback.on_epoch_begin(epoch)
             begin = 0
             if state is not None and epoch == first and state["position"]:
                 order, begin = state["order"], state["position"]
@@ -488,12 +585,18 @@ class Sequential:
             stats = mem.read_stats(stats)
             self._record_start(stats)
             logs = _logs(stats)
+            if theta is not self.theta:  # callbacks see θ on the host (CUDA: one copy an epoch)
+                mem.get(theta, self.theta)
             if val is not None:
                 logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val, theta=theta)
+                logs["val_loss"] += self.penalty()  # as Keras reports it
+            logs["lr"] = trainer.rate()
             self._record(logs, classify=classify)
             self.history.samples += n
             callback.on_epoch_end(epoch, logs)
             last = epoch == first + epochs - 1
+            if self.stop_training:  # a callback ended the fit (early stopping): a normal end
+                break
             if callback.stop_training and not last:
                 return stop_early(epoch + 1, 0, order, stats)
             if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
@@ -508,6 +611,7 @@ class Sequential:
         self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr, recent)
         for line in self.history.diagnosis:
             warnings.warn(line, LearnerWarning, stacklevel=2)
+        callback.on_train_end(self.history.last_logs())
         return self.history
 
     def _record_start(self, stats: np.ndarray) -> None:
@@ -518,6 +622,7 @@ class Sequential:
         h = self.history
         h.loss.append(logs["loss"])
         h.accuracy.append(logs["accuracy"] if classify else math.nan)
+        h.lr.append(logs.get("lr", math.nan))
         if "val_loss" in logs:
             h.val_loss.append(logs["val_loss"])
             h.val_accuracy.append(logs["val_accuracy"] if classify else math.nan)
@@ -601,13 +706,17 @@ class Sequential:
         return P.argmax(axis=1)
 
     def evaluate(self, X: Any, y: Any) -> tuple[float, float]:
-        """(loss, accuracy) on X, y; accuracy is NaN for regression targets."""
+        """(loss, accuracy) on X, y; accuracy is NaN for regression targets.
+
+        The loss includes the layers' L1/L2 penalties; dropout is off.
+        """
         self._require_built()
         X = self._inputs(X)
         Y = self.targets(y)
         if Y.shape[0] != X.shape[0]:
             raise DataError(f"X has {X.shape[0]} samples but y has {Y.shape[0]}")
         loss, acc = self._evaluate_matrix(X, Y)
+        loss += self.penalty()  # the loss the model minimises, as Keras's evaluate reports it
         return loss, (acc if _is_classification(Y, y) else math.nan)
 
     def _evaluate_matrix(self, X: Any, Y: Any, theta: Any = None) -> tuple[float, float]:
@@ -654,10 +763,19 @@ class Sequential:
         self._require_built()
         return {
             "n_inputs": self.n_inputs,
-            "layers": [{"units": int(x.units), "activation": x.activation} for x in self.layers],
+            "layers": [self._layer_record(x, p) for x, p in zip(self.layers, self._drop_in)],
             "loss": self.loss,
             "dtype": np.dtype(self.dtype).name,
         }
+
+    @staticmethod
+    def _layer_record(layer: Dense, dropout: float) -> dict[str, Any]:
+        """A Dense layer as the model file holds it; penalties and dropout only when not 0."""
+        record: dict[str, Any] = {"units": int(layer.units), "activation": layer.activation}
+        for key, value in (("l1", layer.l1), ("l2", layer.l2), ("dropout", dropout)):
+            if value:
+                record[key] = float(value)
+        return record
 
     def summary(self) -> list[tuple[str, str, int]]:
         """(layer, W shape, parameters) per layer."""
@@ -668,7 +786,7 @@ class Sequential:
         ]
 
     def __repr__(self) -> str:
-        inner = ", ".join(repr(x) for x in self.layers)
+        inner = ", ".join(repr(x) for x in self.stack)
         return f"Sequential([{inner}], loss={self.loss!r})"
 
 
@@ -721,6 +839,103 @@ class _Digest:
         return self._value
 
 
+class _CallbackList(Callback):
+    """The fit's callbacks as one: each event goes to each, in order."""
+
+    def __init__(self, model: Sequential, first: list, callbacks: Any, verbose: int) -> None:
+        if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+            raise ConfigError(
+                f"'callbacks' must be a list of nnlite callbacks, got {callbacks!r}",
+                param="callbacks",
+            )
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise ConfigError(
+                    f"'callbacks' must hold nnlite.models.Callback objects, got {cb!r}",
+                    param="callbacks",
+                )
+        self.items = [*first, *callbacks]
+        if verbose:
+            from nnlite.ui.fit_progress import progress_callback  # rich: only when asked for
+
+            self.items.append(progress_callback(verbose))
+        for cb in self.items:
+            cb.set_model(model)
+
+    @property
+    def stop_training(self) -> bool:  # type: ignore[override]
+        return any(cb.stop_training for cb in self.items)
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        for cb in self.items:
+            cb.on_train_begin(info)
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        for cb in self.items:
+            cb.on_epoch_begin(epoch)
+
+    def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
+        for cb in self.items:
+            cb.on_batch_end(epoch, batches_done, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        for cb in self.items:
+            cb.on_epoch_end(epoch, logs)
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        for cb in self.items:
+            cb.on_train_end(logs)
+
+    def on_checkpoint(self, model: Sequential, interrupted: bool) -> None:
+        for cb in self.items:
+            cb.on_checkpoint(model, interrupted)
+
+
+def _schedule(schedule: Schedule | str | None) -> Schedule:
+    if schedule is None:
+        return Schedule()
+    if isinstance(schedule, str):
+        return Schedule(schedule)
+    if not isinstance(schedule, Schedule):
+        raise ConfigError(
+            f"'schedule' must be an nnlite.schedules.Schedule or a name, got {schedule!r}"
+        )
+    return schedule
+
+
+def _verbosity(verbose: Any) -> int:
+    if isinstance(verbose, bool):
+        return int(verbose)
+    if verbose == "auto":
+        return 1
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ConfigError(f"verbose must be 0, 1 or 2, got {verbose!r}", param="verbose")
+    return int(verbose)
+
+
+def _split(X: Any, y: Any, fraction: Any) -> tuple[Any, Any, tuple[Any, Any]]:
+    """(X, y) without their last ``fraction`` of rows, and those rows (Keras's validation_split)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)):
+        raise ConfigError(
+            f"validation_split must be a number in [0, 1), got {fraction!r}", param="validation_split"
+        )
+    if not 0 <= fraction < 1:
+        raise ConfigError(
+            f"validation_split must be in [0, 1), got {fraction!r}", param="validation_split"
+        )
+    X, y = np.asarray(X), np.asarray(y)
+    n = X.shape[0] if X.ndim else 0
+    at = int(math.ceil(n * (1.0 - fraction)))
+    if at < 1 or at >= n:
+        raise DataError(
+            f"validation_split {fraction:g} of {n} samples leaves "
+            f"{'no training' if at < 1 else 'no validation'} samples"
+        )
+    if y.shape[:1] != X.shape[:1]:
+        raise DataError(f"X has {n} samples but y has {y.shape[0] if y.ndim else 0}")
+    return X[:at], y[:at], (X[at:], y[at:])
+
+
 def _optimizer(optimizer: Optimizer | str | None, **sgd: Any) -> Optimizer:
     """The fit's optimiser, validated: ``optimizer``, or SGD from ``lr``/``momentum``/``nesterov``."""
     given = sorted(name for name, value in sgd.items() if value is not None)
@@ -760,9 +975,11 @@ class Trainer:
     def __init__(
         self, model: Sequential, opt: Optimizer, batch_size: int,
         resume: dict[str, Any] | None = None, theta: np.ndarray | None = None,
+        schedule: Schedule | None = None, seed: int = 0,
     ) -> None:  # fmt: skip
         """``resume``: a checkpoint's state to continue from; ``theta``: train this θ (a copy,
-        say) instead of the model's."""
+        say) instead of the model's; ``schedule``: α over time (default constant); ``seed``:
+        the fit's seed, from which dropout's masks are drawn."""
         mem = model.memory
         self.model, self.opt, self.batch_size = model, opt, batch_size
         self.kernels, self.memory = model.kernels, mem
@@ -774,6 +991,24 @@ class Trainer:
         self.state = mem.put(_optimizer_state(opt, model.theta.size, model.dtype, resume))
         self.eps = CLIP_EPS[model.dtype]
         self.loss_code = losses.code(model.loss)
+        self.schedule = schedule or Schedule()
+        self.schedule_vector = self.schedule.vector()
+        self.layer_hyper = model.layer_hyper()
+        # (t, epoch, dropout seed): t counts the updates taken (Adam's t; a per-step schedule's
+        # time; a dropout mask's key); the dropout seed is drawn from the fit's seed.
+        self.clock = np.zeros(3, np.int64)
+        self.clock[codes.CLOCK_SEED] = int(np.random.SeedSequence(seed).generate_state(1)[0])
+        if resume is not None:
+            self.clock[codes.CLOCK_STEP] = resume.get("step", 0)
+            self.clock[codes.CLOCK_SEED] = resume.get("dropout_seed", self.clock[codes.CLOCK_SEED])
+        hidden_dropout = bool((self.layer_hyper[1:, codes.DROP] > 0).any())
+        self.Dbuf = mem.put(np.zeros(self.buf["A"].size if hidden_dropout else 0, model.dtype))
+
+    def rate(self) -> float:
+        """α of the last step taken (of the next one before any), as the kernels computed it."""
+        c = self.clock
+        time = max(c[codes.CLOCK_STEP] - 1, 0) if self.schedule.per == "step" else c[codes.CLOCK_EPOCH]
+        return self.schedule.rate(float(self.hyper[codes.LR]), float(time))
 
     def run(self, X: Any, Y: Any, order: Any, start: int, stop: int, stats: Any) -> int:
         """Train on ``order[start:stop]`` of X, Y (device arrays); returns −1 or the bad batch."""
@@ -782,6 +1017,7 @@ class Trainer:
             X, Y, order, start, stop, self.batch_size, self.theta, m._dims, m._acts,
             self.loss_code, self.opt.code, self.hyper, self.state, self.eps, self.Xb, self.Yb,
             self.buf["Z"], self.buf["A"], self.buf["dZ"], self.buf["dA"], self.buf["grad"], stats,
+            self.layer_hyper, self.schedule_vector, self.clock, self.Dbuf,
         )  # fmt: skip
 
     def step(self, X: Any, Y: Any, rows: Any, observer: Any = None) -> np.ndarray:
@@ -827,7 +1063,7 @@ def _optimizer_state(
 
 def _check_resume(
     state: dict[str, Any], n: int, batch_size: int, opt: Optimizer, shuffle: bool,
-    digest: _Digest,
+    digest: _Digest, schedule: Schedule,
 ) -> None:  # fmt: skip
     """Refuse to resume with data or settings that would not continue the same run."""
     if state["n_samples"] != n:
@@ -848,6 +1084,9 @@ def _check_resume(
     else:
         given.update(opt.values)
         saved.update({k: state["optimizer"].get(k) for k in opt.values})
+    saved_schedule = state.get("schedule", Schedule().as_dict())
+    if saved_schedule != schedule.as_dict():
+        given["schedule"], saved["schedule"] = repr(schedule), repr(Schedule.from_dict(saved_schedule))
     for key, value in given.items():
         if saved[key] != value:
             raise ConfigError(

@@ -154,3 +154,57 @@ def momentum_step(W, dW, V, lr, mu, nesterov):
     B = mu * B + g
     step = g + mu * B if nesterov else B
     return [W - lr * step, -lr * B]
+
+
+# ---------------------------------------------------------------------------
+# The adaptive optimisers, from the published definitions (PyTorch's
+# torch.optim algorithm boxes, written with M̂ and V̂ as the papers do), float64.
+# ---------------------------------------------------------------------------
+
+
+def adagrad_step(W, g, S, lr, eps):
+    """(W, S) after one AdaGrad step: S ← S + g², W ← W − α·g/(√S + ε)."""
+    W, g, S = f64(W), f64(g), f64(S)
+    S = S + g * g
+    return [W - lr * g / (np.sqrt(S) + eps), S]
+
+
+def rmsprop_step(W, g, V, B, lr, rho, eps, mu):
+    """(W, V, B) after one RMSProp step (B: momentum buffer, unchanged when μ = 0)."""
+    W, g, V, B = f64(W), f64(g), f64(V), f64(B)
+    V = rho * V + (1 - rho) * g * g
+    if mu > 0:
+        B = mu * B + g / (np.sqrt(V) + eps)
+        return [W - lr * B, V, B]
+    return [W - lr * g / (np.sqrt(V) + eps), V, B]
+
+
+def adam_step(W, g, M, V, t, lr, beta1, beta2, eps, weight_decay=0.0):
+    """(W, M, V) after Adam's step t (AdamW's when weight_decay λ > 0).
+
+    AdamW: W ← W − α·λ·W first. Then M ← β₁M + (1−β₁)g, V ← β₂V + (1−β₂)g²,
+    M̂ = M/(1 − β₁ᵗ), V̂ = V/(1 − β₂ᵗ), W ← W − α·M̂/(√V̂ + ε).
+    """
+    W, g, M, V = f64(W), f64(g), f64(M), f64(V)
+    W = W - lr * weight_decay * W
+    M = beta1 * M + (1 - beta1) * g
+    V = beta2 * V + (1 - beta2) * g * g
+    m_hat = M / (1 - beta1**t)
+    v_hat = V / (1 - beta2**t)
+    return [W - lr * m_hat / (np.sqrt(v_hat) + eps), M, V]
+
+
+def scheduled_rate(name, alpha, t, **p):
+    """α after t epochs (steps) under each schedule, from its textbook formula."""
+    if name == "constant":
+        return alpha
+    if name == "step":  # PyTorch StepLR
+        return alpha * p["gamma"] ** (t // p["step_size"])
+    if name == "exponential":  # Keras ExponentialDecay (staircase=False)
+        return alpha * p["gamma"] ** (t / p["every"])
+    if name == "inverse-time":  # Neural Networks from Scratch, ch. 10
+        return alpha * (1.0 / (1.0 + p["decay"] * t))
+    if name == "cosine":  # PyTorch CosineAnnealingLR's closed form, held at T
+        T = p["period"]
+        return p["min_lr"] + (alpha - p["min_lr"]) * (1 + np.cos(np.pi * min(t, T) / T)) / 2
+    raise ValueError(name)

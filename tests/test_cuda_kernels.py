@@ -512,7 +512,7 @@ def test_optimizer_update_on_one_layer_matches_the_cpu_and_touches_nothing_else(
     state = rng.normal(size=(1, 23)).astype(np.float32)
     hyper = SGD(0.1, momentum=0.7, nesterov=nesterov).validate().hyper_vector()
     want_theta, want_state = theta.copy(), state.copy()
-    cpu.optimizer_update(want_theta, grad, want_state, 6, 9, 1, hyper)
+    cpu.optimizer_update(want_theta, grad, want_state, 6, 9, 1, hyper, 0.1, 1)
     d_theta, d_state = cuda.to_device(theta), cuda.to_device(state)
     gpu.optimizer_update(d_theta, cuda.to_device(grad), d_state, 6, 9, 1, hyper)
     # a real GPU may fuse μ·v − α·g into one FMA: equal up to the last bit

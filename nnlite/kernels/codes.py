@@ -5,11 +5,16 @@ Owns: the integer codes the compiled kernels branch on, the fused
 hyper-parameter vector and state. ``cpu.py`` and ``cuda.py`` import them
 from here, so the twins cannot drift apart; the names a learner types live
 in the tables that map them to these codes (``nnlite/activations.py``,
-``nnlite/losses.py``, ``nnlite/optim.py``). A kernel given a code it does not
-know raises; no code falls through to a default. Imports nothing.
+``nnlite/losses.py``, ``nnlite/optim.py``, ``nnlite/schedules.py``). A kernel
+given a code it does not know raises; no code falls through to a default. Also
+the plain-arithmetic functions both twins compile from this same source (the θ
+and buffer layouts, a schedule's learning rate, dropout's random numbers), so
+the CPU, CUDA and the Python side compute them identically. Imports ``math`` only.
 """
 
 from __future__ import annotations
+
+import math
 
 # Activations σ (``nnlite/activations.py`` maps names to these).
 IDENTITY, SIGMOID, TANH, RELU, SOFTMAX, LEAKY_RELU, SOFTPLUS = 0, 1, 2, 3, 4, 5, 6
@@ -29,10 +34,74 @@ FUSED_WITH = (-1, SIGMOID, SOFTMAX)
 # reads its hyper-parameters from a vector whose slot 0 is always the learning
 # rate α, and keeps its per-parameter state in rows of one (slots, parameters)
 # array laid out like θ.
-SGD, MOMENTUM = 0, 1
-OPTIMIZER_CODES = (SGD, MOMENTUM)
-LR = 0  # hyper[LR] = α for every update
+SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM, ADAMW = 0, 1, 2, 3, 4, 5
+OPTIMIZER_CODES = (SGD, MOMENTUM, ADAGRAD, RMSPROP, ADAM, ADAMW)
+LR = 0  # hyper[LR] = α₀ for every update (a schedule scales it step by step)
 MU, NESTEROV = 1, 2  # MOMENTUM: hyper = (α, μ, 1.0 for Nesterov's variant else 0.0)
+EPS_ADAGRAD = 1  # ADAGRAD: hyper = (α, ε); state = (Σg²,)
+RHO, EPS_RMS, MU_RMS = 1, 2, 3  # RMSPROP: hyper = (α, ρ, ε, μ); state = (v,) or (v, buffer)
+BETA1, BETA2, EPS_ADAM, DECAY = 1, 2, 3, 4  # ADAM(W): hyper = (α, β₁, β₂, ε[, λ]); state = (m, v)
+
+# Learning-rate schedules (``nnlite/schedules.py`` maps names to these). A run's
+# schedule is a float64 vector (code, per step 1.0 / per epoch 0.0, a, b, c).
+CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME, COSINE = 0, 1, 2, 3, 4
+SCHEDULE_CODES = (CONSTANT, STEP, EXPONENTIAL, INVERSE_TIME, COSINE)
+SCHEDULE_SIZE = 5
+# The training clock, an int64 vector: updates taken so far (t), the epoch (from 0),
+# the dropout seed.
+CLOCK_STEP, CLOCK_EPOCH, CLOCK_SEED = 0, 1, 2
+# Per-layer hyper-parameters, a float64 (layers, 3) array: L1 λ₁, L2 λ₂, the dropout
+# rate p of the layer's input.
+L1, L2, DROP = 0, 1, 2
+
+
+def schedule_rate(code, alpha0, time, a, b, c):
+    """α after ``time`` epochs or steps (``schedule_rate`` of the schedule table's code).
+
+    CONSTANT α₀; STEP α₀·a^⌊time/b⌋; EXPONENTIAL α₀·a^(time/b); INVERSE_TIME
+    α₀/(1 + a·time); COSINE b + (α₀ − b)·(1 + cos(π·min(time, a)/a))/2. An unknown
+    code gives NaN (the callers check codes first).
+    """
+    if code == CONSTANT:
+        return alpha0
+    if code == STEP:
+        return alpha0 * a ** math.floor(time / b)
+    if code == EXPONENTIAL:
+        return alpha0 * a ** (time / b)
+    if code == INVERSE_TIME:
+        return alpha0 / (1.0 + a * time)
+    if code == COSINE:
+        return b + (alpha0 - b) * (1.0 + math.cos(math.pi * min(time, a) / a)) / 2.0
+    return math.nan
+
+
+# Dropout's random numbers: a counter-based generator, so that a mask depends only on
+# (seed, step, layer, element) — the same on every device, in any order, after a
+# resume — and needs no state. A 32-bit integer hash ("lowbias32", C. Wellons, 2018)
+# mixes in each key in turn; its products are split into 16-bit halves so that no
+# intermediate exceeds 2⁴⁹ (no overflow as int64 in Numba, on the GPU or in Python).
+# One function with no calls, so that every twin compiles it from this source.
+MASK32 = 0xFFFFFFFF
+
+
+def dropout_unit(seed, step, layer, index):
+    """A uniform number in [0, 1) for one element of one layer's input at one step.
+
+    Inverted dropout keeps the element when this is ≥ p. ``seed``: the run's
+    dropout seed; ``step``: the update's number t (from 1); ``layer``: the Dense
+    layer whose input it is (from 0); ``index``: row·width + column in the batch.
+    """
+    h = 0x9E3779B9
+    for k in range(4):
+        key = seed if k == 0 else step if k == 1 else layer if k == 2 else index
+        x = h ^ (key & MASK32)
+        x ^= x >> 16
+        x = (((((x >> 16) * 0x7FEB352D) & 0xFFFF) << 16) + (x & 0xFFFF) * 0x7FEB352D) & MASK32
+        x ^= x >> 15
+        x = (((((x >> 16) * 0x846CA68B) & 0xFFFF) << 16) + (x & 0xFFFF) * 0x846CA68B) & MASK32
+        x ^= x >> 16
+        h = x
+    return h / 4294967296.0
 
 
 # The flat θ layout: [W¹ (i₁·o₁, row-major), b¹ (o₁), W² …]. Every layer's W and b

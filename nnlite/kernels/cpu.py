@@ -34,18 +34,36 @@ import numpy as np
 from nnlite.kernels import codes
 from nnlite.kernels.blas import matmul, matmul_nt, matmul_tn, matmul_tn_add
 from nnlite.kernels.codes import (
+    ADAGRAD,
+    ADAM,
+    ADAMW,
     BCE,
+    BETA1,
+    BETA2,
     CCE,
+    CLOCK_EPOCH,
+    CLOCK_SEED,
+    CLOCK_STEP,
+    DECAY,
+    DROP,
+    EPS_ADAGRAD,
+    EPS_ADAM,
+    EPS_RMS,
     FUSED_WITH,
     IDENTITY,
+    L1,
+    L2,
     LEAKY_RELU,
     LEAKY_SLOPE,
     LR,
     MOMENTUM,
     MSE,
     MU,
+    MU_RMS,
     NESTEROV,
     RELU,
+    RHO,
+    RMSPROP,
     SGD,
     SIGMOID,
     SOFTMAX,
@@ -606,7 +624,77 @@ def momentum_update(W, dW, V, lr, mu, nesterov):
 
 
 @kernel
-def optimizer_update(theta, grad, state, off, count, opt, hyper):
+def adagrad_update(W, dW, S, lr, eps):
+    """AdaGrad: S ← S + dW²;  W ← W − α·dW/(√S + ε), in place (PyTorch's Adagrad box)."""
+    w = W.reshape(W.size)
+    g = dW.reshape(dW.size)
+    acc = S.reshape(S.size)
+    alpha = W.dtype.type(lr)
+    e = W.dtype.type(eps)
+    for k in range(w.size):
+        acc[k] += g[k] * g[k]
+        w[k] -= alpha * g[k] / (math.sqrt(acc[k]) + e)
+
+
+@kernel
+def rmsprop_update(W, dW, V, B, lr, rho, eps, mu):
+    """RMSProp: V ← ρ·V + (1−ρ)·dW²;  d = √V + ε;  W ← W − α·dW/d, in place.
+
+    With momentum μ > 0 (PyTorch's box): B ← μ·B + dW/d;  W ← W − α·B.
+    ``B`` is unused when μ = 0.
+    """
+    w = W.reshape(W.size)
+    g = dW.reshape(dW.size)
+    v = V.reshape(V.size)
+    alpha = W.dtype.type(lr)
+    r = W.dtype.type(rho)
+    r1 = W.dtype.type(1.0 - rho)
+    e = W.dtype.type(eps)
+    if mu > 0:
+        b = B.reshape(B.size)
+        m = W.dtype.type(mu)
+        for k in range(w.size):
+            v[k] = r * v[k] + r1 * g[k] * g[k]
+            b[k] = m * b[k] + g[k] / (math.sqrt(v[k]) + e)
+            w[k] -= alpha * b[k]
+    else:
+        for k in range(w.size):
+            v[k] = r * v[k] + r1 * g[k] * g[k]
+            w[k] -= alpha * g[k] / (math.sqrt(v[k]) + e)
+
+
+@kernel
+def adam_update(W, dW, M, V, lr, beta1, beta2, eps, decay, t):
+    """Adam (and AdamW with ``decay`` λ > 0), step ``t`` ≥ 1, in place (PyTorch's boxes).
+
+    AdamW first: W ← W − α·λ·W (decoupled weight decay). Then
+    M ← β₁·M + (1−β₁)·dW;  V ← β₂·V + (1−β₂)·dW²;  with M̂ = M/(1−β₁ᵗ) and
+    V̂ = V/(1−β₂ᵗ):  W ← W − α·M̂/(√V̂ + ε), computed as PyTorch does:
+    W ← W − (α/(1−β₁ᵗ))·M/(√V/√(1−β₂ᵗ) + ε), the corrections in float64.
+    """
+    w = W.reshape(W.size)
+    g = dW.reshape(dW.size)
+    m = M.reshape(M.size)
+    v = V.reshape(V.size)
+    b1 = W.dtype.type(beta1)
+    b1c = W.dtype.type(1.0 - beta1)
+    b2 = W.dtype.type(beta2)
+    b2c = W.dtype.type(1.0 - beta2)
+    step = W.dtype.type(lr / (1.0 - beta1**t))  # α / (1 − β₁ᵗ)
+    root2 = W.dtype.type(math.sqrt(1.0 - beta2**t))  # √(1 − β₂ᵗ)
+    e = W.dtype.type(eps)
+    if decay > 0:
+        shrink = W.dtype.type(1.0 - lr * decay)
+        for k in range(w.size):
+            w[k] *= shrink  # W ← W − α·λ·W
+    for k in range(w.size):
+        m[k] = b1 * m[k] + b1c * g[k]
+        v[k] = b2 * v[k] + b2c * g[k] * g[k]
+        w[k] -= step * m[k] / (math.sqrt(v[k]) / root2 + e)
+
+
+@kernel
+def optimizer_update(theta, grad, state, off, count, opt, hyper, lr, t):
     """θ ← update(θ, ∂L/∂θ, state) on the parameters ``off:off + count``, in place.
 
     Parameters
@@ -615,18 +703,97 @@ def optimizer_update(theta, grad, state, off, count, opt, hyper):
     state : (slots, θ size) float array, the optimiser's state laid out like θ
         (updated; ``codes.py`` says which row is what for each update).
     off, count : int, the range of θ to update (one layer's W and b, or all of θ).
-    opt : int, update code (``codes.SGD``, ``codes.MOMENTUM``); an unknown one raises.
-    hyper : float64 array, the hyper-parameters; hyper[LR] = α.
+    opt : int, update code (``codes.SGD``, …, ``codes.ADAMW``); an unknown one raises.
+    hyper : float64 array, the hyper-parameters (``codes.py`` lays them out).
+    lr : float, α of this step (hyper[LR] after the schedule).  t : int, the step's number ≥ 1.
     """
     w = theta[off : off + count]
     g = grad[off : off + count]
     if opt == SGD:
-        sgd_update(w, g, hyper[LR])
+        sgd_update(w, g, lr)
     elif opt == MOMENTUM:
-        v = state[0][off : off + count]
-        momentum_update(w, g, v, hyper[LR], hyper[MU], hyper[NESTEROV] != 0)
+        momentum_update(w, g, state[0][off : off + count], lr, hyper[MU], hyper[NESTEROV] != 0)
+    elif opt == ADAGRAD:
+        adagrad_update(w, g, state[0][off : off + count], lr, hyper[EPS_ADAGRAD])
+    elif opt == RMSPROP:
+        buffer = state[1][off : off + count] if hyper[MU_RMS] > 0 else g
+        rmsprop_update(w, g, state[0][off : off + count], buffer, lr, hyper[RHO], hyper[EPS_RMS],
+                       hyper[MU_RMS])  # fmt: skip
+    elif opt == ADAM or opt == ADAMW:
+        decay = hyper[DECAY] if opt == ADAMW else 0.0
+        adam_update(w, g, state[0][off : off + count], state[1][off : off + count], lr,
+                    hyper[BETA1], hyper[BETA2], hyper[EPS_ADAM], decay, t)  # fmt: skip
     else:
         raise ValueError("unknown optimizer code")
+
+
+# ---------------------------------------------------------------------------
+# Regularisation (the penalty λ₁·Σ|W| + λ₂·ΣW² and its gradient) and
+# inverted dropout, whose masks come from ``codes.dropout_unit``.
+# ---------------------------------------------------------------------------
+
+_dropout_unit = kernel(codes.dropout_unit)
+_schedule_rate = kernel(codes.schedule_rate)
+
+
+@kernel
+def penalty(W, l1, l2):
+    """λ₁·Σ|W| + λ₂·ΣW², in float64 (Keras's kernel_regularizer l1 / l2)."""
+    w = W.reshape(W.size)
+    s1 = 0.0
+    s2 = 0.0
+    for k in range(w.size):
+        x = float(w[k])
+        s1 += abs(x)
+        s2 += x * x
+    return l1 * s1 + l2 * s2
+
+
+@kernel
+def penalty_grad(W, dW, l1, l2):
+    """dW ← dW + λ₁·sign(W) + 2λ₂·W, in place (the penalty's gradient, W before the step)."""
+    w = W.reshape(W.size)
+    g = dW.reshape(dW.size)
+    a = W.dtype.type(l1)
+    b = W.dtype.type(2.0 * l2)
+    zero = W.dtype.type(0)
+    for k in range(w.size):
+        if w[k] > zero:
+            g[k] += a + b * w[k]
+        elif w[k] < zero:
+            g[k] += b * w[k] - a
+        # sign(0) = 0: an exact zero weight gets no push
+
+
+@kernel
+def dropout_forward(A, D, p, seed, t, layer):
+    """D = A ⊙ keep / (1 − p) with keep = [u ≥ p], u = ``dropout_unit(seed, t, layer, r·o + c)``.
+
+    Inverted dropout on a layer's input A (n, o); ``D`` may be ``A`` itself.
+    """
+    n, o = A.shape
+    scale = A.dtype.type(1.0 / (1.0 - p))
+    zero = A.dtype.type(0)
+    for r in range(n):
+        for c in range(o):
+            if _dropout_unit(seed, t, layer, r * o + c) >= p:
+                D[r, c] = A[r, c] * scale
+            else:
+                D[r, c] = zero
+
+
+@kernel
+def dropout_backward(dD, p, seed, t, layer):
+    """dA = dD ⊙ keep / (1 − p), in place: the same mask as ``dropout_forward``'s."""
+    n, o = dD.shape
+    scale = dD.dtype.type(1.0 / (1.0 - p))
+    zero = dD.dtype.type(0)
+    for r in range(n):
+        for c in range(o):
+            if _dropout_unit(seed, t, layer, r * o + c) >= p:
+                dD[r, c] *= scale
+            else:
+                dD[r, c] = zero
 
 
 # ---------------------------------------------------------------------------
@@ -741,7 +908,49 @@ def forward_pass(X, theta, dims, acts, Zbuf, Abuf):
         A_prev = A
 
 
+@inline
+def _forward_dropout(X, theta, dims, acts, Zbuf, Abuf, Dbuf, layer_hyper, seed, t):
+    """Forward propagation while training with dropout: Aˡ = σ(Dˡ⁻¹·Wˡ + bˡ).
+
+    Dˡ⁻¹ is layer ℓ's input Aˡ⁻¹ after inverted dropout at rate
+    p = ``layer_hyper[ℓ, DROP]`` (``dropout_forward``; itself where p = 0).
+    Layer 1's input X is the gathered batch, a copy, masked in place; a
+    hidden layer's dropped input goes to ``Dbuf`` (laid out like ``Abuf``),
+    so Aˡ keeps σ(Zˡ) for σ′.
+    """
+    m = X.shape[0]
+    A_prev = X
+    for layer in range(acts.shape[0]):
+        p = layer_hyper[layer, DROP]
+        D = A_prev
+        if p > 0:
+            if layer > 0:
+                D = _act_view(Dbuf, dims, layer - 1, m)
+            dropout_forward(A_prev, D, p, seed, t, layer)
+        W, b = _param_views(theta, dims, layer)
+        Z = _act_view(Zbuf, dims, layer, m)
+        A = _act_view(Abuf, dims, layer, m)
+        dense_forward(D, W, b, Z, A, acts[layer])  # Z = D·W + b, A = σ(Z)
+        A_prev = A
+
+
+@kernel
+def network_penalty(theta, dims, layer_hyper):
+    """Σ over layers of λ₁·Σ|W| + λ₂·ΣW² (the regularisation term of the loss), float64."""
+    total = 0.0
+    for layer in range(layer_hyper.shape[0]):
+        l1 = layer_hyper[layer, L1]
+        l2 = layer_hyper[layer, L2]
+        if l1 > 0 or l2 > 0:
+            W, b = _param_views(theta, dims, layer)
+            total += penalty(W, l1, l2)
+    return total
+
+
 _NO_HYPER = np.zeros(1, np.float64)  # the hyper-parameters of no update (backward_pass, evaluation)
+_NO_LAYERS = np.zeros((0, 3), np.float64)  # no penalty, no dropout
+_NO_SCHEDULE = np.zeros(codes.SCHEDULE_SIZE, np.float64)  # constant α
+_NO_CLOCK = np.zeros(3, np.int64)
 
 
 @kernel
@@ -754,31 +963,37 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     """
     out_act = acts[acts.shape[0] - 1]
     _backward(X, Y, theta, dims, acts, out_act, loss, FUSED_WITH[loss] == out_act, eps, Zbuf,
-              Abuf, dZbuf, dAbuf, grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)))  # fmt: skip
+              Abuf, dZbuf, dAbuf, grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)),
+              0.0, 1, False, False, _NO_LAYERS, Zbuf, 0)  # fmt: skip
 
 
 @inline
 def _backward(
     X, Y, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf, grad,
-    update, fused_sgd, opt, hyper, state,
+    update, fused_sgd, opt, hyper, state, lr, t, reg, dropout, layer_hyper, Dbuf, seed,
 ):  # fmt: skip
     """Backward propagation, right to left, each layer taking its update as soon as it can.
 
     For each layer ℓ from the output down: dZ is known (from the loss, or from
     the layer above through σ′); then dW = Xᵀ·dZ, db = Σₙ dZ and dX = dZ·Wᵀ —
     dX with W before its update —, and, when ``update``, the optimiser's step
-    on this layer's W and b (``optimizer_update``). The layers below never
-    read this layer's W, so this is the same step as updating all of θ after
-    the whole backward pass, in the same order, bit for bit; it lets each
-    layer's W, X and dZ be used while they are in the cache.
+    on this layer's W and b (``optimizer_update``, at rate ``lr``, step ``t``).
+    The layers below never read this layer's W, so this is the same step as
+    updating all of θ after the whole backward pass, in the same order, bit for
+    bit; it lets each layer's W, X and dZ be used while they are in the cache.
 
-    ``fused_sgd`` (plain SGD): W ← W − α·Xᵀ·dZ in one BLAS call
+    ``reg``: dW also gets the penalty's gradient λ₁·sign(W) + 2λ₂·W, with W
+    before the step. ``dropout``: a layer's X is its dropped input D (the
+    masked batch, or ``Dbuf``), and dX flows back through the same mask,
+    dA = dD ⊙ keep/(1 − p) (``dropout_backward``), before σ′.
+
+    ``fused_sgd`` (plain SGD, no penalty): W ← W − α·Xᵀ·dZ in one BLAS call
     (``dense_sgd_update``, after dX has used the old W) and b ← b − α·db; dW
     is never stored, ``grad`` holds only the db. Without ``update``
     (``backward_pass``), ∂L/∂θ goes to ``grad`` and θ is unchanged.
-    ``out_act``, ``loss``, ``fused``, ``update`` and ``fused_sgd`` are
-    constants where this is inlined, so that Numba compiles only the branches
-    one configuration needs.
+    ``out_act``, ``loss``, ``fused``, ``update``, ``fused_sgd``, ``reg`` and
+    ``dropout`` are constants where this is inlined, so that Numba compiles
+    only the branches one configuration needs.
     """
     m = X.shape[0]
     L = acts.shape[0]
@@ -802,19 +1017,33 @@ def _backward(
         # one call site for every layer: a constant flag would compile dense_backward twice
         A_prev = _act_view(Abuf, dims, layer - 1, m) if hidden else X
         dA_prev = _act_view(dAbuf, dims, layer - 1, m) if hidden else X
+        p = 0.0
+        D = A_prev  # the layer's input as the forward pass used it
+        if dropout:
+            p = layer_hyper[layer, DROP]
+            if p > 0 and hidden:
+                D = _act_view(Dbuf, dims, layer - 1, m)
         if update and fused_sgd:
             if hidden:
                 matmul_nt(dZ, W, dA_prev)  # dA = dZ·Wᵀ, with W before its step
             column_sum(dZ, db)  # db = Σₙ dZ
-            dense_sgd_update(W, A_prev, dZ, hyper[LR])  # W ← W − α·Xᵀ·dZ
-            sgd_update(b, db, hyper[LR])  # b ← b − α·db
+            dense_sgd_update(W, D, dZ, lr)  # W ← W − α·Xᵀ·dZ
+            sgd_update(b, db, lr)  # b ← b − α·db
         else:
-            dense_backward(A_prev, W, dZ, dW, db, dA_prev, hidden)
+            dense_backward(D, W, dZ, dW, db, dA_prev, hidden)
+            if reg:  # dW += ∂(λ₁·Σ|W| + λ₂·ΣW²)/∂W
+                l1 = layer_hyper[layer, L1]
+                l2 = layer_hyper[layer, L2]
+                if l1 > 0 or l2 > 0:
+                    penalty_grad(W, dW, l1, l2)
             if update:  # θ ← update(θ, ∂L/∂θ) on this layer's W and b
                 off = _param_offset(dims, layer)
                 count = dims[layer] * dims[layer + 1] + dims[layer + 1]
-                optimizer_update(theta, grad, state, off, count, opt, hyper)
-        if hidden:  # dZ of the layer below = dA ⊙ σ′(Z)
+                optimizer_update(theta, grad, state, off, count, opt, hyper, lr, t)
+        if hidden:
+            if dropout and p > 0:  # back through the mask: dA = dD ⊙ keep/(1 − p)
+                dropout_backward(dA_prev, p, seed, t, layer)
+            # dZ of the layer below = dA ⊙ σ′(Z)
             activation_grad(
                 _act_view(Zbuf, dims, layer - 1, m),
                 A_prev,
@@ -853,20 +1082,23 @@ def count_correct(P, Y):
 @inline
 def _train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, fused, fused_sgd,
-    learn, opt, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    learn, opt, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, run, reg,
+    dropout,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time.
 
-    The training step, for each batch: gather its rows; forward propagation,
-    left to right; the loss and the number of correct rows, added to
-    ``stats``; backward propagation, right to left, each layer updated by the
-    optimiser as soon as its gradient is complete (``_backward``). The whole
-    loop runs compiled; the caller slices an epoch into chunks to report
-    progress between them. With ``learn`` False it only evaluates: rows
-    ``start:stop`` of X in their own order (``order``, ``Xb``, ``Yb``,
-    ``dZbuf``, ``dAbuf``, ``grad`` and ``state`` unused), no gradient, no
-    update, no early stop; this spares the first run a second compiled loop
-    for evaluation.
+    The training step, for each batch: gather its rows; α for this step from
+    the schedule; forward propagation, left to right (with dropout); the loss
+    (plus the penalty) and the number of correct rows, added to ``stats``;
+    backward propagation, right to left, each layer updated by the optimiser
+    as soon as its gradient is complete (``_backward``); the step counter
+    t ← t + 1. The whole loop runs compiled; the caller slices an epoch into
+    chunks to report progress between them. With ``learn`` False it only
+    evaluates: rows ``start:stop`` of X in their own order (``order``, ``Xb``,
+    ``Yb``, ``dZbuf``, ``dAbuf``, ``grad``, ``state``, ``layer_hyper``,
+    ``schedule``, ``clock`` and ``Dbuf`` unused), no dropout, no penalty, no
+    gradient, no update, no early stop; this spares the first run a second
+    compiled loop for evaluation.
 
     Parameters
     ----------
@@ -876,11 +1108,20 @@ def _train_batches(
         ``batch_size`` apart, except at the end of the epoch).
     Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
     Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
-    loss, out_act, fused, fused_sgd : loss code, output activation code
-        (``acts[-1]``), whether they differentiate together, and whether the
-        update is plain SGD; constants of the compiled closure (``_for_config``).
+    loss, out_act, fused, fused_sgd, reg, dropout : loss code, output
+        activation code (``acts[-1]``), whether they differentiate together,
+        whether the update is plain SGD without penalty, whether any layer has
+        a penalty, whether any has dropout; constants of the compiled closure
+        (``_for_config``).
     opt, hyper, state : the update code, its hyper-parameters (float64;
-        hyper[LR] = α) and its state, (slots, θ size), updated.
+        hyper[LR] = α₀) and its state, (slots, θ size), updated.
+    run : the tuple (layer_hyper, schedule, clock, Dbuf) (one argument: a call
+        with more than 30 arguments compiles to a ``*args`` call, which Numba
+        cannot inline):
+        layer_hyper, (layers, 3) float64 array, each layer's λ₁, λ₂ and dropout rate;
+        schedule, float64 array, (code, per step, a, b, c) (``codes.schedule_rate``);
+        clock, int64 array, (updates so far t, epoch, dropout seed), t updated;
+        Dbuf, flat float array laid out like ``Abuf``, the hidden layers' dropped inputs.
     stats : (4,) float64 array, output: Σ batch loss × rows, Σ correct rows,
         rows done, and the first batch's loss (set when rows done was 0).
         Stops early, before updating, at the first batch whose loss is not finite.
@@ -889,9 +1130,13 @@ def _train_batches(
     -------
     int : −1, or the index (from 0, within this call) of the non-finite batch.
     """
+    layer_hyper, schedule, clock, Dbuf = run
     batch = 0
+    seed = clock[CLOCK_SEED]
     for s in range(start, stop, batch_size):
         m = min(batch_size, stop - s)
+        t = clock[CLOCK_STEP] + 1  # this update's number
+        lr = hyper[LR]
         if learn:
             Xm = Xb[:m]
             Ym = Yb[:m]
@@ -902,12 +1147,21 @@ def _train_batches(
                     Xm[r, c] = X[row, c]
                 for c in range(Y.shape[1]):
                     Ym[r, c] = Y[row, c]
+            # α of this step: the schedule at t − 1 updates (per step) or at the epoch
+            time = clock[CLOCK_STEP] if schedule[1] != 0 else clock[CLOCK_EPOCH]
+            lr = _schedule_rate(int(schedule[0]), hyper[LR], time, schedule[2], schedule[3],
+                                schedule[4])  # fmt: skip
         else:  # evaluation: the rows as they are, no copy
             Xm = X[s : s + m]
             Ym = Y[s : s + m]
-        forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
+        if learn and dropout:
+            _forward_dropout(Xm, theta, dims, acts, Zbuf, Abuf, Dbuf, layer_hyper, seed, t)
+        else:
+            forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
         P = _act_view(Abuf, dims, acts.shape[0] - 1, m)
         batch_loss = loss_value(P, Ym, loss, eps)
+        if learn and reg:  # L = data loss + λ₁·Σ|W| + λ₂·ΣW², with θ before the step
+            batch_loss += network_penalty(theta, dims, layer_hyper)
         if learn and not math.isfinite(batch_loss):
             return batch
         if stats[2] == 0:
@@ -918,7 +1172,9 @@ def _train_batches(
         if not learn:
             continue
         _backward(Xm, Ym, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf,
-                  grad, True, fused_sgd, opt, hyper, state)  # fmt: skip
+                  grad, True, fused_sgd, opt, hyper, state, lr, t, reg, dropout, layer_hyper,
+                  Dbuf, seed)  # fmt: skip
+        clock[CLOCK_STEP] = t
         batch += 1
     return -1
 
@@ -929,51 +1185,77 @@ def _train_batches(
 
 
 @functools.cache
-def _for_config(loss: int, out_act: int, opt: int):
-    """``_train_batches`` compiled for one loss, output activation and update.
+def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool):
+    """``_train_batches`` compiled for one loss, output activation, update, penalty and dropout.
 
     It is inlined at Numba-IR level into a closure whose configuration is a
     constant, so Numba drops the branches that the constants decide before it
     types anything: a softmax + cross-entropy run with plain SGD compiles
     neither the MSE and BCE code, nor the unfused output gradient, nor the
-    general update (measured: the first run's compile 15–17 → 9–11
-    CPU-seconds). The closure is cached on disk under its constants (Numba
-    hashes a closure's cell values into the cache key).
+    general update, nor dropout (measured: the first run's compile 15–17 →
+    9–11 CPU-seconds). The closure is cached on disk under its constants
+    (Numba hashes a closure's cell values into the cache key).
     """
     if loss not in codes.LOSS_CODES or out_act not in codes.ACTIVATION_CODES:
         raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
     if opt not in codes.OPTIMIZER_CODES:
         raise ValueError(f"unknown optimizer code {opt}")
-    LOSS, OUT, OPT = int(loss), int(out_act), int(opt)
-    FUSED, FUSED_SGD = FUSED_WITH[LOSS] == OUT, OPT == SGD
+    LOSS, OUT, OPT, REG, DROPOUT = int(loss), int(out_act), int(opt), bool(reg), bool(dropout)
+    FUSED, FUSED_SGD = FUSED_WITH[LOSS] == OUT, OPT == SGD and not REG
 
     @kernel
     def train_batches_for_config(
         X, Y, order, start, stop, batch_size, theta, dims, acts, learn, hyper, state, eps,
-        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
     ):  # fmt: skip
         return _train_batches(
             X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, FUSED, FUSED_SGD,
             learn, OPT, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+            (layer_hyper, schedule, clock, Dbuf), REG, DROPOUT,
         )  # fmt: skip
 
     return train_batches_for_config
 
 
+def _run_flags(layer_hyper):
+    """(any penalty, any dropout) of a (layers, 3) ``layer_hyper`` array: the loop to compile."""
+    lh = np.asarray(layer_hyper)
+    if lh.size == 0:
+        return False, False
+    return bool((lh[:, L1] > 0).any() or (lh[:, L2] > 0).any()), bool((lh[:, DROP] > 0).any())
+
+
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper=_NO_LAYERS,
+    schedule=_NO_SCHEDULE, clock=None, Dbuf=None,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``: ``_train_batches`` compiled for this run.
 
     Same contract and arguments as the CUDA twin; see ``_train_batches``.
     ``opt``: the update code; ``hyper``: its hyper-parameters (float64 array,
-    hyper[LR] = α); ``state``: its (slots, θ size) state array, updated.
+    hyper[LR] = α₀); ``state``: its (slots, θ size) state array, updated;
+    ``layer_hyper``: (layers, 3) λ₁, λ₂, dropout rate (default: none);
+    ``schedule``: the schedule vector (default: constant α); ``clock``: (t,
+    epoch, seed), t updated (default: a fresh one, t = 0); ``Dbuf``: laid out
+    like ``Abuf`` when a hidden layer has dropout.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), int(opt))
+    if int(schedule[0]) not in codes.SCHEDULE_CODES:
+        raise ValueError(f"unknown schedule code {schedule[0]}")
+    reg, dropout = _run_flags(layer_hyper)
+    if reg or dropout:
+        if layer_hyper.shape != (acts.shape[0], 3):
+            raise ValueError("layer_hyper must hold one (l1, l2, drop) row per layer")
+    else:
+        layer_hyper = _NO_LAYERS
+    clock = np.zeros(3, np.int64) if clock is None else clock
+    Dbuf = Abuf[:0] if Dbuf is None else Dbuf
+    if dropout and (layer_hyper[1:, DROP] > 0).any() and Dbuf.size < Abuf.size:
+        raise ValueError("dropout on a hidden layer's output needs a Dbuf the size of Abuf")
+    compiled = _for_config(int(loss), int(acts[-1]), int(opt), reg, dropout)
     return compiled(
         X, Y, order, start, stop, batch_size, theta, dims, acts, True, hyper, state, eps,
-        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+        Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
     )  # fmt: skip
 
 
@@ -984,18 +1266,28 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
     """Σ loss × rows and Σ correct over rows ``start:stop`` (no update), added to ``stats``.
 
     The training loop with ``learn`` False, so the evaluation of a training
-    run needs no compiled code of its own: it reuses whichever update's loop
-    is compiled (or loaded) already, else the plain-SGD one.
-    ``Zbuf``/``Abuf`` hold at least ``stop − start`` rows per layer.
+    run needs no compiled code of its own: it reuses whichever loop is
+    compiled (or loaded) already, else the plain-SGD one. No dropout and no
+    penalty (the caller adds the penalty). ``Zbuf``/``Abuf`` hold at least
+    ``stop − start`` rows per layer.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), SGD)
-    for opt in codes.OPTIMIZER_CODES:
-        candidate = _for_config(int(loss), int(acts[-1]), opt)
+    compiled = _for_config(int(loss), int(acts[-1]), SGD, False, False)
+    for key in _configs(int(loss), int(acts[-1])):
+        candidate = _for_config(*key)
         if candidate.signatures:
             compiled = candidate
             break
     unused = Zbuf[:0]
     compiled(
         X, Y, _NO_ORDER, start, stop, max(stop - start, 1), theta, dims, acts, False, _NO_HYPER,
-        unused.reshape((0, 0)), eps, X, Y, Zbuf, Abuf, Zbuf, Abuf, unused, stats,
+        unused.reshape((0, 0)), eps, X, Y, Zbuf, Abuf, Zbuf, Abuf, unused, stats, _NO_LAYERS,
+        _NO_SCHEDULE, _NO_CLOCK, unused,
     )  # fmt: skip
+
+
+def _configs(loss: int, out_act: int):
+    """Every (loss, out_act, opt, reg, dropout) key of ``_for_config`` for this loss and output."""
+    for opt in codes.OPTIMIZER_CODES:
+        for reg in (False, True):
+            for dropout in (False, True):
+                yield (loss, out_act, opt, reg, dropout)

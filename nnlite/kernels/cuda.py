@@ -1342,7 +1342,8 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
 
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
-    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
+    Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper=None, schedule=None, clock=None,
+    Dbuf=None,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time, on the GPU.
 
@@ -1365,6 +1366,10 @@ def train_batches(
     last = len(acts) - 1
     act_out = int(acts[last])
     _check_codes(loss=loss, opt=opt)
+    plain = opt in (SGD, MOMENTUM) and (schedule is None or schedule[0] == 0)
+    if not plain or (layer_hyper is not None and np.any(layer_hyper)):
+        raise ValueError("the CUDA twin of adaptive optimisers, schedules, penalties and dropout "
+                         "is not there yet")  # fmt: skip
     for act in acts:
         _check_codes(act)
     n_cols = X.shape[1] + Y.shape[1]
@@ -1383,6 +1388,8 @@ def train_batches(
                      act_out, loss, eps, mode, batch)  # fmt: skip
         _backward(Xm, views, acts, update)
         batch += 1
+    if clock is not None:
+        clock[0] += batch
     bad = stats.copy_to_host()[BAD]  # the one copy back (20 bytes); it also synchronises
     return int(bad) if bad >= 0 else -1
 
