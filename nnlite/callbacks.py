@@ -41,26 +41,6 @@ __all__ = ["CallbackList", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
 _FIGURES = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
 
 
-class _Base(Callback):
-    """The parts of the callback protocol these callbacks rely on, defined here as well.
-
-    ``set_model`` stores the model; ``on_epoch_begin`` and ``on_train_end`` do nothing.
-    (``nnlite.models.Callback`` defines the same; repeating them keeps these callbacks
-    whole whichever side is read first.)
-    """
-
-    model: Any = None
-
-    def set_model(self, model: Any) -> None:
-        self.model = model
-
-    def on_epoch_begin(self, epoch: int) -> None:
-        pass
-
-    def on_train_end(self, logs: dict[str, float]) -> None:
-        pass
-
-
 def _mode_op(monitor: str, mode: str, who: str) -> str:
     """``"min"`` or ``"max"``: the direction in which ``monitor`` improves."""
     if mode not in ("auto", "min", "max"):
@@ -114,7 +94,7 @@ def _monitored(logs: dict[str, float], monitor: str, who: str, validation: bool 
     raise ConfigError(f"{who} monitors {monitor!r}; the fit reports {there}", param="monitor")
 
 
-class EarlyStopping(_Base):
+class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved for ``patience`` epochs.
 
     Keras's rule, epoch by epoch (epochs counted within this fit, from 0):
@@ -221,9 +201,10 @@ class EarlyStopping(_Base):
             return
         if self.wait >= self.patience and within > 0:
             self.stopped_epoch = epoch
-            self.stop_training = True
             if self.model is not None:
-                self.model.stop_training = True
+                self.model.stop_training = True  # the fit ends normally after this epoch
+            else:  # no model to tell: stop as an interruption
+                self.stop_training = True
 
     def _theta(self) -> np.ndarray:
         if self.model is None:
@@ -257,7 +238,7 @@ def save_model(model: Any, path: str | os.PathLike, overwrite: bool = True) -> P
         model.resume_state = held
 
 
-class ModelCheckpoint(_Base):
+class ModelCheckpoint(Callback):
     """Write the model (``nnlite.io``'s own ``.npz`` + JSON format, no pickle) after epochs.
 
     ``filepath`` may hold the epoch's figures as ``str.format`` fields, as Keras's does:
@@ -315,7 +296,7 @@ class ModelCheckpoint(_Base):
         self.saved.append(save_model(self.model, path))
 
 
-class LambdaCallback(_Base):
+class LambdaCallback(Callback):
     """A callback made of plain functions, each optional, with the protocol's arguments:
 
     ``on_train_begin(info)``, ``on_epoch_begin(epoch)``, ``on_batch_end(epoch,
@@ -342,7 +323,7 @@ class LambdaCallback(_Base):
                 setattr(self, name, fn)  # an instance attribute: called without self
 
 
-class CallbackList(_Base):
+class CallbackList(Callback):
     """Many callbacks heard as one (for ``fit(callback=...)``), in order.
 
     ``stop_training`` is true when any of them (or the model) asks to stop; setting it

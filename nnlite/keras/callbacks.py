@@ -171,22 +171,25 @@ class LambdaCallback(Callback):
 class Bridge(_CoreCallback):
     """nnlite's side of a Keras ``fit``: one nnlite callback that passes each event on.
 
-    ``model``: the Keras model (``keras_model.stop_training = True`` stops the fit);
-    ``callbacks``: Keras callbacks and nnlite callbacks, in order; ``names``: nnlite's
-    figure → the name Keras's logs give it (``accuracy`` → ``acc``; a figure left out is
-    dropped); ``validation``: whether the fit has validation data; ``params``: Keras's
-    ``fit`` parameters for ``Callback.params``; ``say``: where the verbose callbacks'
-    lines go.
+    ``model``: the Keras model (``keras_model.stop_training = True``, Keras's way, ends the
+    fit after the epoch: passed on as nnlite's ``model.stop_training``); ``callbacks``:
+    Keras callbacks and nnlite callbacks, in order; ``names``: nnlite's figure → the name
+    Keras's logs give it (``accuracy`` → ``acc``; a figure left out is dropped);
+    ``validation``: whether the fit has validation data and ``schedule``: the name of its
+    learning-rate schedule (both added to nnlite's ``info``); ``params``: Keras's ``fit``
+    parameters for ``Callback.params``; ``say``: where the verbose callbacks' lines go.
 
-    The events nnlite's fit does not call (``set_model``, ``on_epoch_begin``,
-    ``on_train_end``, on an nnlite without them) are made up here, once each: the Keras
-    fit calls ``set_model`` and ``finish`` itself.
+    ``on_train_end`` is called once: by nnlite's fit when it ends normally, else by
+    ``finish`` (an nnlite callback interrupted it); ``abort`` stops the progress bar
+    when the fit raised.
     """
 
     def __init__(self, model: Any, callbacks: list[Any], names: dict[str, str],
                  validation: bool, params: dict[str, Any],
-                 say: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 say: Callable[[str], None] | None = None,
+                 schedule: str | None = None) -> None:  # fmt: skip
         self.keras_model = model
+        self.schedule = schedule
         self.callbacks = list(callbacks)
         self.names = names
         self.validation = validation
@@ -205,12 +208,19 @@ class Bridge(_CoreCallback):
 
     @property
     def stop_training(self) -> bool:  # type: ignore[override]
-        asked = [cb.stop_training for cb in self.callbacks if not self._is_keras(cb)]
-        return any(asked) or bool(getattr(self.keras_model, "stop_training", False))
+        """An nnlite callback's interruption (Keras's ``model.stop_training`` ends the fit
+        normally instead: it is passed on to nnlite's model after each event)."""
+        return any(cb.stop_training for cb in self.callbacks if not self._is_keras(cb))
 
     @stop_training.setter
     def stop_training(self, value: bool) -> None:
-        self.keras_model.stop_training = bool(value)
+        for cb in self.callbacks:
+            if not self._is_keras(cb):
+                cb.stop_training = value
+
+    def _pass_stop(self) -> None:
+        if getattr(self.keras_model, "stop_training", False) and self.model is not None:
+            self.model.stop_training = True
 
     def rename(self, logs: dict[str, float]) -> dict[str, float]:
         out = {}
@@ -232,7 +242,7 @@ class Bridge(_CoreCallback):
     def on_train_begin(self, info: dict[str, Any]) -> None:
         self.first = int(info.get("first_epoch", 0))
         self.keras_model.stop_training = False
-        info = {**info, "validation": self.validation}
+        info = {**info, "validation": self.validation, "schedule": self.schedule}
         params = {**self.params, "steps": info["batches_per_epoch"]}
         self.history.set_params(params)
         self.history.on_train_begin({})
@@ -261,6 +271,7 @@ class Bridge(_CoreCallback):
                 cb.on_train_batch_end(batches_done - 1, dict(logs))
             else:
                 cb.on_batch_end(epoch, batches_done, logs)
+        self._pass_stop()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         self.on_epoch_begin(epoch)
@@ -277,6 +288,7 @@ class Bridge(_CoreCallback):
                 if getattr(cb, "verbose", 0) and len(getattr(cb, "saved", ())) > saved:
                     self._say(f"Epoch {epoch - self.first + 1}: saving model to {cb.saved[-1]}")
         self._epoch = None
+        self._pass_stop()
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         if self._ended:

@@ -47,6 +47,7 @@ import numpy as np
 
 from nnlite import layers as core_layers
 from nnlite import models as core_models
+from nnlite.activations import canonical as activations_canonical
 from nnlite.callbacks import save_model
 from nnlite.errors import ConfigError, DataError, ModelFileError, NnliteError
 from nnlite.keras import callbacks as kcallbacks
@@ -169,15 +170,11 @@ class Sequential:
         return None
 
     def _plan(self) -> list[list[Any]]:
-        """[facade Dense, activation, dropout rate on its input] for every Dense layer."""
+        """[facade Dense, the activation nnlite computes after it] for every Dense layer."""
         plan: list[list[Any]] = []
-        drop = 0.0
         for layer in self.layers:
-            if isinstance(layer, klayers.Dropout):
-                drop = layer.rate
-            elif isinstance(layer, klayers.Dense):
-                plan.append([layer, layer.activation, drop])
-                drop = 0.0
+            if isinstance(layer, klayers.Dense):
+                plan.append([layer, layer.activation])
             elif isinstance(layer, klayers.Activation):
                 plan[-1][1] = layer.activation
         if not plan:
@@ -189,24 +186,16 @@ class Sequential:
         return plan
 
     def _core_layers(self, output: str | None = None) -> list[Any]:
-        """nnlite's layers for the plan; ``output``: the output layer's activation instead."""
-        plan = self._plan()
+        """nnlite's layers, in order; ``output``: the output layer's activation instead."""
+        plan = {id(dense): act for dense, act in self._plan()}
+        last = self._plan()[-1][0]
         out: list[Any] = []
-        for index, (dense, act, drop) in enumerate(plan):
-            if index == len(plan) - 1 and output is not None:
-                act = output
-            if drop:
-                dropout = getattr(core_layers, "Dropout", None)
-                if dropout is None:
-                    raise ConfigError("Dropout needs nnlite's dropout layer, not in this nnlite")
-                out.append(dropout(drop))
-            penalties = {k: v for k, v in (("l1", dense.l1), ("l2", dense.l2)) if v}
-            try:
-                out.append(core_layers.Dense(dense.units, act, **penalties))
-            except TypeError:
-                raise ConfigError(
-                    "kernel_regularizer needs nnlite's L1/L2 penalties, not in this nnlite"
-                ) from None
+        for layer in self.layers:
+            if isinstance(layer, klayers.Dropout):
+                out.append(core_layers.Dropout(layer.rate))
+            elif isinstance(layer, klayers.Dense):
+                act = output if layer is last and output is not None else plan[id(layer)]
+                out.append(core_layers.Dense(layer.units, act, l1=layer.l1, l2=layer.l2))
         return out
 
     def _output(self) -> tuple[str | None, str | None]:
@@ -280,7 +269,7 @@ class Sequential:
         if theta is not None:
             network.set_parameters(theta)
         denses = [x for x in network.layers if isinstance(x, core_layers.Dense)]
-        for (dense, _, _), core in zip(self._plan(), denses):
+        for (dense, _), core in zip(self._plan(), denses):
             dense.core = core
         network.extra = {"keras": self._record()}
         self._logits = None
@@ -456,25 +445,19 @@ class Sequential:
         bridge = kcallbacks.Bridge(
             self, listeners, compiled["names"], val is not None,
             {"verbose": verbose, "epochs": epochs}, say,
+            schedule=None if schedule is None else schedule.name,
         )  # fmt: skip
         bridge.set_model(network)
-        kwargs: dict[str, Any] = {}
-        if schedule is not None:
-            kwargs["schedule"] = schedule
         caught: list[warnings.WarningMessage] = []
         try:
             with warnings.catch_warnings(record=True) as caught:
                 network.fit(
                     X, Y, epochs=epochs,
                     batch_size=_BATCH if batch_size is None else batch_size,
-                    shuffle=bool(shuffle), validation_data=val, optimizer=opt, callback=bridge,
-                    seed=kutils.seed() + len(network.history.loss), **kwargs,
+                    shuffle=bool(shuffle), validation_data=val, optimizer=opt,
+                    schedule=schedule, callback=bridge,
+                    seed=kutils.seed() + len(network.history.loss),
                 )  # fmt: skip
-        except TypeError as exc:
-            bridge.abort()
-            if "schedule" in str(exc):
-                raise ConfigError("learning-rate schedules need nnlite's schedules") from None
-            raise
         except BaseException:
             bridge.abort()
             raise
@@ -584,7 +567,7 @@ class Sequential:
         if self.network is None and self.declared_shape is None:
             return []
         self._built_network()
-        return [w for dense, _, _ in self._plan() for w in dense.get_weights()]
+        return [w for dense, _ in self._plan() for w in dense.get_weights()]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Set every W and b from a list laid out as ``get_weights`` returns it."""
@@ -596,7 +579,7 @@ class Sequential:
                 f"set_weights needs {2 * len(plan)} arrays (W and b of each Dense layer), "
                 f"got {len(weights)}"
             )
-        for index, (dense, _, _) in enumerate(plan):
+        for index, (dense, _) in enumerate(plan):
             dense.set_weights(weights[2 * index : 2 * index + 2])
 
     def count_params(self) -> int:
@@ -731,7 +714,7 @@ def load_model(filepath: str | os.PathLike, custom_objects: Any = None, compile:
 def _from_network(network: core_models.Sequential) -> Sequential:
     """A Keras model over a plain nnlite network: its Dense layers, flat rows."""
     layers: list[klayers.Layer] = [klayers.Input(shape=(network.n_inputs,))]
-    for layer in network.layers:
+    for layer in network.stack:
         if isinstance(layer, core_layers.Dense):
             act = klayers.keras_activation(layer.activation)
             layers.append(klayers.Dense(layer.units, activation=act))
@@ -741,7 +724,7 @@ def _from_network(network: core_models.Sequential) -> Sequential:
     model._sample = (network.n_inputs,)
     model.network = network
     denses = [x for x in network.layers if isinstance(x, core_layers.Dense)]
-    for (dense, _, _), core in zip(model._plan(), denses):
+    for (dense, _), core in zip(model._plan(), denses):
         dense.core = core
     return model
 
@@ -798,27 +781,33 @@ def _from_record(network: core_models.Sequential, record: Any, compile: bool) ->
         model._compiled["given"] = bool(compile)
     model._sample = sample
     output, _ = model._output()
-    expected = model._core_layers(output)
-    got = network.layers
+    expected = _effective(model._core_layers(output))
+    got = _effective(network.stack)
     same = len(expected) == len(got) and all(
-        type(a) is type(b) and _layer_config(a) == _layer_config(b) for a, b in zip(expected, got)
+        a[:-1] == b[:-1] and math.isclose(a[-1], b[-1], rel_tol=1e-12, abs_tol=1e-15)
+        for a, b in zip(expected, got)
     )
     if not same:
         raise ConfigError("its layers do not match the network stored beside them")
     model.network = network
     denses = [x for x in network.layers if isinstance(x, core_layers.Dense)]
-    for (dense, _, _), core in zip(model._plan(), denses):
+    for (dense, _), core in zip(model._plan(), denses):
         dense.core = core
     network.extra = {"keras": model._record()}
     return model
 
 
-def _layer_config(layer: Any) -> tuple[Any, ...]:
-    """What a layer of nnlite's network is, for comparing two: kind and hyper-parameters."""
-    if isinstance(layer, core_layers.Dense):
-        return ("dense", int(layer.units), str(layer.activation),
-                float(getattr(layer, "l1", 0.0)), float(getattr(layer, "l2", 0.0)))  # fmt: skip
-    return ("dropout", float(layer.rate))
+def _effective(stack: list[Any]) -> list[tuple[Any, ...]]:
+    """Each Dense layer of an nnlite stack as (units, activation, λ₁, λ₂, input dropout)."""
+    out, keep = [], 1.0
+    for layer in stack:
+        if isinstance(layer, core_layers.Dropout):
+            keep *= 1.0 - float(layer.rate)
+        else:
+            act = activations_canonical(layer.activation)
+            out.append((int(layer.units), act, float(layer.l1), float(layer.l2), 1.0 - keep))
+            keep = 1.0
+    return out
 
 
 def __getattr__(name: str) -> Any:

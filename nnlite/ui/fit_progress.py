@@ -150,6 +150,10 @@ class FitProgress(Callback):
     def on_train_end(self, logs: dict[str, float]) -> None:
         self._stop()
 
+    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
+        if interrupted:  # the fit ends here, without on_train_end
+            self._stop()
+
     def _stop(self) -> None:
         if self.progress is not None:
             self.progress.stop()
