@@ -76,6 +76,11 @@ def _ui():
     return fit_progress, model_summary
 
 
+def _say(line: str) -> None:
+    """A verbose callback's line (EarlyStopping's, ModelCheckpoint's), on nnlite's console."""
+    _ui()[1].say(line)
+
+
 def _verbose(verbose: Any) -> int:
     if verbose == "auto":
         return 1
@@ -113,6 +118,7 @@ class Sequential:
         self._sample: tuple[int, ...] | None = None  # the shape of one sample, once known
         self._compiled: dict[str, Any] | None = None
         self._logits: core_models.Sequential | None = None
+        self._seed = kutils.seed()  # of the initial weights: the seed when the model is made
         for layer in layers or ():
             self.add(layer)
 
@@ -264,7 +270,7 @@ class Sequential:
         output, loss = self._output()
         network = core_models.Sequential(
             self._core_layers(output), loss=loss, n_inputs=math.prod(self._sample),
-            seed=kutils.seed(),
+            seed=self._seed,
         )  # fmt: skip
         if theta is not None:
             network.set_parameters(theta)
@@ -437,14 +443,11 @@ class Sequential:
         for cb in listeners:
             if not isinstance(cb, (kcallbacks.Callback, core_models.Callback)):
                 raise ConfigError(f"callbacks must be keras.callbacks objects, got {cb!r}")
-        say = None
         if verbose:
-            fit_progress, summary = _ui()
-            listeners.append(fit_progress.progress_callback(verbose, per_fit=True))
-            say = summary.say
+            listeners.append(_ui()[0].progress_callback(verbose, per_fit=True))
         bridge = kcallbacks.Bridge(
             self, listeners, compiled["names"], val is not None,
-            {"verbose": verbose, "epochs": epochs}, say,
+            {"verbose": verbose, "epochs": epochs}, _say,
             schedule=None if schedule is None else schedule.name,
         )  # fmt: skip
         bridge.set_model(network)
