@@ -71,7 +71,8 @@ _LAYER_CLASSES = {cls.__name__: cls for cls in (
 
 def _ui():
     """The views (imported when something is shown, so the library runs without them)."""
-    from nnlite.ui import fit_progress, model_summary
+    import nnlite.ui.fit_progress as fit_progress
+    import nnlite.ui.model_summary as model_summary
 
     return fit_progress, model_summary
 
