@@ -84,8 +84,10 @@ def drive(cb, values, key="val_loss"):
         ([1.0, 0.9, 0.95, 0.5], {"patience": 0}, 2, 1),
         # min_delta 0.1: 0.95 is not 0.1 below 1.0 → no improvement, stop after epoch 1
         ([1.0, 0.95, 0.92], {"patience": 1, "min_delta": 0.1}, 1, 0),
-        # never stops after the first epoch of the fit, even with patience 0
+        # never stops after the first epoch of the fit, even with patience 0 and no
+        # improvement there (inf does not improve on inf)
         ([1.0, 2.0, 3.0], {"patience": 0}, 1, 0),
+        ([math.inf, 1.0, 2.0], {"patience": 0}, 2, 1),
         # nothing watched before start_from_epoch 2
         ([1.0, 2.0, 3.0, 4.0, 5.0], {"patience": 1, "start_from_epoch": 2}, 3, 2),
         # baseline 0.5: improvements above it do not restart the count (without: stop at 3)
@@ -203,8 +205,6 @@ def test_monitoring_validation_without_validation_data_names_the_fix(digits):
 
 @pytest.mark.filterwarnings("ignore::nnlite.errors.LearnerWarning")
 def test_model_checkpoint_writes_the_improving_epochs_models(digits, tmp_path):
-    # An interrupted fit leaves a resume state; the checkpoints must not carry it.
-    X, y = digits
     es = EarlyStopping(monitor="val_loss", patience=1)
     ckpt = ModelCheckpoint(tmp_path / "m-{epoch:02d}-{val_loss:.3f}", save_best_only=True)
     model, thetas = small_fit(digits, [es, ckpt])
@@ -220,6 +220,24 @@ def test_model_checkpoint_writes_the_improving_epochs_models(digits, tmp_path):
     model, thetas = small_fit(digits, [every], epochs=2)
     assert every.saved == [tmp_path / "all.npz"] * 2
     np.testing.assert_array_equal(nnio.load(tmp_path / "all.npz").theta, thetas[-1])
+
+
+@pytest.mark.filterwarnings("ignore::nnlite.errors.LearnerWarning")
+def test_a_checkpoint_after_an_interrupted_fit_is_a_model_not_its_stale_resume_state(
+    digits, tmp_path
+):
+    X, y = digits
+    model = Sequential([Dense(10, "softmax")])
+    interrupt = LambdaCallback(
+        on_epoch_end=lambda epoch, logs: setattr(interrupt, "stop_training", True)
+    )
+    model.fit(X[:100], y[:100], epochs=3, callbacks=[interrupt], seed=0)
+    assert model.history.interrupted and model.resume_state["epochs_done"] == 1
+    ckpt = ModelCheckpoint(tmp_path / "after-{epoch}.npz")
+    model.fit(X[:100], y[:100], epochs=2, callbacks=[ckpt], seed=0)
+    for path in ckpt.saved:  # a resume state from epoch 1 would not fit: io would refuse it
+        loaded = nnio.load(path)
+        assert loaded.resume_state is None and len(loaded.history.loss) > 1
 
 
 def test_model_checkpoint_refuses_a_name_with_a_figure_the_fit_lacks(tmp_path):

@@ -28,7 +28,8 @@ _CHUNK = 1 << 16  # rows converted at a time: no float copy of the whole set bes
 def _pixels(X: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """float32 pixels/255 back to the file's uint8 values, as (n, rows, cols).
 
-    Exact: float32(k/255)·255 is within 2⁻¹⁷ of k, so rounding gives k back.
+    Exact: float32(k/255)·255 computed in float32 is k again for every k in 0..255 (the
+    rounding to the nearest integer only guards that).
     """
     out = np.empty((X.shape[0], *shape), np.uint8)
     flat = out.reshape(X.shape[0], -1)
