@@ -16,6 +16,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import log_softmax, softmax
 
 from nnlite import datasets, keras
@@ -145,7 +147,9 @@ def test_flatten_maps_images_to_rows(digits):
     rows = keras.Sequential([keras.Input(shape=(64,)), layers.Dense(16, activation="relu"),
                              layers.Dense(10, activation="softmax")])  # fmt: skip
     rows.set_weights(images.get_weights())
-    np.testing.assert_array_equal(images.predict(X, verbose=0), rows.predict(X.reshape(-1, 64), verbose=0))
+    np.testing.assert_array_equal(
+        images.predict(X, verbose=0), rows.predict(X.reshape(-1, 64), verbose=0)
+    )
     _, A = forward(images, X)
     np.testing.assert_allclose(images.predict(X, verbose=0), A, rtol=1e-4, atol=1e-6)
     assert images.input_shape == (None, 8, 8) and images.output_shape == (None, 10)
@@ -224,7 +228,9 @@ def keras_rate(schedule, step):
     c = schedule.config
     if isinstance(schedule, optimizers.schedules.ExponentialDecay):
         p = step / c["decay_steps"]
-        return c["initial_learning_rate"] * c["decay_rate"] ** (math.floor(p) if c["staircase"] else p)
+        return c["initial_learning_rate"] * c["decay_rate"] ** (
+            math.floor(p) if c["staircase"] else p
+        )
     if isinstance(schedule, optimizers.schedules.InverseTimeDecay):
         return c["initial_learning_rate"] / (1 + c["decay_rate"] * step / c["decay_steps"])
     s = min(step, c["decay_steps"])
@@ -622,3 +628,60 @@ def test_to_categorical_and_the_seed():
     keras.utils.set_random_seed(0)
     np.testing.assert_array_equal(a[0], b[0])
     assert not np.array_equal(a[0], c[0])
+
+
+# ------------------------------------------------------------------ hostile records
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _paths(record, prefix=()):
+    """Every place in a JSON record: (path of keys and indices)."""
+    yield prefix
+    if isinstance(record, dict):
+        for key, value in record.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(record, list):
+        for index, value in enumerate(record):
+            yield from _paths(value, (*prefix, index))
+
+
+@pytest.fixture(scope="module")
+def saved_record(tmp_path_factory):
+    model = mlp(layers.Dropout(0.2), output=None,
+                loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                optimizer=optimizers.Adam(learning_rate=optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)),
+                hidden=4)  # fmt: skip
+    model.build()
+    return model.network, model.get_config()
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_damaged_keras_record_is_one_line_never_a_crash(saved_record, tmp_path_factory, data):
+    import copy
+
+    network, record = saved_record
+    record = copy.deepcopy(record)
+    places = list(_paths(record))[1:]
+    path = data.draw(st.sampled_from(places))
+    value = data.draw(_JSON)
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    folder = tmp_path_factory.mktemp("hostile")
+    nnio.save(network, folder / "m.npz", extra={"keras": record})
+    try:
+        model = keras.models.load_model(folder / "m.npz")
+    except ModelFileError as exc:
+        assert "\n" not in str(exc) and "m.npz" in str(exc)
+    else:  # accepted: a working model over the same network
+        sample = model.input_shape[1:]  # the record may say (64,) for the same network
+        assert math.prod(sample) == 64
+        assert model.predict(np.zeros((2, *sample)), verbose=0).shape == (2, 10)

@@ -744,7 +744,7 @@ def _from_record(network: core_models.Sequential, record: Any, compile: bool) ->
     if record.get("input_layer") is not None:
         layers.append(klayers.Input(shape=record.get("input_shape"), name=record["input_layer"]))
     for entry in entries:
-        if not isinstance(entry, dict) or entry.get("class") not in _LAYER_CLASSES:
+        if not isinstance(entry, dict) or not _named(entry.get("class"), _LAYER_CLASSES):
             raise ConfigError(f"layer {str(entry)[:60]} is not one nnlite covers")
         config = entry.get("config")
         if not isinstance(config, dict):
@@ -774,7 +774,7 @@ def _from_record(network: core_models.Sequential, record: Any, compile: bool) ->
         if not isinstance(c, dict) or not isinstance(c.get("loss"), dict):
             raise ConfigError("its compile settings are not a record")
         loss_name = c["loss"].get("name")
-        if loss_name not in klosses._CLASSES:
+        if not _named(loss_name, klosses._CLASSES):
             raise ConfigError(f"loss {str(loss_name)[:40]!r} is not one nnlite covers")
         loss = klosses._CLASSES[loss_name](from_logits=c["loss"].get("from_logits", False))
         optimizer = koptimizers.from_config(c.get("optimizer"))
@@ -799,6 +799,11 @@ def _from_record(network: core_models.Sequential, record: Any, compile: bool) ->
         dense.core = core
     network.extra = {"keras": model._record()}
     return model
+
+
+def _named(value: Any, table: dict[str, Any]) -> bool:
+    """``value`` is a string naming a row of ``table`` (a record's value may be anything)."""
+    return isinstance(value, str) and value in table
 
 
 def _effective(stack: list[Any]) -> list[tuple[Any, ...]]:

@@ -337,9 +337,12 @@ def get(identifier: Any) -> Optimizer:
 
 def from_config(config: Any) -> Optimizer:
     """The optimizer ``Optimizer.get_config`` described (a saved model's), rebuilt and checked."""
-    if not isinstance(config, dict) or config.get("class") not in {
-        cls.__name__ for cls in _OPTIMIZERS.values()
-    }:
+    known = {cls.__name__ for cls in _OPTIMIZERS.values()}
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("class"), str)
+        or (config["class"] not in known)
+    ):
         raise ConfigError(f"not an optimizer record: {str(config)[:80]}")
     cls = _OPTIMIZERS[config["class"].lower()]
     rate = config.get("learning_rate", 0.001)
@@ -349,7 +352,7 @@ def from_config(config: Any) -> Optimizer:
         raise ConfigError(f"{cls.__name__} record has unknown keys {sorted(unknown)}")
     if isinstance(rate, dict):
         name = rate.get("schedule")
-        if name not in _SCHEDULES:
+        if not isinstance(name, str) or name not in _SCHEDULES:
             raise ConfigError(f"not a learning-rate schedule record: {str(rate)[:80]}")
         try:
             rate = _SCHEDULES[name](**{k: v for k, v in rate.items() if k != "schedule"})
