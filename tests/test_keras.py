@@ -685,3 +685,20 @@ def test_a_damaged_keras_record_is_one_line_never_a_crash(saved_record, tmp_path
         sample = model.input_shape[1:]  # the record may say (64,) for the same network
         assert math.prod(sample) == 64
         assert model.predict(np.zeros((2, *sample)), verbose=0).shape == (2, 10)
+
+
+def test_mnist_load_data_is_the_idx_files_bytes_within_the_memory_budget():
+    import peak_memory
+    from test_keras_program import MNIST_DIR, MNIST_FILES
+
+    if not all((MNIST_DIR / name).is_file() for name in MNIST_FILES):
+        pytest.skip(f"real MNIST not found in {MNIST_DIR} (set NNLITE_TEST_MNIST to its folder)")
+    if not peak_memory.available():
+        pytest.skip("peak resident memory is measured on Linux only")
+    outcome, peak = peak_memory.peak_growth(lambda: keras.datasets.mnist.load_data(MNIST_DIR))
+    (x_train, y_train), (x_test, y_test) = outcome
+    legit = sum(a.nbytes for a in (x_train, y_train, x_test, y_test))  # 52 MiB
+    assert peak <= 4 * legit + 300 * 2**20, f"{peak / 2**20:.0f} MiB"
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    np.testing.assert_array_equal(x_train, datasets.read_idx(MNIST_DIR / MNIST_FILES[0]))
+    np.testing.assert_array_equal(y_test, datasets.read_idx(MNIST_DIR / MNIST_FILES[3]))
