@@ -510,7 +510,8 @@ class Sequential:
             rng.bit_generator.state = state["rng"]
         callback = _CallbackList(self, [callback] if callback else [], callbacks or [], verbose)
         self.stop_training = False
-        run_epoch0 = state["run_epoch"] if state is not None else 0
+        # the schedule's epoch where this fit starts (old checkpoints: no schedule, any will do)
+        run_epoch0 = state.get("run_epoch", state["epochs_done"]) if state is not None else 0
         callback.on_train_begin(
             {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
              "first_epoch": len(self.history.loss)}

@@ -196,8 +196,11 @@ def optimizer_rows(optimizer: Any, schedule: Any, history: Any) -> list[tuple[st
         settings = ", ".join(f"{hyper[k]} {x:g}" for k, x in v.items() if not isinstance(x, bool))
         rows = [("optimizer", f"{optimizer.name} ({settings})")]
     if schedule is not None and schedule.name != "constant":
-        last = history.lr[-1] if getattr(history, "lr", None) else v["lr"]
-        rows.append(("α schedule", f"{schedule.formula()}; last α {last:.4g}"))
+        symbols = {p.name: p.symbol for p in schedule.row.params}
+        settings = ", ".join(f"{symbols[k]} {x:g}" for k, x in schedule.values.items())
+        rows.append(("α schedule", f"{schedule.name} ({settings}; t in {schedule.per}s)"))
+        if getattr(history, "lr", None):
+            rows.append(("last α", f"{history.lr[-1]:.4g}"))
     return rows
 
 
