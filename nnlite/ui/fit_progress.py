@@ -154,6 +154,9 @@ class FitProgress(Callback):
         if interrupted:  # the fit ends here, without on_train_end
             self._stop()
 
+    def close(self) -> None:  # the fit returned or raised (a divergence, Ctrl-C)
+        self._stop()
+
     def _stop(self) -> None:
         if self.progress is not None:
             self.progress.stop()
