@@ -722,12 +722,17 @@ def trace(
     activation: Optional[Activation] = typer.Option(None, "--activation", "-a", help="σ of the hidden layers (default sigmoid).", case_sensitive=False),
     output: Optional[Output] = typer.Option(None, help="Output activation (auto: sigmoid for two classes, softmax for more, identity for regression).", case_sensitive=False),
     loss: Optional[Loss] = typer.Option(None, help="Loss (auto: cce after softmax, else mse).", case_sensitive=False),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate α (η for the perceptron); default 0.5 (perceptron 1)."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate α (η for the perceptron); default 0.5 with SGD (perceptron 1), else the optimizer's own."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", "-o", metavar="NAME[:k=v,...]", help="sgd (default), adagrad, rmsprop, adam or adamw, as nnlite train takes it (e.g. adam:beta2=0.99, sgd:momentum=0.9): each update shows the optimizer's formula and its state before and after."),
+    lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", metavar="NAME[:k=v,...]", help=SCHEDULE_HELP + " Each step shows its α."),
+    l1: float = typer.Option(0.0, "--l1", min=0.0, help="L1 penalty λ₁·Σ|W| on every layer's weights, shown in the loss and in ∂L/∂W."),
+    l2: float = typer.Option(0.0, "--l2", min=0.0, help="L2 penalty λ₂·ΣW² on every layer's weights, shown in the loss and in ∂L/∂W."),
+    dropout: float = typer.Option(0.0, "--dropout", help="Dropout rate p after each hidden layer, as in nnlite train; the trace shows each mask (drawn from --seed)."),
     steps: Optional[int] = typer.Option(None, min=1, help="Training steps to trace (default 1)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Trace whole passes over the data instead (perceptron: give up after this many; default 20)."),
     sample: Optional[int] = typer.Option(None, min=0, help="The first sample (from 0); the trace walks the data in order from it."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Samples per step (default 1)."),
-    seed: int = typer.Option(0, min=0, help="Seed of the initial weights."),
+    seed: int = typer.Option(0, min=0, help="Seed of the initial weights and of dropout's masks."),
     dtype: Optional[DType] = typer.Option(None, help="float32 (default, as in training) or float64 (default for --example).", case_sensitive=False),
     threshold: Optional[float] = typer.Option(None, help="Perceptron: the threshold θ (default 0)."),
     unfused: bool = typer.Option(False, "--unfused", help="Softmax + cross-entropy: also show the softmax Jacobian times ∂L/∂p beside the fused p − y."),
@@ -746,7 +751,7 @@ def trace(
         layers=None if layers is None else runs.hidden_layers(layers), activation=activation,
         output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
         batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
-        device=device,
+        device=device, optimizer=optimizer, lr_schedule=lr_schedule, l1=l1, l2=l2, dropout=dropout,
     )  # fmt: skip
     if output_format == TraceFormat.json:
         trace_view.write_json(events)

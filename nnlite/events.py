@@ -7,6 +7,11 @@ perceptron — and their JSON form (one object per event, full arrays). They
 sit below the model: ``nnlite.trace`` fills them while it watches the
 training driver (``models.Trainer``) take its steps, and ``nnlite.ui``
 renders them. Imports numpy and nnlite's errors only; never renders.
+
+Fields made with ``optional()`` (the optimiser's state, the schedule's α,
+the L1/L2 penalty, dropout's mask) are None in a trace of plain SGD and are
+then left out of the JSON form, so such a trace reads and prints as it did
+before they existed, and a JSON trace written before them still loads.
 """
 
 from __future__ import annotations
@@ -18,6 +23,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nnlite.errors import DataError
+
+
+def optional() -> Any:
+    """A field that is None unless the trace uses it; the JSON form leaves a None out."""
+    return field(default=None, metadata={"optional": True})
+
 
 # ---------------------------------------------------------------------------
 # Events. Arrays are numpy arrays in the trace's dtype (copies, never views);
@@ -36,7 +47,10 @@ class Event:
         """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
         out: dict[str, Any] = {"kind": self.kind}
         for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("optional"):
+                continue
+            out[f.name] = _plain(value)
         return out
 
     def to_line(self) -> str:
@@ -68,6 +82,16 @@ class NetworkTrace(Event):
     unfused: bool = False
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Beyond plain SGD (all None in a plain trace): the optimiser (``Optimizer.as_dict()``,
+    # its "lr" is α₀ = ``lr``), the schedule (``Schedule.as_dict()``), the penalties λ₁ and
+    # λ₂ on every layer's W, the dropout rate p after each hidden layer and the seed of
+    # dropout's masks (``codes.dropout_unit(dropout_seed, t, layer, r·width + c)``).
+    optimizer: dict[str, Any] | None = optional()
+    schedule: dict[str, Any] | None = optional()
+    l1: float | None = optional()
+    l2: float | None = optional()
+    dropout: float | None = optional()
+    dropout_seed: int | None = optional()
 
 
 @dataclass
@@ -80,11 +104,18 @@ class Step(Event):
     rows: list[int]  # sample indices in the data set
     X: np.ndarray  # (m, n_in), a⁰
     Y: np.ndarray  # (m, o), the targets
+    lr: float | None = optional()  # α of this step (after the schedule)
+    t: int | None = optional()  # the update's number, from 1 (Adam's t)
 
 
 @dataclass
 class Forward(Event):
-    """The linear step of layer ℓ: Z = A_prev·W + b."""
+    """The linear step of layer ℓ: Z = A_prev·W + b.
+
+    With dropout p on the layer's input: D = A_prev ⊙ ``mask`` (``mask`` =
+    keep/(1 − p), keep = [``codes.dropout_unit(seed, t, ℓ − 1, r·i + c)`` ≥ p]),
+    and Z = D·W + b. ``D`` is the dropped input the step used.
+    """
 
     kind: ClassVar[str] = "forward"
     step: int
@@ -93,6 +124,9 @@ class Forward(Event):
     W: np.ndarray  # (i, o)
     b: np.ndarray  # (o,)
     Z: np.ndarray  # (m, o)
+    p: float | None = optional()  # the dropout rate on the input
+    mask: np.ndarray | None = optional()  # (m, i): keep/(1 − p), 0 or 1/(1 − p)
+    D: np.ndarray | None = optional()  # (m, i): A_prev ⊙ mask
 
 
 @dataclass
@@ -109,7 +143,13 @@ class Activation(Event):
 
 @dataclass
 class Loss(Event):
-    """L(P, Y) before the update (``when="before"``) or after it (``"after"``)."""
+    """L(P, Y) before the update (``when="before"``) or after it (``"after"``).
+
+    With L1/L2 penalties, ``value`` = ``data_loss`` + ``penalty`` (λ₁·Σ|W| + λ₂·ΣW²
+    over the layers, with W before the step for "before", after it for "after"):
+    "before" is the value the step reported. With dropout both are computed with
+    the step's masks.
+    """
 
     kind: ClassVar[str] = "loss"
     step: int
@@ -119,6 +159,8 @@ class Loss(Event):
     Y: np.ndarray
     value: float
     eps: float
+    data_loss: float | None = optional()  # L(P, Y) alone
+    penalty: float | None = optional()  # λ₁·Σ|W| + λ₂·ΣW², summed over the layers
 
 
 @dataclass
@@ -130,6 +172,11 @@ class Backward(Event):
     dZ = (P − Y)/n directly). ``sigma_prime`` is σ′(Z) as the kernel computes
     it (``activation_grad`` with ∂L/∂A = 1), shown beside dZ = dA ⊙ σ′(Z).
     ``dA_prev`` is None on the first layer: the input needs no gradient.
+
+    With dropout on the layer's input, ``A_prev`` is the dropped input D the
+    step used, ``mask`` its mask, ``dD_prev`` = ∂L/∂D = dZ·Wᵀ and ``dA_prev`` =
+    ``dD_prev`` ⊙ ``mask``. With a penalty, ``dW`` (what the optimiser got) =
+    ``dW_data`` (A_prevᵀ·dZ) + ``dW_penalty`` (λ₁·sign(W) + 2λ₂·W).
     """
 
     kind: ClassVar[str] = "backward"
@@ -151,6 +198,10 @@ class Backward(Event):
     loss: str | None = None  # output layer only
     Y: np.ndarray | None = None  # output layer only
     eps: float | None = None  # output layer only
+    dW_data: np.ndarray | None = optional()  # A_prevᵀ·dZ, with a penalty
+    dW_penalty: np.ndarray | None = optional()  # λ₁·sign(W) + 2λ₂·W
+    mask: np.ndarray | None = optional()  # the dropout mask of the layer's input
+    dD_prev: np.ndarray | None = optional()  # dZ·Wᵀ, before the mask
 
 
 @dataclass
@@ -179,10 +230,18 @@ class Unfused(Event):
 
 @dataclass
 class Update(Event):
-    """One SGD update of a parameter: ``after`` = ``before`` − lr·``grad``.
+    """One update of a parameter; plain SGD: ``after`` = ``before`` − lr·``grad``.
 
     For W the step is computed as training computes it, from the product
     (``dense_sgd_update``): it can differ from ``before − lr·grad`` in the last bit.
+
+    Another optimiser (``rule``: its row in ``nnlite.optim.OPTIMIZERS``; set
+    whenever the trace is not plain SGD) at step ``t`` with α = ``lr``: its
+    state rows before and after (by slot name: velocity, sum, square_avg,
+    buffer, m, v), and the step it took, ``change`` = ``after`` − ``before``.
+    Adam and AdamW also give the bias-corrected M̂ = M/(1 − β₁ᵗ) and V̂ =
+    V/(1 − β₂ᵗ) (``m_hat``, ``v_hat``); AdamW its decayed W·(1 − α·λ)
+    (``decayed``), and then ``change`` = ``after`` − ``decayed`` = −α·M̂/(√V̂ + ε).
     """
 
     kind: ClassVar[str] = "update"
@@ -193,6 +252,14 @@ class Update(Event):
     before: np.ndarray
     grad: np.ndarray
     after: np.ndarray
+    rule: str | None = optional()
+    t: int | None = optional()
+    state_before: dict[str, np.ndarray] | None = optional()
+    state_after: dict[str, np.ndarray] | None = optional()
+    m_hat: np.ndarray | None = optional()
+    v_hat: np.ndarray | None = optional()
+    decayed: np.ndarray | None = optional()
+    change: np.ndarray | None = optional()
 
 
 @dataclass
@@ -254,6 +321,8 @@ EVENTS: dict[str, type[Event]] = {
 def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
@@ -262,7 +331,10 @@ def _plain(value: Any) -> Any:
 
 
 def from_json(obj: dict[str, Any] | str) -> Event:
-    """The event back from its JSON form (a dict or one line); arrays come back as float64."""
+    """The event back from its JSON form (a dict or one line); arrays come back as float64.
+
+    A field the object lacks takes its default (an older trace lacks the optional ones).
+    """
     if isinstance(obj, str):
         obj = json.loads(obj)
     cls = EVENTS.get(obj.get("kind"))
@@ -272,8 +344,12 @@ def from_json(obj: dict[str, Any] | str) -> Event:
         )
     kwargs = {}
     for f in fields(cls):
+        if f.name not in obj and f.metadata.get("optional"):
+            continue
         value = obj.get(f.name)
-        if value is not None and "ndarray" in str(f.type):
+        if isinstance(value, dict) and "ndarray" in str(f.type):
+            value = {k: np.asarray(v, dtype=np.float64) for k, v in value.items()}
+        elif value is not None and "ndarray" in str(f.type):
             value = np.asarray(value, dtype=np.float64)
         kwargs[f.name] = value
     return cls(**kwargs)

@@ -68,6 +68,9 @@ class Callback:
     def on_train_end(self, logs: dict[str, float]) -> None:
         """Called when a fit ends normally, with the final θ on the host (not when interrupted)."""
 
+    def close(self) -> None:
+        """Called when ``fit`` returns or raises: release what the callback holds (a live display)."""
+
     def on_checkpoint(self, model: Sequential, interrupted: bool) -> None:
         """Called every ``checkpoint_every`` epochs and when stopped early.
 
@@ -228,13 +231,14 @@ class Sequential:
                 "put it before a Dense layer"
             )
         # Each Dense layer's input dropout; two Dropouts in a row keep (1 − p₁)(1 − p₂).
-        self._drop_in, keep = [], 1.0
+        self._drop_in, rates = [], []
         for layer in self.stack:
             if isinstance(layer, Dropout):
-                keep *= 1.0 - layer.rate
+                rates.append(layer.rate)
             else:
-                self._drop_in.append(1.0 - keep)
-                keep = 1.0
+                self._drop_in.append(rates[0] if len(rates) == 1 else 1.0 - math.prod(
+                    1.0 - p for p in rates))  # fmt: skip
+                rates = []
         for layer in self.layers[:-1]:
             if layer.activation == "softmax":
                 raise ConfigError("softmax belongs on the output layer only")
@@ -509,111 +513,114 @@ class Sequential:
         if state is not None:
             rng.bit_generator.state = state["rng"]
         callback = _CallbackList(self, [callback] if callback else [], callbacks or [], verbose)
-        self.stop_training = False
-        # the schedule's epoch where this fit starts (old checkpoints: no schedule, any will do)
-        run_epoch0 = state.get("run_epoch", state["epochs_done"]) if state is not None else 0
-        callback.on_train_begin(
-            {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
-             "first_epoch": len(self.history.loss)}
-        )  # fmt: skip
-        self.history.interrupted = False
-        start_time = time.perf_counter()
+        try:
+            self.stop_training = False
+            # the schedule's epoch where this fit starts (old checkpoints: no schedule, any will do)
+            run_epoch0 = state.get("run_epoch", state["epochs_done"]) if state is not None else 0
+            callback.on_train_begin(
+                {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
+                 "first_epoch": len(self.history.loss)}
+            )  # fmt: skip
+            self.history.interrupted = False
+            start_time = time.perf_counter()
 
-        def snapshot(epochs_done: int, position: int, order: Any, stats: Any) -> None:
-            """θ and everything ``resume`` needs, on the host."""
-            mem.get(theta, self.theta)
-            self.resume_state = {
-                "epochs_done": epochs_done,
-                "position": position,  # next sample of ``order``; 0: draw a new order
-                "order": np.array(order, np.int64) if position else np.zeros(0, np.int64),
-                "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
-                "rng": rng.bit_generator.state,
-                "optimizer": opt.as_dict(),
-                "state": trainer.state_slots(),
-                "schedule": schedule.as_dict(),
-                "step": int(trainer.clock[codes.CLOCK_STEP]),
-                "dropout_seed": int(trainer.clock[codes.CLOCK_SEED]),
-                "run_epoch": epochs_done - first + run_epoch0,
-                "n_samples": n,
-                "batch_size": batch_size,
-                "shuffle": bool(shuffle),
-                "data_sha256": digest.value,
-            }
-
-        def stop_early(epochs_done: int, position: int, order: Any, stats: Any) -> History:
-            """Leave a resumable state, hand it to the callback, end the fit."""
-            self.history.seconds += time.perf_counter() - start_time
-            self.history.interrupted = True
-            snapshot(epochs_done, position, order, stats)
-            callback.on_checkpoint(self, True)
-            return self.history
-
-        order = np.arange(n, dtype=np.int64)
-        first = len(self.history.loss)
-        for epoch in range(first, first + epochs):
-            trainer.clock[codes.CLOCK_EPOCH] = epoch - first + run_epoch0  # the schedule's epoch
-            callback.on_epoch_begin(epoch)
-            begin = 0
-            if state is not None and epoch == first and state["position"]:
-                order, begin = state["order"], state["position"]
-                stats = mem.stats(state["stats"])
-            else:
-                if shuffle:
-                    order = rng.permutation(n).astype(np.int64)
-                stats = mem.stats()
-            order_d = mem.put(order) if resident else None  # one copy per epoch
-            for start in range(begin, n, chunk):
-                stop = min(n, start + chunk)
-                if resident:
-                    Xc, Yc, order_c, lo, hi = Xd, Yd, order_d, start, stop
-                else:  # copy this chunk's rows, in the epoch's order
-                    rows_c = order[start:stop]
-                    Xc, Yc, lo, hi = mem.put(X[rows_c]), mem.put(Y[rows_c]), 0, stop - start
-                    order_c = mem.put(np.arange(hi, dtype=np.int64))
-                bad = trainer.run(Xc, Yc, order_c, lo, hi, stats)
-                if bad >= 0:
-                    self.history.seconds += time.perf_counter() - start_time
-                    batch = start // batch_size + int(bad)
-                    rows = min(batch_size, n - batch * batch_size)
-                    mem.get(theta, self.theta)
-                    host_buf = {name: mem.get(a) for name, a in buf.items()}
-                    raise self._divergence(epoch, batch, host_buf, rows, opt.lr, X)
-                done = stop // batch_size + (stop % batch_size > 0)
-                callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
-                if callback.stop_training and stop < n:  # stopped inside the epoch
-                    self._record_start(mem.read_stats(stats))
-                    return stop_early(epoch, stop, order, stats)
-            stats = mem.read_stats(stats)
-            self._record_start(stats)
-            logs = _logs(stats)
-            if theta is not self.theta:  # callbacks see θ on the host (CUDA: one copy an epoch)
+            def snapshot(epochs_done: int, position: int, order: Any, stats: Any) -> None:
+                """θ and everything ``resume`` needs, on the host."""
                 mem.get(theta, self.theta)
-            if val is not None:
-                logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val, theta=theta)
-                logs["val_loss"] += self.penalty()  # as Keras reports it
-            logs["lr"] = trainer.rate()
-            self._record(logs, classify=classify)
-            self.history.samples += n
-            callback.on_epoch_end(epoch, logs)
-            last = epoch == first + epochs - 1
-            if self.stop_training:  # a callback ended the fit (early stopping): a normal end
-                break
-            if callback.stop_training and not last:
-                return stop_early(epoch + 1, 0, order, stats)
-            if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-                snapshot(epoch + 1, 0, order, stats)
-                callback.on_checkpoint(self, False)
-        mem.get(theta, self.theta)  # θ comes back once, at the end
-        self.history.seconds += time.perf_counter() - start_time
-        self.resume_state = None  # finished: nothing left to resume
-        last = n - (batches - 1) * batch_size  # rows of the last batch, whose A is in buf
-        A_last = mem.get(buf["A"])
-        recent = [self.layer_view(A_last, i, last) for i in range(len(self.layers))]
-        self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr, recent)
-        for line in self.history.diagnosis:
-            warnings.warn(line, LearnerWarning, stacklevel=2)
-        callback.on_train_end(self.history.last_logs())
-        return self.history
+                self.resume_state = {
+                    "epochs_done": epochs_done,
+                    "position": position,  # next sample of ``order``; 0: draw a new order
+                    "order": np.array(order, np.int64) if position else np.zeros(0, np.int64),
+                    "stats": np.array(mem.read_stats(stats) if position else np.zeros(4), np.float64),
+                    "rng": rng.bit_generator.state,
+                    "optimizer": opt.as_dict(),
+                    "state": trainer.state_slots(),
+                    "schedule": schedule.as_dict(),
+                    "step": int(trainer.clock[codes.CLOCK_STEP]),
+                    "dropout_seed": int(trainer.clock[codes.CLOCK_SEED]),
+                    "run_epoch": epochs_done - first + run_epoch0,
+                    "n_samples": n,
+                    "batch_size": batch_size,
+                    "shuffle": bool(shuffle),
+                    "data_sha256": digest.value,
+                }
+
+            def stop_early(epochs_done: int, position: int, order: Any, stats: Any) -> History:
+                """Leave a resumable state, hand it to the callback, end the fit."""
+                self.history.seconds += time.perf_counter() - start_time
+                self.history.interrupted = True
+                snapshot(epochs_done, position, order, stats)
+                callback.on_checkpoint(self, True)
+                return self.history
+
+            order = np.arange(n, dtype=np.int64)
+            first = len(self.history.loss)
+            for epoch in range(first, first + epochs):
+                trainer.clock[codes.CLOCK_EPOCH] = epoch - first + run_epoch0  # the schedule's epoch
+                callback.on_epoch_begin(epoch)
+                begin = 0
+                if state is not None and epoch == first and state["position"]:
+                    order, begin = state["order"], state["position"]
+                    stats = mem.stats(state["stats"])
+                else:
+                    if shuffle:
+                        order = rng.permutation(n).astype(np.int64)
+                    stats = mem.stats()
+                order_d = mem.put(order) if resident else None  # one copy per epoch
+                for start in range(begin, n, chunk):
+                    stop = min(n, start + chunk)
+                    if resident:
+                        Xc, Yc, order_c, lo, hi = Xd, Yd, order_d, start, stop
+                    else:  # copy this chunk's rows, in the epoch's order
+                        rows_c = order[start:stop]
+                        Xc, Yc, lo, hi = mem.put(X[rows_c]), mem.put(Y[rows_c]), 0, stop - start
+                        order_c = mem.put(np.arange(hi, dtype=np.int64))
+                    bad = trainer.run(Xc, Yc, order_c, lo, hi, stats)
+                    if bad >= 0:
+                        self.history.seconds += time.perf_counter() - start_time
+                        batch = start // batch_size + int(bad)
+                        rows = min(batch_size, n - batch * batch_size)
+                        mem.get(theta, self.theta)
+                        host_buf = {name: mem.get(a) for name, a in buf.items()}
+                        raise self._divergence(epoch, batch, host_buf, rows, opt.lr, X)
+                    done = stop // batch_size + (stop % batch_size > 0)
+                    callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
+                    if callback.stop_training and stop < n:  # stopped inside the epoch
+                        self._record_start(mem.read_stats(stats))
+                        return stop_early(epoch, stop, order, stats)
+                stats = mem.read_stats(stats)
+                self._record_start(stats)
+                logs = _logs(stats)
+                if theta is not self.theta:  # callbacks see θ on the host (CUDA: one copy an epoch)
+                    mem.get(theta, self.theta)
+                if val is not None:
+                    logs["val_loss"], logs["val_accuracy"] = self._evaluate_matrix(*val, theta=theta)
+                    logs["val_loss"] += self.penalty()  # as Keras reports it
+                logs["lr"] = trainer.rate()
+                self._record(logs, classify=classify)
+                self.history.samples += n
+                callback.on_epoch_end(epoch, logs)
+                last = epoch == first + epochs - 1
+                if self.stop_training:  # a callback ended the fit (early stopping): a normal end
+                    break
+                if callback.stop_training and not last:
+                    return stop_early(epoch + 1, 0, order, stats)
+                if checkpoint_every and (epoch + 1) % checkpoint_every == 0:
+                    snapshot(epoch + 1, 0, order, stats)
+                    callback.on_checkpoint(self, False)
+            mem.get(theta, self.theta)  # θ comes back once, at the end
+            self.history.seconds += time.perf_counter() - start_time
+            self.resume_state = None  # finished: nothing left to resume
+            last = n - (batches - 1) * batch_size  # rows of the last batch, whose A is in buf
+            A_last = mem.get(buf["A"])
+            recent = [self.layer_view(A_last, i, last) for i in range(len(self.layers))]
+            self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr, recent)
+            for line in self.history.diagnosis:
+                warnings.warn(line, LearnerWarning, stacklevel=2)
+            callback.on_train_end(self.history.last_logs())
+            return self.history
+        finally:  # a live progress display ends even when the fit raises
+            callback.close()
 
     def _record_start(self, stats: np.ndarray) -> None:
         if math.isnan(self.history.start_loss) and stats[2] > 0:
@@ -891,6 +898,10 @@ class _CallbackList(Callback):
         for cb in self.items:
             cb.on_checkpoint(model, interrupted)
 
+    def close(self) -> None:
+        for cb in self.items:
+            cb.close()
+
 
 def _schedule(schedule: Schedule | str | None) -> Schedule:
     if schedule is None:
@@ -926,7 +937,7 @@ def _split(X: Any, y: Any, fraction: Any) -> tuple[Any, Any, tuple[Any, Any]]:
         )
     X, y = np.asarray(X), np.asarray(y)
     n = X.shape[0] if X.ndim else 0
-    at = int(math.ceil(n * (1.0 - fraction)))
+    at = int(math.floor(n * (1.0 - fraction)))  # Keras's split point
     if at < 1 or at >= n:
         raise DataError(
             f"validation_split {fraction:g} of {n} samples leaves "

@@ -14,6 +14,12 @@ a ``_StepObserver`` reads what the step left in its buffers (every Z, A, dZ,
 disagree with training. What the step never stores (∂L/∂W, folded into
 plain SGD's update; σ′ for display; the long way round of ``unfused``; the
 loss after the update) is computed from those buffers with the same kernels.
+Beyond plain SGD (``optimizer``, ``lr_schedule``, ``l1``/``l2``, ``dropout``)
+the observer also reads the step's clock (t, and α from the schedule), the
+optimiser's state before and after, the gradient the optimiser got (penalty
+included) and each dropped input; it recomputes each dropout mask from
+``codes.dropout_unit`` and the penalty and its gradient with the CPU kernels
+(``network_penalty``, ``penalty_grad``), for display.
 The perceptron's trace calls ``perceptron_predict`` and ``perceptron_step``
 one sample at a time.
 
@@ -22,8 +28,10 @@ Never typer or rich; never prints: ``nnlite/ui/trace.py`` renders, ``cli.py``
 wires.
 
 Omits: shuffling (the trace walks the samples in order, starting at
-``sample``, so a learner can follow them), validation data, and optimisers
-other than SGD.
+``sample``, so a learner can follow them), validation data, dropout on the
+network's inputs (``dropout`` acts after each hidden layer, as ``nnlite
+train --dropout``), and per-layer penalties (``l1``/``l2`` apply to every
+layer).
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlite import activations, datasets, losses
+from nnlite import activations, datasets, losses, runs
 from nnlite.config import CLIP_EPS
 from nnlite.errors import ConfigError
 from nnlite.events import (
@@ -54,10 +62,11 @@ from nnlite.events import (
     Update,
     from_json,
 )
-from nnlite.kernels import get_backend, memory_for, resolve_device
-from nnlite.layers import Dense
+from nnlite.kernels import codes, cpu, get_backend, memory_for, resolve_device
+from nnlite.layers import Dense, Dropout
 from nnlite.models import Sequential, Trainer
-from nnlite.optim import SGD
+from nnlite.optim import SGD, Optimizer
+from nnlite.schedules import Schedule
 
 __all__ = [  # the events, re-exported: ``nnlite.trace`` is where a learner meets them
     "EVENTS", "Activation", "Backward", "Event", "Forward", "Loss", "NetworkTrace",
@@ -128,6 +137,11 @@ def run(
     device: Any = "cpu",
     gate: Any = None,
     threshold: float | None = None,
+    optimizer: Any = None,
+    lr_schedule: Any = None,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    dropout: float = 0.0,
 ) -> Iterator[Event]:
     """Check the options and return the trace: an iterator of events, header first.
 
@@ -145,6 +159,16 @@ def run(
     example defaults to float64 on the CPU), ``unfused``, ``device``.
     ``example="mazur"`` fixes the network, data and weights to Mazur's.
 
+    Beyond plain SGD (not with the example): ``optimizer`` (a name or spec
+    such as ``"adam:beta2=0.99"``, as ``nnlite train --optimizer`` takes it,
+    or an ``Optimizer``; default SGD; ``lr`` then defaults to the optimiser's
+    own α, except SGD's 0.5), ``lr_schedule`` (a ``Schedule`` or a spec such
+    as ``"step:gamma=0.5,step_size=2,per=step"``), ``l1`` and ``l2`` (penalties
+    on every layer's W) and ``dropout`` (rate p after each hidden layer; the
+    masks are drawn from ``seed``, as ``fit(seed=...)`` draws them). The
+    trace then shows each step's α and t, the masks, the penalty in the loss
+    and in ∂L/∂W, and the optimiser's state before and after each update.
+
     Perceptron (``model="perceptron"``): ``gate`` (default and), ``lr`` (η,
     default 1), ``threshold`` (θ, default 0), ``epochs`` (give up after this
     many, default 20), ``dtype``, ``device``.
@@ -153,12 +177,16 @@ def run(
     one-line message for a bad option or combination.
     """
     kind = _choice(model, MODELS, "model")
+    beyond = {  # the options beyond plain SGD; 0 means not given
+        "optimizer": optimizer, "lr_schedule": lr_schedule,
+        "l1": l1 or None, "l2": l2 or None, "dropout": dropout or None,
+    }  # fmt: skip
     if kind == "perceptron":
         _refuse(
             "model='perceptron'",
             example=example, dataset=dataset, layers=layers, activation=activation,
             output=output, loss=loss, steps=steps, sample=sample, batch_size=batch_size,
-            unfused=unfused or None,
+            unfused=unfused or None, **beyond,
         )  # fmt: skip
         return _perceptron(
             gate=_choice(gate if gate is not None else "and", ("and", "or", "nand", "xor"), "gate"),
@@ -178,16 +206,20 @@ def run(
         _refuse(
             f"example={name!r} (it fixes the network, the data and the weights)",
             dataset=dataset, layers=layers, activation=activation, output=output, loss=loss,
-            sample=sample, batch_size=batch_size, unfused=unfused or None,
+            sample=sample, batch_size=batch_size, unfused=unfused or None, **beyond,
         )  # fmt: skip
         net, X, Y, ds_name = _mazur(dtype, device)
         caught: list[str] = []
         notes = list(MAZUR_NOTES)
-        lr = MAZUR["lr"] if lr is None else lr
         hold_biases = True
+        opt, schedule = SGD(_rate(MAZUR["lr"] if lr is None else lr)).validate(), Schedule()
     else:
+        opt = _optimizer(optimizer, lr)
+        schedule = _schedule(lr_schedule)
+        l1, l2 = _penalty(l1, "l1"), _penalty(l2, "l2")
+        dropout = _dropout(dropout)
         net, X, Y, ds_name, caught = _network(
-            dataset, layers, activation, output, loss, dtype, device, seed
+            dataset, layers, activation, output, loss, dtype, device, seed, l1, l2, dropout
         )
         notes, name, hold_biases = [], None, False
         if unfused and (net.layers[-1].activation, net.loss) not in losses.FUSED:
@@ -197,7 +229,8 @@ def run(
                 f"not {net.layers[-1].activation} with {net.loss}",
                 param=("unfused", "output", "loss"),
             )
-    lr = _rate(DEFAULT_LR if lr is None else lr)
+    lr = float(opt.lr)
+    plain = opt.code == codes.SGD and schedule.name == "constant" and not (l1 or l2 or dropout)
     n = X.shape[0]
     B = min(_count(1 if batch_size is None else batch_size, "batch_size"), n)
     first = 0 if sample is None else _index(sample, n, ds_name)
@@ -232,7 +265,10 @@ def run(
         warnings=caught,
         notes=notes,
     )
-    return _network_steps(net, X, Y, header)
+    if not plain:
+        header.optimizer, header.schedule = opt.as_dict(), schedule.as_dict()
+        header.l1, header.l2, header.dropout = l1, l2, dropout
+    return _network_steps(net, X, Y, header, opt, schedule)
 
 
 # ---------------------------------------------------------------------------
@@ -298,6 +334,50 @@ def _rate(value: Any) -> float:
     return float(opt.lr)
 
 
+def _optimizer(optimizer: Any, lr: Any) -> Optimizer:
+    """The optimiser to trace, validated: SGD at α = ``lr`` (default 0.5) when none is given.
+
+    A spec (``"adam:beta2=0.99"``) is read as ``nnlite train --optimizer`` reads it,
+    ``lr`` joining its values; without an α anywhere SGD takes the trace's 0.5 and the
+    others their own default. An ``Optimizer`` carries its own α.
+    """
+    if optimizer is None:
+        return SGD(_rate(DEFAULT_LR if lr is None else lr)).validate()
+    if isinstance(optimizer, Optimizer):
+        if lr is not None:
+            raise ConfigError(
+                "give the learning rate in the optimizer or as 'lr', not both",
+                param=("lr", "optimizer"),
+            )
+        return Optimizer(optimizer.name, **optimizer.values).validate()
+    spec = str(getattr(optimizer, "value", optimizer))
+    name, _, rest = spec.partition(":")
+    keys = {item.partition("=")[0].strip() for item in rest.split(",")}
+    if lr is None and name.strip().lower() == "sgd" and "lr" not in keys:
+        lr = DEFAULT_LR
+    return runs.parse_optimizer(spec, lr=lr)
+
+
+def _schedule(spec: Any) -> Schedule:
+    if spec is None:
+        return Schedule()
+    if isinstance(spec, Schedule):
+        return spec
+    return Schedule.parse(str(getattr(spec, "value", spec)))
+
+
+def _penalty(value: Any, name: str) -> float:
+    layer = Dense(1, l1=value) if name == "l1" else Dense(1, l2=value)
+    layer.validate()  # Dense's own check of λ
+    return float(getattr(layer, name))
+
+
+def _dropout(value: Any) -> float:
+    layer = Dropout(value)
+    layer.validate()
+    return float(layer.rate)
+
+
 def _default_dtype(dtype: Any, device: Any, example: bool) -> Any:
     if dtype is not None:
         return np.dtype(_name(dtype)) if _name(dtype) in ("float32", "float64") else dtype
@@ -331,6 +411,9 @@ def _network(
     dtype: Any,
     device: Any,
     seed: int,
+    l1: float = 0.0,
+    l2: float = 0.0,
+    dropout: float = 0.0,
 ) -> tuple[Sequential, np.ndarray, np.ndarray, str, list[str]]:
     ds = datasets.load(DEFAULT_DATASET if dataset is None else dataset, seed=seed)
     hidden = list(DEFAULT_HIDDEN if layers is None else layers)
@@ -349,8 +432,17 @@ def _network(
     if loss_name == "auto":
         # The lesson meets MSE first; cross-entropy is the partner of softmax.
         loss_name = "cce" if out_act == "softmax" else "mse"
+    if dropout and not hidden:
+        raise ConfigError(
+            "'dropout' acts after hidden layers, and this network has none", param="dropout"
+        )
+    stack: list[Any] = []
+    for u in hidden:  # each hidden layer, then its dropout (as ``nnlite train`` builds it)
+        stack.append(Dense(u, act, l1=l1, l2=l2))
+        if dropout:
+            stack.append(Dropout(dropout))
     net = Sequential(
-        [Dense(u, act) for u in hidden] + [Dense(units, out_act)],
+        stack + [Dense(units, out_act, l1=l1, l2=l2)],
         loss=loss_name,
         dtype=_default_dtype(dtype, device, example=False),
         device=_name(device),
@@ -405,6 +497,16 @@ class _StepObserver:
     into its update), σ′(Z) (``activation_grad`` with ∂L/∂A = 1), the long way
     round of ``--unfused``, and the loss after the update (``forward_pass`` and
     ``loss_value``, into buffers of its own). Nothing here changes θ.
+
+    Beyond plain SGD (``rich``) it also copies the optimiser's state before the
+    step and reads, after it: t and α (the trainer's clock and schedule), the
+    state after, the gradient the optimiser got (in the step's ``grad`` buffer,
+    penalty included, whenever the update is not plain SGD without penalty),
+    and each hidden layer's dropped input (``Dbuf``). For display it
+    recomputes each dropout mask (``codes.dropout_unit``), ∂L/∂D = dZ·Wᵀ before
+    the mask (``dense_backward``, W before the step), the penalty and its
+    gradient (the CPU kernels ``network_penalty`` and ``penalty_grad``, on host
+    copies) and Adam's M̂ and V̂.
     """
 
     def __init__(self, net: Sequential, h: NetworkTrace):
@@ -421,6 +523,12 @@ class _StepObserver:
             self.dZ_u = mem.put(np.zeros((B, dims[-1]), net.dtype))
         self.Z_after = mem.put(np.zeros(B * net._units, net.dtype))  # the forward pass after
         self.A_after = mem.put(np.zeros(B * net._units, net.dtype))
+        self.rich = h.optimizer is not None  # beyond plain SGD: state, α, t, penalty, masks
+        self.layer_hyper = net.layer_hyper()  # (λ₁, λ₂, input dropout p) per layer
+        self.penalised = [bool(l1 or l2) for l1, l2, _ in self.layer_hyper]
+        self.drop = [float(p) for p in self.layer_hyper[:, codes.DROP]]
+        if any(self.drop):
+            self.dD = mem.put(np.zeros(B * net._units, net.dtype))  # ∂L/∂D, before the mask
         self.events: list[Event] = []
 
     def host(self, a: Any) -> np.ndarray:
@@ -428,6 +536,8 @@ class _StepObserver:
 
     def before_step(self, trainer: Trainer, rows: np.ndarray) -> None:
         self.before = self.host(trainer.theta)
+        if self.rich:
+            self.state_before = self.host(trainer.state)
 
     def after_step(self, trainer: Trainer, rows: np.ndarray, stats: np.ndarray) -> None:
         net, h = self.net, self.h
@@ -444,18 +554,38 @@ class _StepObserver:
         before = net.param_views(self.before)
         after = net.param_views(self.host(trainer.theta))
         out = self.events
-        out.append(Step(step=step, epoch=self.epoch, rows=[int(r) for r in rows], X=Xh, Y=Yh))
+        self.t = int(trainer.clock[codes.CLOCK_STEP])  # this step's t (the step stored it)
+        self.lr = trainer.rate() if self.rich else h.lr  # α of this step
+        seed = int(trainer.clock[codes.CLOCK_SEED])
+        clock = {"lr": self.lr, "t": self.t} if self.rich else {}
+        out.append(Step(step=step, epoch=self.epoch, rows=[int(r) for r in rows], X=Xh, Y=Yh,
+                        **clock))  # fmt: skip
 
-        # Forward propagation, left to right: z = a·W + b, a = σ(z) (as the step did it).
+        # Forward propagation, left to right: z = a·W + b, a = σ(z) (as the step did it);
+        # with dropout on a hidden layer's output, the next layer reads d = a ⊙ mask.
         A_prev = Xh
+        inputs: list[Any] = []  # each layer's input as the step used it (device arrays)
+        masks: list[np.ndarray | None] = []
         for layer in range(L):
             W, b = before[layer]
-            out.append(Forward(step, layer + 1, A_prev, W.copy(), b.copy(), self.host(Zs[layer])))
+            p, dropped = self.drop[layer], {}
+            inputs.append(As[layer - 1] if layer > 0 else Xm)
+            masks.append(None)
+            if p > 0 and layer > 0:  # the trace drops hidden layers' outputs only
+                masks[layer] = _mask(seed, self.t, layer, m, A_prev.shape[1], p, net.dtype)
+                inputs[layer] = view(trainer.Dbuf, layer - 1, m)
+                dropped = {"p": p, "mask": masks[layer], "D": self.host(inputs[layer])}
+            out.append(Forward(step, layer + 1, A_prev, W.copy(), b.copy(), self.host(Zs[layer]),
+                               **dropped))  # fmt: skip
             out.append(Activation(step, layer + 1, h.activations[layer], self.host(Zs[layer]),
                                   self.host(As[layer])))  # fmt: skip
             A_prev = self.host(As[layer])
+        parts = {}
+        if self.rich and any(self.penalised):  # L = data loss + λ₁·Σ|W| + λ₂·ΣW², W before
+            data = float(k.loss_value(As[-1], trainer.Yb[:m], losses.code(h.loss), eps))
+            parts = {"data_loss": data, "penalty": self._penalty(self.before)}
         out.append(Loss(step, "before", h.loss, self.host(As[-1]), Yh.copy(), float(stats[3]),
-                        eps))  # fmt: skip
+                        eps, **parts))  # fmt: skip
 
         # Backward propagation, right to left.
         if h.unfused:
@@ -468,7 +598,13 @@ class _StepObserver:
                 self.host(dP), long_way, short_way, float(np.max(np.abs(long_way - short_way))),
                 eps,
             ))  # fmt: skip
+        # The gradient the optimiser got: in the step's grad buffer, unless plain SGD without
+        # penalty folded ∂L/∂W into its update (then computed here, as before).
+        stored = self.rich and (trainer.opt.code != codes.SGD or any(self.penalised))
+        step_grads = net.param_views(self.host(buf["grad"])) if stored else None
         W_now = net.param_views(trainer.theta)  # dense_backward reads W only for a dX
+        W_then = net.param_views(net.memory.put(self.before)) if any(self.drop) else W_now
+        self.shown: list[tuple[np.ndarray, np.ndarray]] = [None] * L  # type: ignore[list-item]
         for layer in range(L - 1, -1, -1):
             last = layer == L - 1
             slope = None
@@ -477,45 +613,134 @@ class _StepObserver:
                                   self.slopes[layer][:m], self.acts[layer])  # fmt: skip
                 slope = self.host(self.slopes[layer][:m])
             dW, db = self.grads[layer]
-            A_prev = As[layer - 1] if layer > 0 else Xm
-            k.dense_backward(A_prev, W_now[layer][0], dZs[layer], dW, db, A_prev, False)
+            A_prev, extra = inputs[layer], {}
+            if masks[layer] is not None:  # ∂L/∂d = ∂L/∂z·Wᵀ (W before the step), then ⊙ mask
+                dD = view(self.dD, layer - 1, m)
+                k.dense_backward(A_prev, W_then[layer][0], dZs[layer], dW, db, dD, True)
+                extra = {"mask": masks[layer], "dD_prev": self.host(dD)}
+            else:
+                k.dense_backward(A_prev, W_now[layer][0], dZs[layer], dW, db, A_prev, False)
             W = before[layer][0]
+            dW, db = self.host(dW), self.host(db)
+            if stored:
+                if self.penalised[layer]:  # ∂L/∂W = a_prevᵀ·∂L/∂z + λ₁·sign(W) + 2λ₂·W
+                    l1, l2, _ = self.layer_hyper[layer]
+                    pen = np.zeros_like(W)
+                    cpu.penalty_grad(W, pen, l1, l2)
+                    extra.update(dW_data=dW, dW_penalty=pen)
+                dW, db = (g.copy() for g in step_grads[layer])
+            self.shown[layer] = (dW, db)
             out.append(Backward(
                 step=step, layer=layer + 1, activation=h.activations[layer], output=last,
                 fused=last and self.fused, Z=self.host(Zs[layer]), A=self.host(As[layer]),
                 dA=None if last and self.fused else self.host(dAs[layer]), sigma_prime=slope,
                 dZ=self.host(dZs[layer]), A_prev=self.host(A_prev), W=W.copy(),
-                dW=self.host(dW), db=self.host(db),
+                dW=dW, db=db,
                 dA_prev=self.host(dAs[layer - 1]) if layer > 0 else None,
                 loss=h.loss if last else None, Y=Yh.copy() if last else None,
-                eps=eps if last else None,
+                eps=eps if last else None, **extra,
             ))  # fmt: skip
 
-        # The update the step took: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b.
+        # The update the step took: W ← W − α·∂L/∂W, b ← b − α·∂L/∂b (or the optimiser's rule).
+        state_after = self.host(trainer.state) if self.rich else None
         for layer in range(L):
-            for name, was, now, grad in zip("Wb", before[layer], after[layer], self.grads[layer]):
+            for j, (name, was, now) in enumerate(zip("Wb", before[layer], after[layer])):
                 if name == "b" and h.hold_biases:
                     continue
-                out.append(Update(step, layer + 1, name, h.lr, was.copy(), self.host(grad),
-                                  now.copy()))  # fmt: skip
+                rule = self._rule(trainer.opt, state_after, layer, j, was, now) if self.rich else {}
+                out.append(Update(step, layer + 1, name, self.lr, was.copy(),
+                                  self.shown[layer][j].copy(), now.copy(), **rule))  # fmt: skip
+
+    def _penalty(self, theta: np.ndarray) -> float:
+        """λ₁·Σ|W| + λ₂·ΣW² of the flat ``theta`` (a host copy), as the step adds it."""
+        return float(cpu.network_penalty(theta, self.net._dims, self.layer_hyper))
+
+    def _rule(
+        self, opt: Optimizer, state_after: np.ndarray, layer: int, j: int, was: np.ndarray,
+        now: np.ndarray,
+    ) -> dict[str, Any]:  # fmt: skip
+        """The optimiser's side of one parameter's update: its state, M̂ and V̂, the change."""
+        views = self.net.param_views
+        slots = opt.slots
+        rule: dict[str, Any] = {"rule": opt.name, "t": self.t}
+        if slots:
+            rule["state_before"] = {s: views(row)[layer][j].copy()
+                                    for s, row in zip(slots, self.state_before)}  # fmt: skip
+            rule["state_after"] = {s: views(row)[layer][j].copy()
+                                   for s, row in zip(slots, state_after)}  # fmt: skip
+        start = was
+        if opt.name in ("adam", "adamw"):
+            v, t, dt = opt.values, self.t, was.dtype
+            M, V = rule["state_after"]["m"], rule["state_after"]["v"]
+            rule["m_hat"] = (M / (1.0 - v["beta1"] ** t)).astype(dt)  # M̂ = M/(1 − β₁ᵗ)
+            rule["v_hat"] = (V / (1.0 - v["beta2"] ** t)).astype(dt)  # V̂ = V/(1 − β₂ᵗ)
+            if opt.name == "adamw" and v["weight_decay"] > 0:  # W·(1 − α·λ), as the kernel
+                start = was * dt.type(1.0 - self.lr * v["weight_decay"])
+                rule["decayed"] = start
+        rule["change"] = now - start
+        return rule
 
     def loss_after(self, trainer: Trainer, m: int) -> Loss:
-        """The loss on the same batch after the update (forward pass and loss; θ unchanged)."""
+        """The loss on the same batch after the update (forward pass and loss; θ unchanged).
+
+        With dropout, the forward pass uses the step's masks (the objective it descended);
+        with a penalty, the loss includes it at the W after the step.
+        """
         net, h, k = self.net, self.h, self.net.kernels
         Xm, Ym = trainer.Xb[:m], trainer.Yb[:m]
-        k.forward_pass(Xm, trainer.theta, net._dims, net._acts, self.Z_after, self.A_after)
-        P = net.layer_view(self.A_after, len(self.acts) - 1, m)
-        value = float(k.loss_value(P, Ym, losses.code(h.loss), h.eps))
-        return Loss(step=self.step_number, when="after", loss=h.loss, P=self.host(P),
-                    Y=self.host(Ym), value=value, eps=h.eps)  # fmt: skip
+        if any(self.drop):
+            P, value = self._forward_dropped(trainer, m)
+        else:
+            k.forward_pass(Xm, trainer.theta, net._dims, net._acts, self.Z_after, self.A_after)
+            P = net.layer_view(self.A_after, len(self.acts) - 1, m)
+            value = float(k.loss_value(P, Ym, losses.code(h.loss), h.eps))
+            P = self.host(P)
+        parts = {}
+        if self.rich and any(self.penalised):
+            parts = {"data_loss": value, "penalty": self._penalty(self.host(trainer.theta))}
+            value = value + parts["penalty"]
+        return Loss(step=self.step_number, when="after", loss=h.loss, P=P,
+                    Y=self.host(Ym), value=value, eps=h.eps, **parts)  # fmt: skip
+
+    def _forward_dropped(self, trainer: Trainer, m: int) -> tuple[np.ndarray, float]:
+        """P and the data loss after the step, through this step's dropout masks (host, CPU)."""
+        net, h = self.net, self.h
+        A_prev = self.host(trainer.Xb[:m])
+        seed = int(trainer.clock[codes.CLOCK_SEED])
+        for layer, (W, b) in enumerate(net.param_views(self.host(trainer.theta))):
+            D = A_prev
+            if self.drop[layer] > 0:
+                D = np.empty_like(A_prev)
+                cpu.dropout_forward(A_prev, D, self.drop[layer], seed, self.t, layer)
+            Z = np.empty((m, W.shape[1]), net.dtype)
+            A = np.empty_like(Z)
+            cpu.dense_forward(D, W, b, Z, A, self.acts[layer])  # z = d·W + b, a = σ(z)
+            A_prev = A
+        Y = self.host(trainer.Yb[:m])
+        return A_prev, float(cpu.loss_value(A_prev, Y, losses.code(h.loss), h.eps))
+
+
+def _mask(seed: int, t: int, layer: int, m: int, width: int, p: float, dtype: Any) -> np.ndarray:
+    """Inverted dropout's mask of ``layer``'s (m, width) input at step t: keep/(1 − p).
+
+    keep(r, c) = ``codes.dropout_unit(seed, t, layer, r·width + c)`` ≥ p, the rule the
+    kernels follow (the function's integer arithmetic works on a NumPy int64 array).
+    """
+    u = codes.dropout_unit(seed, t, layer, np.arange(m * width, dtype=np.int64))
+    dt = np.dtype(dtype)
+    return np.where(u >= p, dt.type(1.0 / (1.0 - p)), dt.type(0)).reshape(m, width)
 
 
 def _network_steps(
-    net: Sequential, X: np.ndarray, Y: np.ndarray, h: NetworkTrace
-) -> Iterator[Event]:
+    net: Sequential, X: np.ndarray, Y: np.ndarray, h: NetworkTrace, opt: Optimizer,
+    schedule: Schedule,
+) -> Iterator[Event]:  # fmt: skip
     mem = net.memory
-    opt = SGD(h.lr).validate()
-    trainer = Trainer(net, opt, h.batch_size)  # on the CPU its θ is net.theta itself
+    # The model's own training step; on the CPU its θ is net.theta itself. Dropout's
+    # masks come from ``seed``, as ``fit(seed=...)`` draws them.
+    trainer = Trainer(net, opt, h.batch_size, schedule=schedule, seed=h.seed)
+    if h.dropout:
+        h.dropout_seed = int(trainer.clock[codes.CLOCK_SEED])
     watch = _StepObserver(net, h)
     Xd, Yd = mem.put(X), mem.put(Y)
     B, n = h.batch_size, h.n_samples
@@ -525,6 +750,7 @@ def _network_steps(
         epoch, j = divmod(s, h.steps_per_epoch)
         rows = order[j * B : (j + 1) * B]
         watch.step_number, watch.epoch, watch.events = s + 1, epoch + 1, []
+        trainer.clock[codes.CLOCK_EPOCH] = epoch  # a per-epoch schedule's time
         trainer.step(Xd, Yd, rows, watch)
         if h.hold_biases:  # Mazur's convention: only the weights learn; b goes back
             theta = watch.host(trainer.theta)

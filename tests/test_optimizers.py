@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import reference as ref
 from nnlite import Dense, Sequential
 from nnlite.errors import ConfigError
 from nnlite.kernels import codes, cpu
@@ -350,7 +350,8 @@ def test_validation_split_holds_out_the_last_rows_like_keras():
     m = Sequential([Dense(2, "softmax")], dtype=np.float64, n_inputs=2)
     ref_model = Sequential([Dense(2, "softmax")], dtype=np.float64, n_inputs=2)
     h = m.fit(X, y, epochs=2, validation_split=0.25, seed=1)
-    h2 = ref_model.fit(X[:8], y[:8], epochs=2, validation_data=(X[8:], y[8:]), seed=1)
+    # Keras's split point: ⌊10·(1 − 0.25)⌋ = 7 training rows, the last 3 for validation
+    h2 = ref_model.fit(X[:7], y[:7], epochs=2, validation_data=(X[7:], y[7:]), seed=1)
     assert h.val_loss == h2.val_loss and h.loss == h2.loss
     with pytest.raises(ConfigError, match="not both"):
         m.fit(X, y, validation_split=0.2, validation_data=(X, y))

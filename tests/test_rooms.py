@@ -158,8 +158,11 @@ def _imports(tree: ast.AST) -> set[str]:
 
 # The one door from the core to the UI: ``fit(verbose=1|2)`` asks for a progress display
 # (Keras's habit), and only then loads it, inside ``fit``.
+# nnlite.keras is a front end whose Keras API prints (summary(), verbose): its door is the
+# same, inside the functions that show something.
 UI_DOORS = {
     "nnlite/models.py": {"nnlite.ui.fit_progress", "nnlite.ui.fit_progress.progress_callback"},
+    "nnlite/keras/models.py": {"nnlite.ui.fit_progress", "nnlite.ui.model_summary"},
 }
 
 

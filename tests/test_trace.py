@@ -15,7 +15,14 @@ Claims checked:
   elides large matrices, colours by sign and honours ``--precision``;
 - Matt Mazur's published worked example, to the digits he prints;
 - the CLI: JSON is one object per line; ``--interactive`` never waits without a terminal
-  and ``q`` quits in one; a bad option is one ``error:`` line and a non-zero exit.
+  and ``q`` quits in one; a bad option is one ``error:`` line and a non-zero exit;
+- beyond plain SGD (``optimizer``, ``lr_schedule``, ``l1``/``l2``, ``dropout``): every
+  optimiser's update, state, Adam's M̂ and V̂ and the step agree with a float64 recurrence
+  written from the published definition (``tests/reference.py``); the dropout mask shown is
+  the one the step applied (forward and backward); the penalty is in the loss and in ∂L/∂W;
+  each step's α is ``Schedule.rate`` at that step; such a trace ends on ``fit``'s weights
+  bit for bit; the new fields survive JSON and an older trace without them still loads;
+  the text fits 80 columns and names each formula.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +44,7 @@ from typer.testing import CliRunner
 import cli
 from nnlite import Perceptron, Sequential, trace
 from nnlite.errors import DataError
+from nnlite.kernels import codes
 from nnlite.layers import Dense
 from nnlite.ui import trace as ui_trace
 
@@ -68,18 +77,30 @@ def recompute(events: list[dict]) -> int:
     """Check every event against ``reference`` from its own inputs; return how many."""
     header = events[0]
     tol = TOL[header["dtype"]] if header["kind"] == "trace" else TOL["float64"]
+    penalty = (header.get("l1") or 0.0, header.get("l2") or 0.0)
     checked = 0
     for e in events[1:]:
         kind = e["kind"]
         what = f"{kind} step {e.get('step')} layer {e.get('layer')}"
-        if kind == "forward":  # z = a·W + b
-            close(e["Z"], A(e["A_prev"]) @ A(e["W"]) + A(e["b"]), tol, what)
+        if kind == "forward":  # z = a·W + b; with dropout z = d·W + b, d = a ⊙ mask
+            X = A(e["A_prev"])
+            if "mask" in e:
+                mask, keep = A(e["mask"]), 1.0 / (1.0 - e["p"])
+                assert np.all(np.isclose(mask, 0.0) | np.isclose(mask, keep, rtol=1e-7)), what
+                close(e["D"], X * mask, tol, what)
+                X = A(e["D"])
+            close(e["Z"], X @ A(e["W"]) + A(e["b"]), tol, what)
         elif kind == "activation":  # a = σ(z)
             close(e["A"], ref.activation(e["Z"], e["activation"]), tol, what)
-        elif kind == "loss":
-            close(e["value"], ref.loss(e["P"], e["Y"], e["loss"], e["eps"]), tol, what)
+        elif kind == "loss":  # L = data loss (+ λ₁·Σ|W| + λ₂·ΣW²)
+            data = ref.loss(e["P"], e["Y"], e["loss"], e["eps"])
+            if "penalty" in e:
+                close(e["data_loss"], data, tol, what)
+                close(e["value"], e["data_loss"] + e["penalty"], tol, what)
+            else:
+                close(e["value"], data, tol, what)
         elif kind == "backward":
-            check_backward(e, tol, what)
+            check_backward(e, tol, what, *penalty)
         elif kind == "unfused":
             n = A(e["P"]).shape[0]
             close(e["dP"], ref.loss_grad(e["P"], e["Y"], e["loss"], e["eps"]), tol, what)
@@ -87,8 +108,8 @@ def recompute(events: list[dict]) -> int:
             scale = n if e["activation"] == "softmax" else A(e["P"]).size
             close(e["dZ_fused"], (A(e["P"]) - A(e["Y"])) / scale, tol, what)
             close(e["max_diff"], np.abs(A(e["dZ"]) - A(e["dZ_fused"])).max(), tol, what)
-        elif kind == "update":  # W ← W − α·∂L/∂W
-            close(e["after"], A(e["before"]) - e["lr"] * A(e["grad"]), tol, what)
+        elif kind == "update":  # W ← W − α·∂L/∂W, or the optimiser's rule
+            check_update(e, header.get("optimizer"), tol, what)
         elif kind == "perceptron-step":
             s = A(e["x"]) @ A(e["w"]) + e["b"]  # Σ wᵢxᵢ + b
             close(e["weighted_sum"], s, tol, what)
@@ -103,7 +124,7 @@ def recompute(events: list[dict]) -> int:
     return checked
 
 
-def check_backward(e: dict, tol: dict, what: str) -> None:
+def check_backward(e: dict, tol: dict, what: str, l1: float = 0.0, l2: float = 0.0) -> None:
     Z, act = A(e["Z"]), e["activation"]
     close(e["A"], ref.activation(Z, act), tol, what)
     if e["output"] and e["fused"]:  # softmax + cce, sigmoid + bce: ∂L/∂z = p − y, scaled
@@ -119,12 +140,64 @@ def check_backward(e: dict, tol: dict, what: str) -> None:
         if act != "softmax":
             close(e["sigma_prime"], ref.activation_jacobian_vjp(Z, np.ones_like(Z), act), tol, what)
     dW, db, dX = ref.dense_backward(e["A_prev"], e["W"], e["dZ"])
+    if "dW_penalty" in e:  # ∂L/∂W = a_prevᵀ·∂L/∂z + λ₁·sign(W) + 2λ₂·W
+        W = A(e["W"])
+        close(e["dW_data"], dW, tol, what)
+        close(e["dW_penalty"], l1 * np.sign(W) + 2 * l2 * W, tol, what)
+        dW = dW + l1 * np.sign(W) + 2 * l2 * W
     close(e["dW"], dW, tol, what)  # ∂L/∂W = a_prevᵀ·∂L/∂z
     close(e["db"], db, tol, what)  # ∂L/∂b = Σₙ ∂L/∂z
     if e["layer"] == 1:
         assert e["dA_prev"] is None
+    elif "mask" in e:  # ∂L/∂d = ∂L/∂z·Wᵀ, then ∂L/∂a_prev = ∂L/∂d ⊙ mask
+        close(e["dD_prev"], dX, tol, what)
+        close(e["dA_prev"], dX * A(e["mask"]), tol, what)
     else:
         close(e["dA_prev"], dX, tol, what)  # ∂L/∂a_prev = ∂L/∂z·Wᵀ
+
+
+def check_update(e: dict, opt: dict | None, tol: dict, what: str) -> None:
+    """One update against the float64 recurrence of its optimiser, from the event's inputs."""
+    W0, g, lr, W = A(e["before"]), A(e["grad"]), e["lr"], e["after"]
+    name = "sgd" if opt is None else opt["name"]
+    was, now = e.get("state_before") or {}, e.get("state_after") or {}
+    start = W0
+    if name == "sgd" and not (opt and opt["momentum"]):  # W ← W − α·∂L/∂W
+        close(W, W0 - lr * g, tol, what)
+    elif name == "sgd":
+        want_W, want_V = ref.momentum_step(W0, g, was["velocity"], lr, opt["momentum"],
+                                           opt["nesterov"])  # fmt: skip
+        close(W, want_W, tol, what)
+        close(now["velocity"], want_V, tol, what)
+    elif name == "adagrad":
+        want_W, want_S = ref.adagrad_step(W0, g, was["sum"], lr, opt["eps"])
+        close(W, want_W, tol, what)
+        close(now["sum"], want_S, tol, what)
+    elif name == "rmsprop":
+        B = was.get("buffer", np.zeros_like(W0))
+        want_W, want_V, want_B = ref.rmsprop_step(W0, g, was["square_avg"], B, lr, opt["rho"],
+                                                  opt["eps"], opt["momentum"])  # fmt: skip
+        close(W, want_W, tol, what)
+        close(now["square_avg"], want_V, tol, what)
+        if opt["momentum"]:
+            close(now["buffer"], want_B, tol, what)
+    else:  # Adam, AdamW: M, V, M̂ = M/(1 − β₁ᵗ), V̂ = V/(1 − β₂ᵗ), step −α·M̂/(√V̂ + ε)
+        t, b1, b2, eps = e["t"], opt["beta1"], opt["beta2"], opt["eps"]
+        decay = opt.get("weight_decay", 0.0)
+        want_W, want_M, want_V = ref.adam_step(W0, g, was["m"], was["v"], t, lr, b1, b2, eps,
+                                               decay)  # fmt: skip
+        close(W, want_W, tol, what)
+        close(now["m"], want_M, tol, what)
+        close(now["v"], want_V, tol, what)
+        m_hat, v_hat = want_M / (1 - b1**t), want_V / (1 - b2**t)
+        close(e["m_hat"], m_hat, tol, what)
+        close(e["v_hat"], v_hat, tol, what)
+        if decay:  # AdamW decays W first: W·(1 − α·λ)
+            start = W0 * (1 - lr * decay)
+            close(e["decayed"], start, tol, what)
+        close(e["change"], -lr * m_hat / (np.sqrt(v_hat) + eps), tol, what)
+    if "change" in e:  # the step shown is the step taken
+        close(e["change"], A(W) - A(e.get("decayed", start)), tol, what)
 
 
 NETWORKS = {
@@ -511,6 +584,16 @@ def test_the_cuda_trace_matches_the_cpu_trace(options):
         (["--loss", "bce", "--output", "identity"], "needs probabilities"),
         (["--layers", "2,a"], "bad layer spec"),
         (["--dataset", "nope"], "unknown data set"),
+        (["--example", "mazur", "--optimizer", "adam"], "--optimizer cannot be used with --example mazur"),
+        (["--example", "mazur", "--dropout", "0.2"], "--dropout cannot be used with --example"),
+        (["--model", "perceptron", "--l2", "0.1"], "--l2 cannot be used with --model perceptron"),
+        (["--model", "perceptron", "--lr-schedule", "cosine"], "--lr-schedule cannot be used"),
+        (["--optimizer", "nope"], "unknown optimizer 'nope'"),
+        (["--optimizer", "adam:beta9=1"], "adam has no hyper-parameter 'beta9'"),
+        (["--optimizer", "adam:lr=0.1", "--lr", "0.2"], "given twice"),
+        (["--lr-schedule", "sometimes"], "unknown learning-rate schedule"),
+        (["--dropout", "1"], "dropout rate must be in [0, 1)"),
+        (["--dropout", "0.5", "--layers", "none"], "dropout acts after hidden layers"),
     ],
 )  # fmt: skip
 def test_a_bad_option_is_one_clear_line(args, phrase):
@@ -529,3 +612,215 @@ def test_an_unknown_choice_is_refused_by_the_cli():
     assert result.exit_code == 2 and "softmax" in ANSI.sub("", result.output)
     result = invoke("--format", "yaml")
     assert result.exit_code == 2
+
+
+# -- beyond plain SGD: optimisers, schedules, penalties, dropout --------------------------
+
+# float64 softmax + cross-entropy networks with penalties and dropout: the compiled loops
+# test_optimizers.py's whole-fit checks use, so the suite compiles each once.
+RICH = dict(dataset="blobs", layers=[4, 3], batch_size=3, steps=3, dtype="float64",
+            l1=1e-3, l2=1e-2, dropout=0.4)  # fmt: skip
+OPTIMIZER_TRACES = {
+    "adam, inverse-time per step": dict(optimizer="adam:lr=0.01",
+                                        lr_schedule="inverse-time:decay=0.5,per=step"),
+    "adamw, weight decay": dict(optimizer="adamw:lr=0.01,beta1=0.8,weight_decay=0.1"),
+    "rmsprop with momentum": dict(optimizer="rmsprop:rho=0.9,momentum=0.8"),
+    "adagrad, step decay per step": dict(optimizer="adagrad:lr=0.05",
+                                         lr_schedule="step:gamma=0.5,step_size=2,per=step"),
+}  # fmt: skip
+
+
+def rich_events(**options) -> list[dict]:
+    return events_of(**{**RICH, **options})
+
+
+@pytest.mark.parametrize("options", OPTIMIZER_TRACES.values(), ids=OPTIMIZER_TRACES.keys())
+def test_every_optimizer_trace_recomputes_from_the_published_definition(options):
+    """Each update, its state, M̂, V̂ and the step, from the event's g and state before."""
+    events = rich_events(**options)
+    header = events[0]
+    assert header["optimizer"]["name"] == options["optimizer"].split(":")[0]
+    L, steps = len(header["activations"]), header["steps"]
+    per_step = 2 * L + 2 + L + 2 * L
+    assert recompute(events) == steps * per_step
+    updates = [e for e in events if e["kind"] == "update"]
+    assert all(e["rule"] == header["optimizer"]["name"] and e["t"] == e["step"] for e in updates)
+    slots = set(updates[0]["state_after"])
+    assert slots == {"adam": {"m", "v"}, "adamw": {"m", "v"}, "adagrad": {"sum"},
+                     "rmsprop": {"square_avg", "buffer"}}[header["optimizer"]["name"]]  # fmt: skip
+    by = {(e["step"], e["layer"], e["param"]): e for e in updates}
+    for (step, layer, param), e in by.items():  # the state carries from step to step
+        if step > 1:
+            assert by[(step - 1, layer, param)]["state_after"] == e["state_before"]
+        else:
+            assert all(not np.any(v) for v in e["state_before"].values())
+
+
+def test_sgd_momentum_trace_shows_the_velocity():
+    events = events_of(optimizer="sgd:momentum=0.9", lr=0.3, dataset="blobs", layers=[4, 3],
+                       batch_size=3, steps=3)  # float32, no penalty, no dropout  # fmt: skip
+    assert events[0]["optimizer"] == {"name": "sgd", "lr": 0.3, "momentum": 0.9,
+                                      "nesterov": False}  # fmt: skip
+    assert recompute(events) == 3 * (6 + 2 + 3 + 6)
+    second = [e for e in events if e["kind"] == "update" and e["step"] == 2]
+    assert any(np.any(A(e["state_before"]["velocity"])) for e in second)  # V carries over
+
+
+def test_adams_first_step_moves_each_weight_by_about_alpha():
+    """M̂₁ = g and V̂₁ = g²: the first step is −α·g/(|g| + ε), about α against the gradient."""
+    events = rich_events(optimizer="adam", steps=1)
+    for e in (e for e in events if e["kind"] == "update"):
+        g = A(e["grad"])
+        close(e["m_hat"], g, TOL["float64"], "M̂₁ = g")
+        close(e["v_hat"], g * g, {"rtol": 1e-9, "atol": 1e-30}, "V̂₁ = g²")
+        big = np.abs(g) > 1e-6
+        close(A(e["change"])[big], -1e-3 * np.sign(g[big]), {"rtol": 1e-2, "atol": 0}, "≈ α")
+
+
+def test_the_dropout_mask_shown_is_the_one_the_step_applied():
+    events = list(trace.run(**{**RICH, "optimizer": "adam", "steps": 2}))
+    header = events[0]
+    p = header.dropout
+    forwards = [e for e in events if isinstance(e, trace.Forward)]
+    backwards = {(e.step, e.layer): e for e in events if isinstance(e, trace.Backward)}
+    assert [f.mask is None for f in forwards] == [True, False, False] * 2  # after hidden layers
+    for f in forwards[1:3] + forwards[4:]:
+        t, layer = f.step, f.layer - 1  # the kernels count layers from 0
+        m, width = f.A_prev.shape
+        keep = np.array([[codes.dropout_unit(header.dropout_seed, t, layer, r * width + c) >= p
+                          for c in range(width)] for r in range(m)])  # fmt: skip
+        np.testing.assert_array_equal(f.mask, keep / (1 - p))  # the rule, element by element
+        np.testing.assert_array_equal(f.D, f.A_prev * f.mask)  # the step's dropped input (Dbuf)
+        np.testing.assert_allclose(f.Z, f.D @ f.W + f.b, rtol=1e-12, atol=1e-14)  # it used it
+        b = backwards[(f.step, f.layer)]
+        np.testing.assert_array_equal(b.mask, f.mask)
+        np.testing.assert_array_equal(b.A_prev, f.D)  # ∂L/∂W = dᵀ·∂L/∂z
+        np.testing.assert_array_equal(b.dA_prev, b.dD_prev * b.mask)  # the step's own dA
+        assert 0 < np.count_nonzero(f.mask) < f.mask.size or f.mask.size < 4
+    masks = np.concatenate([f.mask.ravel() for f in forwards if f.mask is not None])
+    assert 0.2 < np.mean(masks == 0) < 0.6  # about p of them dropped (p = 0.4)
+
+
+def test_the_penalty_is_in_the_loss_and_in_the_gradient():
+    l1, l2 = RICH["l1"], RICH["l2"]
+    events = list(trace.run(**{**RICH, "optimizer": "adam", "steps": 2}))
+    for step in (1, 2):
+        fw = [e for e in events if isinstance(e, trace.Forward) and e.step == step]
+        up = [e for e in events if isinstance(e, trace.Update) and e.step == step]
+        before, after = [e for e in events if isinstance(e, trace.Loss) and e.step == step]
+        want = sum(l1 * np.abs(f.W).sum() + l2 * (f.W**2).sum() for f in fw)
+        assert before.penalty == pytest.approx(want, rel=1e-12)
+        assert before.value == before.data_loss + before.penalty  # what the step reported
+        P = [e for e in events if isinstance(e, trace.Activation) and e.step == step][-1].A
+        assert before.data_loss == pytest.approx(ref.loss(P, before.Y, "cce", before.eps), 1e-12)
+        W_after = [u.after for u in up if u.param == "W"]
+        want = sum(l1 * np.abs(W).sum() + l2 * (W**2).sum() for W in W_after)
+        assert after.penalty == pytest.approx(want, rel=1e-12)
+        for b in (e for e in events if isinstance(e, trace.Backward) and e.step == step):
+            pen = l1 * np.sign(b.W) + 2 * l2 * b.W
+            np.testing.assert_allclose(b.dW_penalty, pen, rtol=1e-14)
+            np.testing.assert_array_equal(b.dW, b.dW_data + b.dW_penalty)  # the kernel's sum
+            grad = next(u.grad for u in up if (u.layer, u.param) == (b.layer, "W"))
+            np.testing.assert_array_equal(grad, b.dW)  # what the optimiser got
+    plain = events_of(dataset="blobs", layers=[4, 3], batch_size=3, dtype="float64")
+    assert not any("penalty" in e or "dW_penalty" in e for e in plain)
+
+
+@pytest.mark.parametrize("per", ["step", "epoch"])
+def test_each_steps_alpha_is_the_schedules_rate(per):
+    from nnlite.schedules import Schedule
+
+    schedule = Schedule("inverse-time", per=per, decay=0.5)
+    events = list(trace.run(**{**RICH, "steps": None, "epochs": 2, "batch_size": 100},
+                            optimizer="adam", lr=0.02, lr_schedule=schedule))  # fmt: skip
+    steps = [e for e in events if isinstance(e, trace.Step)]
+    assert [s.t for s in steps] == list(range(1, 7))
+    for s in steps:
+        time = s.t - 1 if per == "step" else s.epoch - 1
+        assert s.lr == schedule.rate(0.02, time)
+        assert s.lr == pytest.approx(ref.scheduled_rate("inverse-time", 0.02, time, decay=0.5))
+        for u in (e for e in events if isinstance(e, trace.Update) and e.step == s.step):
+            assert u.lr == s.lr and u.t == s.t
+    assert len({s.lr for s in steps}) == (6 if per == "step" else 2)
+
+
+def test_a_rich_trace_ends_where_fit_ends():
+    """Adam, a schedule, penalties and dropout: the trace runs fit's own steps."""
+    from nnlite import datasets
+    from nnlite.layers import Dropout
+    from nnlite.optim import Adam
+    from nnlite.schedules import Schedule
+
+    opt, schedule = Adam(lr=0.01), Schedule("inverse-time", per="step", decay=0.5)
+    events = list(trace.run(**{**RICH, "steps": None, "epochs": 2, "batch_size": 100},
+                            optimizer=opt, lr_schedule=schedule, seed=4))  # fmt: skip
+    last = {(e.layer, e.param): e.after for e in events if isinstance(e, trace.Update)}
+    ds = datasets.load("blobs", seed=4)
+    p, l1, l2 = RICH["dropout"], RICH["l1"], RICH["l2"]
+    model = Sequential([Dense(4, "sigmoid", l1=l1, l2=l2), Dropout(p),
+                        Dense(3, "sigmoid", l1=l1, l2=l2), Dropout(p),
+                        Dense(3, "softmax", l1=l1, l2=l2)], loss="cce", dtype=np.float64)  # fmt: skip
+    model.build(ds.n_features, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two epochs of six steps: too few to learn, and it says so
+        model.fit(ds.X, ds.y, epochs=2, batch_size=100, optimizer=Adam(lr=0.01),
+                  schedule=schedule, shuffle=False, seed=4)  # fmt: skip
+    for k, layer in enumerate(model.layers, start=1):
+        np.testing.assert_array_equal(last[(k, "W")], layer.W)
+        np.testing.assert_array_equal(last[(k, "b")], layer.b)
+
+
+def test_the_new_fields_round_trip_through_json_and_old_traces_still_load():
+    events = list(trace.run(**{**RICH, "optimizer": "rmsprop:momentum=0.5", "steps": 1}))
+    for event in events:
+        back = trace.from_json(event.to_line())
+        assert type(back) is type(event) and back.to_json() == event.to_json()
+    update = trace.from_json(next(e for e in events if isinstance(e, trace.Update)).to_line())
+    assert set(update.state_after) == {"square_avg", "buffer"}
+    assert all(isinstance(v, np.ndarray) for v in update.state_after.values())
+    forward = trace.from_json(next(e for e in events if isinstance(e, trace.Forward)
+                                   and e.mask is not None).to_line())  # fmt: skip
+    assert isinstance(forward.mask, np.ndarray) and isinstance(forward.D, np.ndarray)
+    header = json.loads(events[0].to_line())
+    assert header["l1"] == RICH["l1"] and header["dropout"] == RICH["dropout"]
+    assert header["schedule"]["name"] == "constant" and header["optimizer"]["momentum"] == 0.5
+    # A plain trace writes none of them, so a trace from before they existed reads the same.
+    for event in trace.run(steps=1):
+        line = json.loads(event.to_line())
+        assert not {"optimizer", "t", "mask", "penalty", "rule", "dW_penalty"} & set(line)
+        old = trace.from_json(line)
+        assert old.to_json() == line and getattr(old, "t", None) is None
+
+
+def test_the_rich_text_trace_fits_80_columns_and_names_each_formula(monkeypatch):
+    from rich.cells import cell_len
+
+    from nnlite.ui import terminal
+
+    monkeypatch.setattr(terminal, "console", Console(width=80, color_system=None))
+    rich = ["--dataset", "blobs", "--dtype", "float64", "--l1", "0.01", "--l2", "0.02",
+            "--dropout", "0.5", "--layers", "3", "--batch-size", "2"]  # fmt: skip
+    out = ok(invoke(*rich, "--optimizer", "adam", "--steps", "2",
+                    "--lr-schedule", "inverse-time:decay=0.5,per=step"))  # fmt: skip
+    assert max(cell_len(line) for line in out.splitlines()) <= 80  # M̂: two code points, one cell
+    for phrase in ["Adam (Kingma & Ba 2015)", "M ← β₁·M + (1−β₁)·dW", "W ← W − α·M̂/(√V̂ + ε)",
+                   "α at time t: α/(1 + k·t), k = 0.5 (t in steps)", "t = 2 · α = 0.0006667",
+                   "1 − β₁ᵗ = 0.19", "M¹ before", "V² after", "M̂ = M/(1 − β₁ᵗ)",
+                   "step −α·M̂/(√V̂ + ε)", "d¹ = a¹ ⊙ mask", "z² = d¹·W² + b²", "mask 2×3",
+                   "∂L/∂d¹ = ∂L/∂z²·W²ᵀ", "∂L/∂a¹ = ∂L/∂d¹ ⊙ mask", "+ λ₁·Σ|W| + λ₂·ΣW²",
+                   "∂L/∂W² = d¹ᵀ·∂L/∂z² + λ₁·sign(W²) + 2λ₂·W²", "λ₁·sign(W) + 2λ₂·W 3×3",
+                   "L = categorical cross-entropy + λ₁·Σ|W| + λ₂·ΣW² = "]:  # fmt: skip
+        assert phrase in out, phrase
+    for name, phrases in [("adagrad", ["AdaGrad", "S ← S + dW²", "S¹ before"]),
+                          ("rmsprop:momentum=0.5", ["V¹ after", "B¹ after"]),
+                          ("adamw", ["W¹ decayed", "·(1 − α·λ) =", "W ← W − α·λ·W"])]:  # fmt: skip
+        out = ok(invoke(*rich, "--optimizer", name))
+        assert max(cell_len(line) for line in out.splitlines()) <= 80
+        for phrase in phrases:
+            assert phrase in out, (name, phrase)
+    out = ok(invoke("--dataset", "blobs", "--layers", "3", "--optimizer", "sgd:momentum=0.9"))
+    assert "V¹ before" in out and "with momentum μ: V ← μ·V − α·dW, W ← W + V" in out
+    out = ok(invoke("--format", "json", "--optimizer", "adam", "--dataset", "digits",
+                    "--layers", "16", "--dropout", "0.2"))  # fmt: skip
+    update = next(json.loads(line) for line in out.splitlines() if '"update"' in line)
+    assert np.asarray(update["state_after"]["m"]).shape == (64, 16)  # full arrays in JSON

@@ -190,8 +190,8 @@ model = Sequential([Dense(5, "tanh"), Dense(1, "sigmoid")], n_inputs=3)
 model.warm_up(SGD(0.1, momentum=0.9))
 model.fit(X, y, epochs=2, momentum=0.9, validation_data=(X, y))
 code = (losses.code(model.loss), int(model._acts[-1]))
-assert cpu._for_config(*code, codes.MOMENTUM, False, False).signatures
-assert not cpu._for_config(*code, codes.SGD, False, False).signatures, "a second training loop was compiled"
+assert cpu._for_config(*code, codes.MOMENTUM, False, False, False).signatures
+assert not cpu._for_config(*code, codes.SGD, False, False, False).signatures, "a second training loop was compiled"
 print("ok")
 """
     assert_prints_ok(code)

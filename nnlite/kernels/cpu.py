@@ -27,6 +27,7 @@ with momentum.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -1083,7 +1084,7 @@ def count_correct(P, Y):
 def _train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, out_act, fused, fused_sgd,
     learn, opt, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, run, reg,
-    dropout,
+    dropout, scheduled,
 ):  # fmt: skip
     """Mini-batch training over ``order[start:stop]``, ``batch_size`` rows at a time.
 
@@ -1108,11 +1109,14 @@ def _train_batches(
         ``batch_size`` apart, except at the end of the epoch).
     Xb, Yb : (batch_size, ·) float arrays, scratch for the gathered batch.
     Zbuf, Abuf, dZbuf, dAbuf, grad : scratch (see ``forward_pass``).
-    loss, out_act, fused, fused_sgd, reg, dropout : loss code, output
-        activation code (``acts[-1]``), whether they differentiate together,
-        whether the update is plain SGD without penalty, whether any layer has
-        a penalty, whether any has dropout; constants of the compiled closure
+    loss, out_act, fused, fused_sgd : loss code, output activation code
+        (``acts[-1]``), whether they differentiate together, whether the update
+        is plain SGD without penalty; constants of the compiled closure
         (``_for_config``).
+    reg, dropout, scheduled : constants too (each its own argument: Numba
+        prunes a branch on a constant argument, not on a value unpacked from a
+        tuple): whether any layer has a penalty, whether any has dropout,
+        whether α follows a schedule.
     opt, hyper, state : the update code, its hyper-parameters (float64;
         hyper[LR] = α₀) and its state, (slots, θ size), updated.
     run : the tuple (layer_hyper, schedule, clock, Dbuf) (one argument: a call
@@ -1147,20 +1151,20 @@ def _train_batches(
                     Xm[r, c] = X[row, c]
                 for c in range(Y.shape[1]):
                     Ym[r, c] = Y[row, c]
-            # α of this step: the schedule at t − 1 updates (per step) or at the epoch
-            time = clock[CLOCK_STEP] if schedule[1] != 0 else clock[CLOCK_EPOCH]
-            lr = _schedule_rate(int(schedule[0]), hyper[LR], time, schedule[2], schedule[3],
-                                schedule[4])  # fmt: skip
         else:  # evaluation: the rows as they are, no copy
             Xm = X[s : s + m]
             Ym = Y[s : s + m]
-        if learn and dropout:
+        if scheduled and learn:  # α of this step: the schedule at t − 1 updates or at the epoch
+            time = clock[CLOCK_STEP] if schedule[1] != 0 else clock[CLOCK_EPOCH]
+            lr = _schedule_rate(int(schedule[0]), hyper[LR], time, schedule[2], schedule[3],
+                                schedule[4])  # fmt: skip
+        if dropout and learn:
             _forward_dropout(Xm, theta, dims, acts, Zbuf, Abuf, Dbuf, layer_hyper, seed, t)
         else:
             forward_pass(Xm, theta, dims, acts, Zbuf, Abuf)
         P = _act_view(Abuf, dims, acts.shape[0] - 1, m)
         batch_loss = loss_value(P, Ym, loss, eps)
-        if learn and reg:  # L = data loss + λ₁·Σ|W| + λ₂·ΣW², with θ before the step
+        if reg and learn:  # L = data loss + λ₁·Σ|W| + λ₂·ΣW², with θ before the step
             batch_loss += network_penalty(theta, dims, layer_hyper)
         if learn and not math.isfinite(batch_loss):
             return batch
@@ -1185,7 +1189,7 @@ def _train_batches(
 
 
 @functools.cache
-def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool):
+def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool, scheduled: bool):
     """``_train_batches`` compiled for one loss, output activation, update, penalty and dropout.
 
     It is inlined at Numba-IR level into a closure whose configuration is a
@@ -1200,7 +1204,8 @@ def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool):
         raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
     if opt not in codes.OPTIMIZER_CODES:
         raise ValueError(f"unknown optimizer code {opt}")
-    LOSS, OUT, OPT, REG, DROPOUT = int(loss), int(out_act), int(opt), bool(reg), bool(dropout)
+    LOSS, OUT, OPT = int(loss), int(out_act), int(opt)
+    REG, DROPOUT, SCHEDULED = bool(reg), bool(dropout), bool(scheduled)
     FUSED, FUSED_SGD = FUSED_WITH[LOSS] == OUT, OPT == SGD and not REG
 
     @kernel
@@ -1211,7 +1216,7 @@ def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool):
         return _train_batches(
             X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, FUSED, FUSED_SGD,
             learn, OPT, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
-            (layer_hyper, schedule, clock, Dbuf), REG, DROPOUT,
+            (layer_hyper, schedule, clock, Dbuf), REG, DROPOUT, SCHEDULED,
         )  # fmt: skip
 
     return train_batches_for_config
@@ -1252,7 +1257,8 @@ def train_batches(
     Dbuf = Abuf[:0] if Dbuf is None else Dbuf
     if dropout and (layer_hyper[1:, DROP] > 0).any() and Dbuf.size < Abuf.size:
         raise ValueError("dropout on a hidden layer's output needs a Dbuf the size of Abuf")
-    compiled = _for_config(int(loss), int(acts[-1]), int(opt), reg, dropout)
+    scheduled = int(schedule[0]) != codes.CONSTANT
+    compiled = _for_config(int(loss), int(acts[-1]), int(opt), reg, dropout, scheduled)
     return compiled(
         X, Y, order, start, stop, batch_size, theta, dims, acts, True, hyper, state, eps,
         Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
@@ -1271,7 +1277,7 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
     penalty (the caller adds the penalty). ``Zbuf``/``Abuf`` hold at least
     ``stop − start`` rows per layer.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), SGD, False, False)
+    compiled = _for_config(int(loss), int(acts[-1]), SGD, False, False, False)
     for key in _configs(int(loss), int(acts[-1])):
         candidate = _for_config(*key)
         if candidate.signatures:
@@ -1286,8 +1292,7 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
 
 
 def _configs(loss: int, out_act: int):
-    """Every (loss, out_act, opt, reg, dropout) key of ``_for_config`` for this loss and output."""
+    """Every key of ``_for_config`` for this loss and output."""
     for opt in codes.OPTIMIZER_CODES:
-        for reg in (False, True):
-            for dropout in (False, True):
-                yield (loss, out_act, opt, reg, dropout)
+        for flags in itertools.product((False, True), repeat=3):
+            yield (loss, out_act, opt, *flags)

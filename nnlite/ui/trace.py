@@ -4,13 +4,16 @@ Owns: rendering the events of ``nnlite.trace`` — a legend of the lesson's
 formulas, then per step panels for forward propagation, the loss, backward
 propagation and the update (matrices with their shapes, large ones elided to
 a few entries, colour for sign, a chosen precision), the loss after the step;
+beyond plain SGD, each step's α and t, dropout's masks, the penalty in the
+loss and in ∂L/∂W, and the optimiser's formula (its table row) and state;
 the perceptron's learning rule as one table per epoch; the interactive pause
 between steps; and the JSON stream (one event per line).
 
 Imports: rich, ``nnlite.trace`` (events) and ``nnlite.ui.terminal`` (the consoles).
 Computes no number of the lesson: every value shown comes from an event.
 The only arithmetic here is presentation — a transpose to show aᵀ, the
-column α·∂L/∂W beside before and after, and the change of the loss.
+column α·∂L/∂W beside before and after, the change of the loss and the
+bias corrections 1 − βᵗ printed beside Adam's M̂ and V̂.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from rich.text import Text
 from nnlite import trace as tr
 from nnlite.activations import ACTIVATIONS
 from nnlite.losses import LOSSES
+from nnlite.optim import OPTIMIZERS
+from nnlite.schedules import Schedule
 from nnlite.ui import terminal
 
 MAX_ROWS = 5  # a matrix with more rows or columns is elided to its corners
@@ -45,6 +50,9 @@ LOSS = {name: (row.heading, row.formula) for name, row in LOSSES.items()}
 LOSS_GRAD = {name: row.gradient for name, row in LOSSES.items()}
 FUSED_GRAD = {row.fused_with: row.fused_gradient for row in LOSSES.values() if row.fused_with}
 UNFUSED_CHAIN = {row.fused_with: row.unfused_chain for row in LOSSES.values() if row.fused_with}
+# The letters of the optimisers' state slots, as their table rows' formulas write them.
+SLOT = {"velocity": "V", "sum": "S", "square_avg": "V", "buffer": "B", "m": "M", "v": "V"}
+PENALTY = "λ₁·Σ|W| + λ₂·ΣW²"
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -200,6 +208,12 @@ def legend(h: tr.NetworkTrace) -> Table:
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
     table.add_row("forward", _formula("z = a·W + b    a = σ(z)    (a⁰ = x, a row)"))
+    if h.dropout:
+        table.add_row("", Text.assemble(
+            _formula("d = a ⊙ mask    mask = keep/(1 − p)"),
+            f"    dropout p = {h.dropout:g} after each hidden layer: the next layer reads d "
+            "(keep = [u ≥ p], u from the seed, t, layer and position)",
+        ))  # fmt: skip
     for name in hidden + ([out] if out not in hidden else []):
         where = "output" if name == out and name not in hidden else "hidden"
         if name == out and name in hidden:
@@ -207,6 +221,10 @@ def legend(h: tr.NetworkTrace) -> Table:
         table.add_row("", f"σ = {SIGMA[name]}  ({where})")
     title, formula = LOSS[h.loss]
     table.add_row("loss", Text.assemble(_formula(formula), f"    {title}"))
+    if h.l1 or h.l2:
+        table.add_row("", Text.assemble(
+            _formula(f"+ {PENALTY}"), f"    the penalty on every W: λ₁ = {h.l1:g}, λ₂ = {h.l2:g}",
+        ))  # fmt: skip
     fused = (out, h.loss) in {("softmax", "cce"), ("sigmoid", "bce")}
     if fused:
         rule = f"{FUSED_GRAD[out]}  ({out} + {title}, differentiated together: p − y)"
@@ -215,11 +233,40 @@ def legend(h: tr.NetworkTrace) -> Table:
     table.add_row("backward", _formula("∂L/∂z = ∂L/∂a ⊙ σ′(z)    ∂L/∂W = a_prevᵀ·∂L/∂z"))
     table.add_row("", _formula("∂L/∂b = Σₙ ∂L/∂z    ∂L/∂a_prev = ∂L/∂z·Wᵀ"))
     table.add_row("", rule)
+    if h.l1 or h.l2:
+        table.add_row("", _formula("∂L/∂W = a_prevᵀ·∂L/∂z + λ₁·sign(W) + 2λ₂·W    (the penalty)"))
+    if h.dropout:
+        table.add_row("", _formula("∂L/∂d = ∂L/∂z·Wᵀ    ∂L/∂a = ∂L/∂d ⊙ mask    (dropout)"))
+    if h.optimizer is not None:
+        for k, row in enumerate(optimizer_lines(h)):
+            table.add_row("update" if k == 0 else "", row)
+        return table
     update = "W ← W − α·∂L/∂W    b ← b − α·∂L/∂b"
     if h.hold_biases:
         update = "W ← W − α·∂L/∂W    (b held fixed)"
     table.add_row("update", Text.assemble(_formula(update), f"    α = {h.lr:g}"))
     return table
+
+
+def optimizer_lines(h: tr.NetworkTrace) -> list[Text]:
+    """The optimiser's title, its formula (its table row) with its values, and α's schedule."""
+    row = OPTIMIZERS[h.optimizer["name"]]
+    values = []
+    for hyper in row.hyper:
+        value = h.optimizer[hyper.name]
+        if isinstance(value, bool):
+            if value:
+                values.append(hyper.name)  # nesterov
+        elif hyper.name != "lr":
+            values.append(f"{hyper.symbol} = {value:g}")
+    lines = [Text.assemble((row.title, "bold"), f"    {', '.join(values)}" if values else "")]
+    lines += [_formula(part.strip()) for part in row.formula.split(";  ")]
+    schedule = Schedule.from_dict(h.schedule or {})
+    if schedule.name == "constant":
+        lines.append(Text(f"α = {h.lr:g}"))
+    else:
+        lines.append(Text(f"α at time t: {schedule.formula()}, starting from α = {h.lr:g}"))
+    return lines
 
 
 def header_panel(h: tr.NetworkTrace) -> Panel:
@@ -239,6 +286,7 @@ def header_panel(h: tr.NetworkTrace) -> Panel:
             f"{h.steps}  ",
             ("α ", "bold"),
             f"{h.lr:g}  ",
+            *((("optimizer ", "bold"), f"{h.optimizer['name']}  ") if h.optimizer else ()),
             ("dtype ", "bold"),
             f"{h.dtype}  ",
             ("device ", "bold"),
@@ -247,6 +295,9 @@ def header_panel(h: tr.NetworkTrace) -> Panel:
         Text(""),
         legend(h),
     ]
+    if h.dropout_seed is not None:
+        lines.append(Text(f"· dropout's masks are drawn from seed {h.dropout_seed} "
+                          f"(from --seed {h.seed}, as training draws them)", style="dim"))  # fmt: skip
     for note in h.notes:
         lines.append(Text(f"· {note}", style="dim"))
     return Panel(Group(*lines), title="nnlite trace", title_align="left", border_style="blue")
@@ -276,16 +327,35 @@ def forward_panel(parts: _StepParts, p: int) -> Panel:
     items: list[RenderableType] = []
     for f, a in zip(parts.forward, parts.activation):
         ell, prev = sup(f.layer), sup(f.layer - 1)
+        x = "a"  # the layer's input: a, or d = a ⊙ mask with dropout
+        if f.mask is not None:
+            x = "d"
+            items.append(
+                Text.assemble(
+                    (f"dropout on a{prev}  ", "bold"),
+                    _formula(f"d{prev} = a{prev} ⊙ mask"),
+                    f"    p = {f.p:g}: mask = keep/(1 − p), 0 or {1 / (1 - f.p):g}",
+                )  # fmt: skip
+            )
+            items.append(
+                equation(
+                    block(f"a{prev}", f.A_prev, p),
+                    "⊙",
+                    block("mask", f.mask, p),
+                    "=",
+                    block(f"d{prev}", f.D, p),
+                )  # fmt: skip
+            )
         items.append(
             Text.assemble(
                 (f"layer {f.layer}  ", "bold"),
-                _formula(f"z{ell} = a{prev}·W{ell} + b{ell}"),
+                _formula(f"z{ell} = {x}{prev}·W{ell} + b{ell}"),
                 "    the linear step",
             )  # fmt: skip
         )
         items.append(
             equation(
-                block(f"a{prev}", f.A_prev, p),
+                block(f"{x}{prev}", f.A_prev if f.mask is None else f.D, p),
                 "·",
                 block(f"W{ell}", f.W, p),
                 "+",
@@ -316,6 +386,18 @@ def loss_panel(loss: tr.Loss, last: int, p: int) -> Panel:
             Text.assemble(("L = ", "bold"), number(loss.value, p)),
         ),  # fmt: skip
     )
+    if loss.penalty is not None:
+        body.renderables.append(
+            Text.assemble(
+                _formula(f"L = {title} + {PENALTY}"),
+                " = ",
+                number(loss.data_loss, p),
+                " + ",
+                number(loss.penalty, p),
+                " = ",
+                number(loss.value, p),
+            )  # fmt: skip
+        )
     return Panel(body, title="loss", title_align="left")
 
 
@@ -352,19 +434,67 @@ def backward_panel(parts: _StepParts, p: int) -> Panel:
             )
         if b.output and parts.unfused is not None:
             items.append(unfused_view(parts.unfused, p))
-        items.append(_formula(f"∂L/∂W{ell} = a{prev}ᵀ·∂L/∂z{ell}    ∂L/∂b{ell} = Σₙ ∂L/∂z{ell}"))
+        x = "a" if b.mask is None else "d"  # the layer's input as the step used it
+        pen = "" if b.dW_penalty is None else f" + λ₁·sign(W{ell}) + 2λ₂·W{ell}"
         items.append(
-            equation(
-                block(f"a{prev}ᵀ", np.asarray(b.A_prev).T, p),
-                "·",
-                block(f"∂L/∂z{ell}", b.dZ, p),
-                "=",
-                block(f"∂L/∂W{ell}", b.dW, p),
-                "  ",
-                block(f"∂L/∂b{ell}", b.db, p),
-            )  # fmt: skip
+            _formula(f"∂L/∂W{ell} = {x}{prev}ᵀ·∂L/∂z{ell}{pen}    ∂L/∂b{ell} = Σₙ ∂L/∂z{ell}")
         )
-        if b.dA_prev is not None:
+        if b.dW_penalty is None:
+            items.append(
+                equation(
+                    block(f"{x}{prev}ᵀ", np.asarray(b.A_prev).T, p),
+                    "·",
+                    block(f"∂L/∂z{ell}", b.dZ, p),
+                    "=",
+                    block(f"∂L/∂W{ell}", b.dW, p),
+                    "  ",
+                    block(f"∂L/∂b{ell}", b.db, p),
+                )  # fmt: skip
+            )
+        else:
+            items.append(
+                equation(
+                    block(f"{x}{prev}ᵀ", np.asarray(b.A_prev).T, p),
+                    "·",
+                    block(f"∂L/∂z{ell}", b.dZ, p),
+                    "=",
+                    block(f"{x}{prev}ᵀ·∂L/∂z{ell}", b.dW_data, p),
+                )  # fmt: skip
+            )
+            items.append(
+                equation(
+                    block(f"{x}{prev}ᵀ·∂L/∂z{ell}", b.dW_data, p),
+                    "+",
+                    block("λ₁·sign(W) + 2λ₂·W", b.dW_penalty, p),
+                    "=",
+                    block(f"∂L/∂W{ell}", b.dW, p),
+                    "  ",
+                    block(f"∂L/∂b{ell}", b.db, p),
+                )  # fmt: skip
+            )
+        if b.dA_prev is not None and b.mask is not None:
+            items.append(
+                _formula(f"∂L/∂d{prev} = ∂L/∂z{ell}·W{ell}ᵀ    ∂L/∂a{prev} = ∂L/∂d{prev} ⊙ mask")
+            )
+            items.append(
+                equation(
+                    block(f"∂L/∂z{ell}", b.dZ, p),
+                    "·",
+                    block(f"W{ell}ᵀ", np.asarray(b.W).T, p),
+                    "=",
+                    block(f"∂L/∂d{prev}", b.dD_prev, p),
+                )  # fmt: skip
+            )
+            items.append(
+                equation(
+                    block(f"∂L/∂d{prev}", b.dD_prev, p),
+                    "⊙",
+                    block("mask", b.mask, p),
+                    "=",
+                    block(f"∂L/∂a{prev}", b.dA_prev, p),
+                )  # fmt: skip
+            )
+        elif b.dA_prev is not None:
             items.append(_formula(f"∂L/∂a{prev} = ∂L/∂z{ell}·W{ell}ᵀ"))
             items.append(
                 equation(
@@ -406,7 +536,11 @@ def unfused_view(u: tr.Unfused, p: int) -> Panel:
     )
 
 
-def update_panel(parts: _StepParts, p: int, hold_biases: bool) -> Panel:
+def update_panel(
+    parts: _StepParts, p: int, hold_biases: bool, header: tr.NetworkTrace | None = None
+) -> Panel:
+    if header is not None and header.optimizer is not None:
+        return optimizer_panel(parts, p, header)
     items: list[RenderableType] = [
         Text.assemble(
             _formula("W ← W − α·∂L/∂W" + ("" if hold_biases else "    b ← b − α·∂L/∂b")),
@@ -428,6 +562,56 @@ def update_panel(parts: _StepParts, p: int, hold_biases: bool) -> Panel:
     if hold_biases:
         items.append(Text("b held fixed, as in the article", style="dim"))
     return Panel(Group(*items), title="update (gradient descent)", title_align="left")
+
+
+def optimizer_panel(parts: _StepParts, p: int, h: tr.NetworkTrace) -> Panel:
+    """The update of an optimiser other than plain SGD: its formula, its state, the step."""
+    name = h.optimizer["name"]
+    row = OPTIMIZERS[name]
+    first = parts.update[0]
+    items: list[RenderableType] = [_formula(part.strip()) for part in row.formula.split(";  ")]
+    values = [f"α = {fmt_g(first.lr)} (this step)", f"t = {first.t}"]
+    if name in ("adam", "adamw"):  # the bias corrections of this t
+        b1, b2 = h.optimizer["beta1"], h.optimizer["beta2"]
+        values += [f"1 − β₁ᵗ = {fmt_g(1 - b1**first.t)}", f"1 − β₂ᵗ = {fmt_g(1 - b2**first.t)}"]
+    items.append(Text("    ".join(values)))
+    if not (name == "sgd" and not first.state_before):
+        items.append(Text(f"step = W after − W {'decayed' if first.decayed is not None else 'before'}",
+                          style="dim"))  # fmt: skip
+    for u in parts.update:
+        label = f"{u.param}{sup(u.layer)}"
+        items.append(Text(label, style="bold"))
+        state: list[Text | str] = [block(f"g = ∂L/∂{label}", u.grad, p)]
+        for slot, was in (u.state_before or {}).items():
+            letter = f"{SLOT[slot]}{sup(u.layer)}"
+            state += ["  ", block(f"{letter} before", was, p), "→",
+                      block(f"{letter} after", u.state_after[slot], p)]  # fmt: skip
+        items.append(equation(*state))
+        if u.m_hat is not None:
+            items.append(
+                equation(
+                    block("M̂ = M/(1 − β₁ᵗ)", u.m_hat, p),
+                    "  ",
+                    block("V̂ = V/(1 − β₂ᵗ)", u.v_hat, p),
+                    "→",
+                    block("step −α·M̂/(√V̂ + ε)", u.change, p),
+                )  # fmt: skip
+            )
+        step_name = f"−α·∂L/∂{label}" if name == "sgd" and not u.state_before else "step"
+        start: list[Text | str] = [block(f"{label} before", u.before, p)]
+        if u.decayed is not None:  # AdamW's decoupled weight decay comes first
+            start += ["·(1 − α·λ) =", block(f"{label} decayed", u.decayed, p)]
+        items.append(
+            equation(
+                *start, "+", block(step_name, u.change, p), "=", block(f"{label} after", u.after, p)
+            )  # fmt: skip
+        )
+    return Panel(Group(*items), title=f"update: {row.title}", title_align="left")
+
+
+def fmt_g(v: float) -> str:
+    """A setting (α, 1 − βᵗ) in its shortest exact-enough form: 0.001, 1e-08, 0.000999."""
+    return f"{float(v):.4g}"
 
 
 def result_line(before: tr.Loss, after: tr.Loss, p: int) -> Text:
@@ -471,9 +655,10 @@ class TraceView:
         self.flush()
         self.parts = _StepParts(s)
         h = self.header
+        clock = "" if s.t is None else f" · t = {s.t} · α = {fmt_g(s.lr)}"
         self.console.print(
             Rule(
-                f"step {s.step} of {h.steps} · epoch {s.epoch} · {_rows(s.rows)}",
+                f"step {s.step} of {h.steps} · epoch {s.epoch} · {_rows(s.rows)}{clock}",
                 align="left",
                 style="blue",
             )
@@ -514,7 +699,7 @@ class TraceView:
         parts, self.parts = self.parts, None
         if parts is None or not parts.update:
             return
-        self.console.print(update_panel(parts, self.p, self.header.hold_biases))
+        self.console.print(update_panel(parts, self.p, self.header.hold_biases, self.header))
         if parts.loss is not None and parts.after is not None:
             self.console.print(result_line(parts.loss, parts.after, self.p))
 

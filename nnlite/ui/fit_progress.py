@@ -1,0 +1,186 @@
+"""What ``fit(verbose=1|2)`` shows: Keras's progress lines, drawn with rich.
+
+Owns: ``progress_callback(verbose, console)``, the callback ``Sequential.fit`` (and
+``nnlite.keras``) adds for ``verbose`` 1 or 2, and ``epoch_line``, the line each epoch
+leaves behind:
+
+    Epoch 3/5 - 1875/1875 - 2.1 s - loss: 0.0712 - accuracy: 0.9781 - val_loss: ...
+
+``verbose=1`` in a terminal (or a notebook): while an epoch runs, a live bar with the
+epoch, the batches done, the time taken and left, and the running loss and accuracy;
+when it ends the bar gives way to the epoch's line. ``verbose=2``, or ``verbose=1``
+outside a terminal (a log file, CI): only the epoch's line, no cursor movement. The
+learning rate is shown when the fit uses a schedule (``info["schedule"]``), or once it
+has changed between epochs. Losses as ``nnlite.ui.format.num``, accuracies as fractions
+with the same four decimals, as Keras shows them.
+
+Imports rich, ``nnlite.models.Callback`` and the shared formatting and console
+(``nnlite.ui.format``, ``nnlite.ui.terminal``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from nnlite.errors import ConfigError
+from nnlite.models import Callback
+from nnlite.ui import terminal
+from nnlite.ui.format import num, seconds
+
+
+def figures(logs: dict[str, float], with_lr: bool) -> str:
+    """``loss: 0.1234 - accuracy: 0.9650 - val_loss: … - lr: 0.001`` for what ``logs`` holds.
+
+    The loss first, then the other training figures, then the validation ones in the
+    same order; the learning rate last, and only ``with_lr``.
+    """
+    train = sorted((k for k in logs if not k.startswith("val_") and k != "lr"),
+                   key=lambda k: (k != "loss", k))  # fmt: skip
+    keys = train + [f"val_{k}" for k in train if f"val_{k}" in logs]
+    keys += [k for k in logs if k.startswith("val_") and k not in keys]
+    parts = [f"{key}: {num(logs[key])}" for key in keys]
+    if with_lr and "lr" in logs:
+        parts.append(f"lr: {logs['lr']:.4g}")
+    return " - ".join(parts)
+
+
+def step_line(steps: int, took: float, logs: dict[str, float] | None = None) -> str:
+    """What ``evaluate`` and ``predict`` leave: ``313/313 - 0.2 s - loss: …``."""
+    line = f"{steps}/{steps} - {seconds(took)}"
+    shown = figures(logs or {}, with_lr=False)
+    return f"{line} - {shown}" if shown else line
+
+
+def epoch_line(
+    epoch: int, epochs: int, batches: int, took: float, logs: dict[str, float], with_lr: bool
+) -> str:
+    """The line an epoch leaves: ``Epoch 3/5 - 1875/1875 - 2.1 s - loss: …``."""
+    head = f"Epoch {epoch}/{epochs} - {batches}/{batches} - {seconds(took)}"
+    shown = figures(logs, with_lr)
+    return f"{head} - {shown}" if shown else head
+
+
+class FitProgress(Callback):
+    """Keras-like progress of a fit (see the module docstring); ``live``: draw the bar.
+
+    ``per_fit``: number the epochs within this fit (Keras's way: every fit starts at
+    ``Epoch 1``), not from the model's first (nnlite's: a resumed run counts on).
+    """
+
+    def __init__(self, live: bool, console: Console, per_fit: bool = False) -> None:
+        self.per_fit = per_fit
+        self.offset = 0
+        self.live = live
+        self.console = console
+        self.progress: Progress | None = None
+        self.epochs = self.batches = 0
+        self.with_lr = False
+        self._lr: float | None = None
+        self._epoch: int | None = None  # the epoch running, when it has begun
+        self._started = 0.0
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        first = int(info.get("first_epoch", 0))
+        self.offset = first if self.per_fit else 0
+        self.epochs = first - self.offset + int(info["epochs"])
+        self.batches = int(info["batches_per_epoch"])
+        self.with_lr = info.get("schedule") not in (None, "constant")
+        self._lr = None
+        self._epoch = None
+        self._started = time.perf_counter()  # a fit without on_epoch_begin: from here
+
+    def on_epoch_begin(self, epoch: int, _now: bool = True) -> None:
+        self._epoch = epoch
+        if _now:
+            self._started = time.perf_counter()
+        if not self.live:
+            return
+        self._stop()
+        self.progress = Progress(
+            TextColumn(f"[bold]Epoch {epoch - self.offset + 1}/{self.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[shown]}"),
+            console=self.console,
+            transient=True,  # the epoch's line replaces it
+        )
+        self.task = self.progress.add_task("epoch", total=self.batches, shown="")
+        self.progress.start()
+
+    def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
+        if self._epoch != epoch:  # a fit that does not call on_epoch_begin
+            self.on_epoch_begin(epoch, _now=False)
+        if self.progress is not None:
+            self.progress.update(
+                self.task, completed=batches_done, shown=figures(logs, self.with_lr)
+            )
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self._epoch != epoch:
+            self.on_epoch_begin(epoch, _now=False)
+        now = time.perf_counter()
+        took, self._started = now - self._started, now
+        self._stop()
+        lr = logs.get("lr")
+        if lr is not None:
+            self.with_lr = self.with_lr or (self._lr is not None and lr != self._lr)
+            self._lr = lr
+        line = epoch_line(
+            epoch - self.offset + 1, self.epochs, self.batches, took, logs, self.with_lr
+        )
+        self.console.print(line, highlight=False, soft_wrap=True)
+        self._epoch = None
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self._stop()
+
+    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
+        if interrupted:  # the fit ends here, without on_train_end
+            self._stop()
+
+    def close(self) -> None:  # the fit returned or raised (a divergence, Ctrl-C)
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def progress_callback(
+    verbose: Any, console: Console | None = None, per_fit: bool = False
+) -> Callback:
+    """The callback that shows a fit's progress for ``verbose`` (Keras's values).
+
+    0 (or False): nothing. 1 (or True, or ``"auto"``): a live bar per epoch in a
+    terminal, one line per epoch otherwise. 2: one line per epoch. ``console``: where to
+    draw (default nnlite's console on stdout, looked up now). ``per_fit``: see
+    ``FitProgress``.
+    """
+    if verbose == "auto":
+        verbose = 1
+    if isinstance(verbose, bool):
+        verbose = int(verbose)
+    if verbose not in (0, 1, 2) or isinstance(verbose, float):
+        raise ConfigError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}", param="verbose")
+    out = console or terminal.console
+    if verbose == 0:
+        return Callback()
+    live = verbose == 1 and (out.is_terminal or out.is_jupyter)
+    return FitProgress(live=live, console=out, per_fit=per_fit)
