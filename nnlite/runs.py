@@ -54,7 +54,10 @@ def parse_optimizer(
                 f"optimizer settings are key=value, got {item!r} (e.g. adam:beta2=0.99)",
                 param="optimizer",
             )
-        values[key.strip()] = value.strip()
+        value = value.strip()
+        # true/false for a flag (sgd:nesterov=true); numbers stay text for the table's checks
+        words = {"true": True, "false": False, "yes": True, "no": False}
+        values[key.strip()] = words.get(value.lower(), value)
     given = {"lr": lr, "momentum": momentum or None, "nesterov": nesterov or None}
     for key, value in given.items():
         if value is not None:

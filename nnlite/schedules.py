@@ -4,9 +4,9 @@ Owns: ``SCHEDULES``, the table of schedules by name — each row its formula,
 its parameters (name, symbol, default, check, help) in the order of the
 kernels' schedule vector, and its code (``nnlite/kernels/codes.py``) — and
 ``Schedule``, a row with values. The rate itself is one plain function,
-``codes.schedule_rate``, which the CPU kernels compile, the CUDA kernels run
-as a device function and ``Schedule.rate`` calls, so the progress bar and
-the trace show the α the kernels used.
+``codes.schedule_rate``, which the CPU kernels compile, the CUDA driver calls
+on the host each step (in float64, as the CPU does) and ``Schedule.rate``
+calls, so the progress bar and the trace show the α the kernels used.
 
 Time counts epochs (``per="epoch"``, the default: PyTorch's schedulers stepped
 once an epoch, Keras's ``LearningRateScheduler``) or updates (``per="step"``:

@@ -108,3 +108,10 @@ def test_a_resumed_run_refuses_another_optimizer_or_schedule(tmp_path):
                 "the checkpoint fixes it")  # fmt: skip
     out = ok(invoke("train", "--resume", path, "-q", "--optimizer", "adam"))
     assert summary_value(out, "α schedule") == "cosine (T 4, α_min 0; t in epochs)"
+
+
+def test_optimizer_specs_read_true_and_false_for_flags():
+    opt = runs.parse_optimizer("sgd:momentum=0.9,nesterov=true", lr=0.05)
+    assert opt.values == {"lr": 0.05, "momentum": 0.9, "nesterov": True}
+    with pytest.raises(Exception, match="beta1 must be a number"):
+        runs.parse_optimizer("adam:beta1=true")

@@ -65,7 +65,7 @@ def schedule_rate(code, alpha0, time, a, b, c):
     if code == CONSTANT:
         return alpha0
     if code == STEP:
-        return alpha0 * a ** math.floor(time / b)
+        return alpha0 * a ** float(math.floor(time / b))  # a float power: pow() on every twin
     if code == EXPONENTIAL:
         return alpha0 * a ** (time / b)
     if code == INVERSE_TIME:
@@ -80,16 +80,16 @@ def schedule_rate(code, alpha0, time, a, b, c):
 # resume — and needs no state. A 32-bit integer hash ("lowbias32", C. Wellons, 2018)
 # mixes in each key in turn; its products are split into 16-bit halves so that no
 # intermediate exceeds 2⁴⁹ (no overflow as int64 in Numba, on the GPU or in Python).
-# One function with no calls, so that every twin compiles it from this source.
+# Each twin compiles ``dropout_hash`` from this source.
 MASK32 = 0xFFFFFFFF
 
 
-def dropout_unit(seed, step, layer, index):
-    """A uniform number in [0, 1) for one element of one layer's input at one step.
+def dropout_hash(seed, step, layer, index):
+    """The 32-bit hash (an integer 0 ≤ h < 2³²) of one element of one layer's input at one step.
 
-    Inverted dropout keeps the element when this is ≥ p. ``seed``: the run's
-    dropout seed; ``step``: the update's number t (from 1); ``layer``: the Dense
-    layer whose input it is (from 0); ``index``: row·width + column in the batch.
+    ``seed``: the run's dropout seed; ``step``: the update's number t (from 1);
+    ``layer``: the Dense layer whose input it is (from 0); ``index``: row·width +
+    column in the batch. Integer arithmetic only, so the GPU runs it without float64.
     """
     h = 0x9E3779B9
     for k in range(4):
@@ -101,7 +101,14 @@ def dropout_unit(seed, step, layer, index):
         x = (((((x >> 16) * 0x846CA68B) & 0xFFFF) << 16) + (x & 0xFFFF) * 0x846CA68B) & MASK32
         x ^= x >> 16
         h = x
-    return h / 4294967296.0
+    return h
+
+
+def dropout_unit(seed, step, layer, index):
+    """``dropout_hash``/2³²: a uniform number in [0, 1); inverted dropout keeps the element
+    when it is ≥ p. (The twins compile ``dropout_hash`` and divide, or compare h with
+    ⌈p·2³²⌉, which decides the same.)"""
+    return dropout_hash(seed, step, layer, index) / 4294967296.0
 
 
 # The flat θ layout: [W¹ (i₁·o₁, row-major), b¹ (o₁), W² …]. Every layer's W and b

@@ -733,7 +733,13 @@ def optimizer_update(theta, grad, state, off, count, opt, hyper, lr, t):
 # inverted dropout, whose masks come from ``codes.dropout_unit``.
 # ---------------------------------------------------------------------------
 
-_dropout_unit = kernel(codes.dropout_unit)
+_dropout_hash = kernel(codes.dropout_hash)
+
+
+@kernel
+def _dropout_unit(seed, t, layer, index):
+    """``codes.dropout_unit`` compiled: the shared hash / 2³², in [0, 1)."""
+    return _dropout_hash(seed, t, layer, index) / 4294967296.0
 _schedule_rate = kernel(codes.schedule_rate)
 
 

@@ -49,8 +49,8 @@ How the work is split:
   batch's loss is a one-block tree reduction per penalised layer, with θ
   before the step.
 * Inverted dropout recomputes its mask from the hash both twins share
-  (``codes.dropout_unit``, compiled here without its final division and
-  compared with the integer ⌈p·2³²⌉), so the CPU and the GPU drop the same
+  (``codes.dropout_hash``, compared here with the integer ⌈p·2³²⌉ instead of
+  dividing), so the CPU and the GPU drop the same
   units and no mask is stored: one kernel masks a layer's input (the batch in
   place, or into ``Dbuf``), one applies the same mask to dD going back.
 * Launch cost: a plain numba-cuda launch spends tens of µs on the host, more
@@ -980,42 +980,13 @@ def _penalty_kernel(NT):
     return penalty_kernel
 
 
-def _without_last_division(unit):
-    """``codes.dropout_unit`` one division shorter: the 32-bit hash h it returns as h/2³².
-
-    The same source, compiled again (its last line ``return h / 4294967296.0``
-    becomes ``return h``), so the twins cannot drift apart; the device compares
-    h with the integer ⌈p·2³²⌉ (``_dropout_threshold``), which decides exactly as
-    h/2³² ≥ p does, without the float64 division and comparison that
-    ``dropout_unit`` itself would put on every element (``tests/test_ptx.py``).
-    """
-    import ast
-    import inspect
-    import textwrap
-
-    tree = ast.parse(textwrap.dedent(inspect.getsource(unit)))
-    body = tree.body[0].body
-    last = body[-1]
-    if not (
-        isinstance(last, ast.Return)
-        and isinstance(last.value, ast.BinOp)
-        and isinstance(last.value.op, ast.Div)
-        and isinstance(last.value.right, ast.Constant)
-        and last.value.right.value == 2.0**32
-    ):
-        raise RuntimeError("codes.dropout_unit no longer ends with 'return h / 4294967296.0'")
-    last.value = last.value.left
-    tree.body[0].name = "dropout_hash"
-    namespace: dict = {}
-    source = compile(ast.fix_missing_locations(tree), inspect.getsourcefile(unit), "exec")
-    exec(source, dict(vars(codes)), namespace)  # its globals: codes' (MASK32)
-    return namespace["dropout_hash"]
-
-
 # Inverted dropout: the mask is a function of (seed, t, layer, element) — the
 # hash both twins share (``codes.dropout_unit``) — so it is recomputed in the
 # backward pass instead of stored, and the CPU and the GPU drop the same units.
-_dropout_hash = _device(_without_last_division(codes.dropout_unit))
+# The device compares the hash h with the integer ⌈p·2³²⌉ (``_dropout_threshold``),
+# which decides exactly as ``codes.dropout_unit`` = h/2³² ≥ p does, without the
+# float64 division and comparison on every element (``tests/test_ptx.py``).
+_dropout_hash = _device(codes.dropout_hash)
 
 
 @_jit()
