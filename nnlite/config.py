@@ -23,6 +23,7 @@ key kept in that directory.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import shutil
 import stat
@@ -75,6 +76,20 @@ def check_seed(seed: object, what: str = "seed") -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"{what} must be an integer from 0 to 2**63-1, got {seed!r}")
     return int(seed)
+
+
+def check_number(value: object, name: str, *, finite: bool = True) -> float:
+    """``value`` as a float (anything ``float()`` takes but a bool), or ``ConfigError`` naming
+    ``name``; ``finite`` also refuses NaN and ±∞. The rule of every hyper-parameter's check."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number, got {value!r}", param=name)
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}", param=name) from None
+    if finite and not math.isfinite(x):
+        raise ConfigError(f"{name} must be finite, got {value!r}", param=name)
+    return x
 
 
 def network_parameters(dims: list[int]) -> int:

@@ -11,27 +11,20 @@ training. Forward and backward propagation happen in the kernels
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from nnlite import activations
-from nnlite.config import MAX_UNITS
+from nnlite.config import MAX_UNITS, check_number
 from nnlite.errors import ConfigError
 
 
 def _penalty(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0:
+    x = check_number(value, name)
+    if x < 0:
         raise ConfigError(f"{name} must be a non-negative finite number, got {value!r}")
     return x
-
 
 class Dense:
     """A layer of ``units`` neurons, each computing a = σ(x·w + b).

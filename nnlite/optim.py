@@ -28,18 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from nnlite.config import check_number
 from nnlite.errors import ConfigError
 from nnlite.kernels import codes
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-
+    return check_number(value, name, finite=False)  # each check below bounds it
 
 def _learning_rate(value: Any) -> float:
     lr = _number(value, "learning rate")

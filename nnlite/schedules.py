@@ -19,28 +19,19 @@ To add a schedule: a row here, a code in ``codes.py`` and its line in
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from nnlite.config import check_number
 from nnlite.errors import ConfigError
 from nnlite.kernels import codes
 
 
 def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ConfigError(f"{name} must be finite, got {value!r}")
-    return x
-
+    return check_number(value, name)
 
 def _in(name: str, low: float, high: float, low_open: bool = False, high_open: bool = True):
     def check(value: Any) -> float:

@@ -24,11 +24,11 @@ the weights, and the other Keras optimizers.
 
 from __future__ import annotations
 
-import math
 import sys
 import types
 from typing import Any
 
+from nnlite.config import check_number
 from nnlite.errors import ConfigError
 from nnlite.keras._cover import not_covered
 
@@ -54,16 +54,7 @@ _NEUTRAL = {
 
 
 def _finite(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number, got {value!r}", param=name)
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}", param=name) from None
-    if not math.isfinite(out):
-        raise ConfigError(f"{name} must be finite, got {value!r}", param=name)
-    return out
-
+    return check_number(value, name)
 
 # --------------------------------------------------------------------------- schedules
 
