@@ -536,8 +536,9 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
     race = _table(
         f"the quadratic (κ = {q.kappa:.0f}): scipy.optimize.minimize ends at "
         f"{_vec(q.theta_ref)}, scipy.linalg.solve gives {_vec(q.theta_solve)}",
-        "optimiser", "setting", "steps to 10⁻⁶", f"‖θ − θ*‖ after {q.runs[0].steps}",
+        "optimiser", "setting", "steps to 10⁻⁶", f"‖θ − θ*‖ at step {q.runs[0].steps}",
     )  # fmt: skip
+    race.columns[1].justify = "left"
     for run in q.runs:
         close = run.distance <= q.tol
         race.add_row(run.name, run.setting, "never" if run.steps_to_tol is None else
@@ -546,9 +547,10 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
     lg = r.logistic
     logistic = _table(
         "logistic regression: Sequential([Dense(1, 'sigmoid')]).fit, full batch, "
-        f"{lg.runs[0].steps} epochs, vs scipy L-BFGS-B (loss {lg.loss_ref:.6f})",
+        f"{lg.runs[0].steps} epochs, vs scipy minimize, trust-exact (loss {lg.loss_ref:.6f})",
         "optimiser", "setting", "loss − scipy's", "‖θ − θ_scipy‖",
     )  # fmt: skip
+    logistic.columns[1].justify = "left"
     for run in lg.runs:
         logistic.add_row(run.name, run.setting, f"{run.losses[-1] - lg.loss_ref:.1e}",
                          f"{run.distance:.1e}")  # fmt: skip
@@ -559,7 +561,7 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
         xlabel="epoch", height=8,
     )  # fmt: skip
     fs = r.first
-    first = _table(f"the first step θ₁ − θ₀ in units of α = {fs.alpha:g}, one gradient",
+    first = _table(f"the first step θ₁ − θ₀ in units of α = {fs.alpha:g}",
                    "gᵢ", *fs.steps)  # fmt: skip
     for i, g in enumerate(fs.gradient):
         first.add_row(f"{g:g}", *(f"{step[i] / fs.alpha:+.4g}" for step in fs.steps.values()))
@@ -633,8 +635,12 @@ def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
         "θ (biases centred)", f"‖θ − θ_scipy‖/‖θ_scipy‖ = {sm.relative_distance:.0e}", ""
     )
     unique.add_row("loss: cross-entropy + λΣW²", f"{sm.loss:.10f}", f"{sm.loss_ref:.10f}")
-    unique.add_row("Hessian eigenvalues (eigvalsh)", "",
-                   f"{sm.flat_directions} at 0 (the bias shift), next {ev[sm.flat_directions]:.1e}")  # fmt: skip
+    hessian = Text(
+        f"The Hessian at scipy's optimum (scipy.linalg.eigvalsh) has {sm.flat_directions} "
+        f"eigenvalue(s) at 0 (the bias shift: one constant added to every bias changes no "
+        f"probability) and the next is {ev[sm.flat_directions]:.1e}: every other direction "
+        "curves upward, so the optimum is unique once the biases are centred."
+    )
     sep = "a θ_sep that classifies" if sm.separable else "[red]no θ that classifies[/red]"
     loss_along = ", ".join(f"{v:.0e}" for v in sm.loss_along)
     none = Text.from_markup(
@@ -667,8 +673,8 @@ def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
         "its mean without, over its standard error; the p-values (scipy.stats) are large "
         "when the masks keep the expectation."
     )
-    return [intro, *(Text(p) for p in plots), table, settings, early, unique, none, path, ridge,
-            drop, drop_note]  # fmt: skip
+    return [intro, *(Text(p) for p in plots), table, settings, early, unique, hessian, none, path,
+            ridge, drop, drop_note]  # fmt: skip
 
 
 # -- gradcheck ---------------------------------------------------------------------------
