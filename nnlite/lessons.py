@@ -9,7 +9,8 @@ arrays). ``nnlite lesson`` renders these results (``nnlite/ui/lesson.py``) and t
 
 The section "SciPy references" uses numpy and scipy only and never calls nnlite's kernels:
 a bug in nnlite cannot leak into its own reference. Every demonstration but the MNIST one
-computes in float64, so nnlite and SciPy can be compared to tight tolerances.
+and the overfitting lesson's training curves (float32, as a learner trains) computes in
+float64, so nnlite and SciPy can be compared to tight tolerances.
 
 Imports: numpy, scipy, and nnlite's core (models, layers, kernels, data sets, tables).
 Never typer or rich; never prints.
@@ -27,14 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import linalg, optimize, special
+from scipy import linalg, optimize, special, stats
 
 from nnlite import activations, datasets, losses
 from nnlite.config import CLIP_EPS, network_parameters
 from nnlite.errors import ConfigError, DivergenceError, LearnerWarning
 from nnlite.kernels import cpu
-from nnlite.layers import Dense
-from nnlite.models import Perceptron, Sequential
+from nnlite.layers import Dense, Dropout
+from nnlite.models import Callback, Perceptron, Sequential
+from nnlite.optim import SGD, Adam, RMSProp
+from nnlite.schedules import Schedule
 
 F64 = np.float64
 
@@ -46,8 +49,12 @@ TOPICS: dict[str, str] = {
     "sgd": "a mini-batch gradient is an unbiased estimate; SGD reaches the full-batch optimum",
     "local-minima": "on a non-convex loss, the minimum gradient descent finds depends on the start",
     "optimum": "nnlite's gradient descent ends where scipy.optimize ends, from the same start",
+    "optimizers": "SGD, momentum, RMSProp and Adam: paths on a narrow valley, the optimum scipy finds",
+    "overfitting": "L2, dropout and early stopping on a few digits, against scipy and ridge regression",
 }
-_TOPIC_ALIASES = {"lr": "learning-rate", "minima": "local-minima", "perceptrons": "perceptron"}
+_TOPIC_ALIASES = {"lr": "learning-rate", "minima": "local-minima", "perceptrons": "perceptron",
+                  "optimisers": "optimizers", "regularisation": "overfitting",
+                  "regularization": "overfitting"}  # fmt: skip
 
 
 def topic_name(name: str) -> str:
@@ -69,6 +76,8 @@ def run(name: str) -> Any:
         "sgd": sgd_lesson,
         "local-minima": local_minima_lesson,
         "optimum": optimum_lesson,
+        "optimizers": optimizers_lesson,
+        "overfitting": overfitting_lesson,
     }
     demo = demos[topic_name(name)]
     with warnings.catch_warnings():
@@ -317,6 +326,25 @@ def softmax_objective(theta: np.ndarray, X: Any, Y: Any) -> tuple[float, np.ndar
     loss = np.mean(special.logsumexp(Z, axis=1) - np.sum(Z * Y, axis=1))
     dZ = (special.softmax(Z, axis=1) - Y) / len(X)
     return float(loss), np.concatenate([(X.T @ dZ).ravel(), dZ.sum(axis=0)])
+
+
+def logistic_hessian(theta: np.ndarray, X: Any, y: Any) -> np.ndarray:
+    """∇²L = X̃ᵀ·diag(σ(z)(1 − σ(z)))·X̃/n of ``logistic_objective`` (``y`` unused)."""
+    Xt = augmented(X)
+    p = special.expit(Xt @ theta)
+    return (Xt.T * (p * (1.0 - p))) @ Xt / len(Xt)
+
+
+def newton(
+    fun: Callable[..., tuple[float, np.ndarray]], hess: Callable[..., np.ndarray],
+    theta0: np.ndarray, *args: Any,
+) -> optimize.OptimizeResult:  # fmt: skip
+    """``scipy.optimize.minimize(method="trust-exact")`` with the exact Hessian: Newton's
+    method in a trust region, which ends at the minimiser to rounding (quadratic convergence)."""
+    return optimize.minimize(
+        fun, np.asarray(theta0, F64), args=args, jac=True, hess=hess, method="trust-exact",
+        options={"gtol": 1e-12, "maxiter": 200},
+    )  # fmt: skip
 
 
 def lbfgs(
@@ -1238,3 +1266,755 @@ def mnist_depth(
     loss, acc = model.evaluate(ds.X_test, ds.y_test)
     h = model.history
     return DepthResult(hidden, len(h.loss), acc, loss, h.seconds, list(h.loss))
+
+
+# ---------------------------------------------------------------------------
+# "optimizers": SGD, momentum, RMSProp and Adam, each step taken by nnlite's own
+# update kernel (``cpu.optimizer_update``), on an ill-conditioned quadratic and on
+# logistic regression.
+# ---------------------------------------------------------------------------
+
+
+def ill_conditioned_quadratic(
+    kappa: float, angle: float = math.pi / 6, theta_star: Any = (1.0, 0.5)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(A, b) of f(θ) = ½θᵀAθ − bᵀθ in 2-D with curvatures 1 and κ, axes turned by ``angle``.
+
+    A = R·diag(1, κ)·Rᵀ (R a rotation: the valley is not along a coordinate axis, so no
+    optimiser gets it for free), b = A·θ*: the minimiser is ``theta_star``.
+    """
+    c, s = math.cos(angle), math.sin(angle)
+    R = np.array([[c, -s], [s, c]])
+    A = R @ np.diag([1.0, float(kappa)]) @ R.T
+    return A, A @ np.asarray(theta_star, F64)
+
+
+def quadratic_objective(
+    theta: np.ndarray, A: np.ndarray, b: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """f(θ) = ½θᵀAθ − bᵀθ and ∇f = Aθ − b (NumPy; the gradient the lesson feeds the kernels)."""
+    g = A @ theta - b
+    return float(0.5 * theta @ (g - b)), g
+
+
+def quadratic_gradient(A: np.ndarray, b: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """θ ↦ ∇f(θ) = Aθ − b, computed with NumPy."""
+    return lambda theta: A @ theta - b
+
+
+def polyak_momentum(mu: float, L: float) -> tuple[float, float]:
+    """Polyak's heavy-ball tuning for curvatures in [μ, L]: α = 4/(√L + √μ)², momentum
+    ((√L − √μ)/(√L + √μ))²; the error then shrinks by (√κ − 1)/(√κ + 1) a step, against
+    (κ − 1)/(κ + 1) for gradient descent at its best α = 2/(L + μ)."""
+    r, q = math.sqrt(L), math.sqrt(mu)
+    return 4.0 / (r + q) ** 2, ((r - q) / (r + q)) ** 2
+
+
+def kernel_descent(
+    gradient: Callable[[np.ndarray], np.ndarray],
+    theta0: Any,
+    optimizer: Any,
+    steps: int,
+    schedule: Any = None,
+) -> np.ndarray:
+    """θ₀ … θ_steps of ``optimizer`` (an ``nnlite.optim.Optimizer``), one kernel call a step.
+
+    Each step is ``cpu.optimizer_update(θ, g, state, 0, p, code, hyper, α_t, t)`` with
+    g = ``gradient(θ)``, t = 1, 2, … and α_t from ``schedule`` (an ``nnlite.schedules.Schedule``
+    counted in steps, as a per-step schedule is: time t − 1) or constant. Returns (steps + 1, p).
+    """
+    optimizer.validate()
+    theta = np.array(theta0, F64)
+    hyper = optimizer.hyper_vector()
+    state = np.zeros((max(len(optimizer.slots), 1), theta.size))
+    path = np.empty((steps + 1, theta.size))
+    path[0] = theta
+    for t in range(1, steps + 1):
+        grad = np.ascontiguousarray(gradient(theta), F64)
+        lr = hyper[0] if schedule is None else schedule.rate(float(hyper[0]), float(t - 1))
+        cpu.optimizer_update(theta, grad, state, 0, theta.size, optimizer.code, hyper, lr, t)
+        path[t] = theta
+    return path
+
+
+def steps_to_tolerance(path: np.ndarray, theta_star: Any, tol: float) -> int | None:
+    """The first k with ‖θ_k − θ*‖ ≤ tol·‖θ₀ − θ*‖ from which it stays there; None if never."""
+    d = np.linalg.norm(path - np.asarray(theta_star, F64), axis=1)
+    outside = np.flatnonzero(d > tol * d[0])
+    if outside.size == 0:
+        return 0
+    last = int(outside[-1]) + 1
+    return last if last < len(d) else None
+
+
+@dataclass
+class OptimizerRun:
+    """One optimiser's run: where it went and how fast."""
+
+    name: str  # "SGD", "momentum", "RMSProp", "Adam"
+    setting: str  # its hyper-parameters and schedule, as the lesson states them
+    path: np.ndarray  # (K + 1, p): θ₀ … θ_K on the quadratic; (0, p) for a fit
+    losses: np.ndarray  # f(θ_k) per step (quadratic) or fit's loss per epoch
+    theta: np.ndarray  # the end
+    distance: float  # ‖θ_end − θ_scipy‖
+    steps: int  # steps (quadratic) or epochs (fit)
+    steps_to_tol: int | None = None  # first step from which ‖θ − θ*‖ ≤ 10⁻⁶·‖θ₀ − θ*‖
+
+
+@dataclass
+class QuadraticRace:
+    """The four optimisers from one start on f(θ) = ½θᵀAθ − bᵀθ."""
+
+    A: np.ndarray
+    b: np.ndarray
+    eigenvalues: np.ndarray  # scipy.linalg.eigvalsh(A): (μ, L)
+    theta0: np.ndarray
+    theta_ref: np.ndarray  # scipy.optimize.minimize's optimum
+    theta_solve: np.ndarray  # scipy.linalg.solve(A, b)
+    loss_ref: float
+    tol: float  # how close to θ_ref counts as "reached" (the tests' tolerance)
+    runs: list[OptimizerRun]
+
+    @property
+    def kappa(self) -> float:
+        return float(self.eigenvalues[-1] / self.eigenvalues[0])
+
+
+# Shown beside the race, not in it: RMSProp divides each step by the gradient's recent
+# size, so at a constant α its steps stay near α and it ends jittering around θ*.
+CONSTANT_RMSPROP = "RMSProp, constant α"
+
+
+def quadratic_optimizers(mu: float, L: float, steps: int) -> list[tuple[str, str, Any, Any]]:
+    """(name, setting, optimizer, schedule) of the race: each at a textbook or tuned α."""
+    lr_gd = 2.0 / (L + mu)
+    lr_hb, beta = polyak_momentum(mu, L)
+    return [
+        ("SGD", f"α = 2/(L + μ) = {lr_gd:.3g}", SGD(lr=lr_gd), None),
+        ("momentum", f"Polyak: α = {lr_hb:.3g}, μ = {beta:.3f}", SGD(lr=lr_hb, momentum=beta),
+         None),
+        ("RMSProp", f"α = 0.05 → 0 (cosine over {steps} steps), ρ = 0.99",
+         RMSProp(lr=0.05), Schedule("cosine", per="step", period=steps)),
+        ("Adam", "α = 0.1, β₁ = 0.9, β₂ = 0.999", Adam(lr=0.1), None),
+        (CONSTANT_RMSPROP, "α = 0.05 throughout", RMSProp(lr=0.05), None),
+    ]  # fmt: skip
+
+
+def quadratic_race(
+    kappa: float = 50.0,
+    steps: int = 2000,
+    theta0: Any = (-1.8, -0.6),
+    tol: float = 1e-8,
+) -> QuadraticRace:
+    """SGD, momentum, RMSProp and Adam on the 2-D quadratic with condition number κ.
+
+    The reference is ``scipy.optimize.minimize`` (L-BFGS-B) of the same f from the same θ₀,
+    and ``scipy.linalg.solve(A, b)``; the curvatures μ, L come from ``scipy.linalg.eigvalsh``.
+    """
+    A, b = ill_conditioned_quadratic(kappa)
+    eigenvalues = linalg.eigvalsh(A)
+    theta0 = np.asarray(theta0, F64)
+    ref = lbfgs(quadratic_objective, theta0, A, b)
+    runs = []
+    for name, setting, opt, schedule in quadratic_optimizers(*eigenvalues, steps):
+        path = kernel_descent(quadratic_gradient(A, b), theta0, opt, steps, schedule)
+        losses = np.array([quadratic_objective(th, A, b)[0] for th in path])
+        runs.append(OptimizerRun(
+            name, setting, path, losses, path[-1].copy(),
+            float(np.linalg.norm(path[-1] - ref.x)), steps, steps_to_tolerance(path, ref.x, 1e-6),
+        ))  # fmt: skip
+    return QuadraticRace(A, b, eigenvalues, theta0, ref.x, linalg.solve(A, b), float(ref.fun),
+                         tol, runs)  # fmt: skip
+
+
+@dataclass
+class LogisticRace:
+    """The four optimisers training ``Sequential([Dense(1, "sigmoid")])`` with ``fit``."""
+
+    X: np.ndarray
+    y: np.ndarray
+    theta0: np.ndarray
+    theta_ref: np.ndarray  # scipy.optimize.minimize (trust-exact) of ``logistic_objective``
+    loss_ref: float
+    L: float  # λmax(X̃ᵀX̃)/(4n), bounding the BCE's curvature (eigvalsh)
+    runs: list[OptimizerRun]
+
+
+def logistic_race(epochs: int = 1000, seed: int = 0) -> LogisticRace:
+    """Full-batch ``fit`` (batch = all rows, no shuffling) with each optimiser, from one θ₀."""
+    X, y = logistic_data(seed=seed)
+    theta0 = single_layer(2, 1, "sigmoid", "bce", seed=seed).theta.copy()
+    ref = newton(logistic_objective, logistic_hessian, theta0, X, y)
+    L = float(mse_curvature(X)[-1] / 8.0)  # 2·X̃ᵀX̃/n / 8 = X̃ᵀX̃/(4n)
+    settings = [
+        ("SGD", f"α = 1/L = {1 / L:.3g}", SGD(lr=1 / L), None),
+        ("momentum", "α = 1/L, μ = 0.9", SGD(lr=1 / L, momentum=0.9), None),
+        ("RMSProp", f"α = 0.01 → 0 (cosine over {epochs} epochs)", RMSProp(lr=0.01),
+         Schedule("cosine", period=epochs)),
+        ("Adam", "α = 0.05", Adam(lr=0.05), None),
+    ]  # fmt: skip
+    runs = []
+    for name, setting, opt, schedule in settings:
+        model = single_layer(2, 1, "sigmoid", "bce", theta0)
+        model.fit(X, y, epochs=epochs, batch_size=len(X), shuffle=False, optimizer=opt,
+                  schedule=schedule)  # fmt: skip
+        theta = model.theta.copy()
+        runs.append(OptimizerRun(
+            name, setting, np.empty((0, theta.size)), np.array(model.history.loss), theta,
+            float(np.linalg.norm(theta - ref.x)), epochs,
+        ))  # fmt: skip
+    return LogisticRace(X, y, theta0, ref.x, float(ref.fun), L, runs)
+
+
+@dataclass
+class FirstStep:
+    """θ₁ − θ₀ of each optimiser from the same θ₀ and gradient (one kernel call each)."""
+
+    alpha: float
+    gradient: np.ndarray
+    steps: dict[str, np.ndarray]  # optimiser name → Δθ
+
+
+def first_steps(
+    alpha: float = 1e-3, scales: tuple[float, ...] = (1e-4, -1e-2, 1.0, -1e2, 1e4)
+) -> FirstStep:
+    """One step of SGD, momentum, RMSProp and Adam, all with α, on a gradient whose
+    coordinates span eight orders of magnitude (signs mixed)."""
+    g = np.array(scales, F64)
+    steps = {}
+    for name, opt in (("SGD", SGD(lr=alpha)), ("momentum", SGD(lr=alpha, momentum=0.9)),
+                      ("RMSProp", RMSProp(lr=alpha)), ("Adam", Adam(lr=alpha))):  # fmt: skip
+        path = kernel_descent(lambda th: g, np.zeros_like(g), opt, 1)
+        steps[name] = path[1] - path[0]
+    return FirstStep(alpha, g, steps)
+
+
+@dataclass
+class MomentumRow:
+    """Gradient descent vs heavy-ball momentum on one quadratic, each at its best α."""
+
+    kappa: float  # λmax/λmin from scipy.linalg.eigvalsh
+    gd_steps: int | None
+    momentum_steps: int | None
+    gd_theory: float  # ln(1/tol) / ln((κ + 1)/(κ − 1))
+    momentum_theory: float  # ln(1/tol) / ln((√κ + 1)/(√κ − 1))
+
+    @property
+    def advantage(self) -> float:
+        if self.gd_steps is None or self.momentum_steps is None:
+            return math.nan
+        return self.gd_steps / max(self.momentum_steps, 1)
+
+
+def momentum_advantage(
+    kappas: tuple[float, ...] = (10.0, 30.0, 100.0, 300.0, 1000.0),
+    tol: float = 1e-6,
+    theta0: Any = (-2.0, 2.0),
+) -> list[MomentumRow]:
+    """Steps until ‖θ − θ*‖ ≤ tol·‖θ₀ − θ*‖, GD at α = 2/(L + μ) vs Polyak's heavy ball,
+    for each condition number κ (θ* from ``scipy.linalg.solve``)."""
+    rows = []
+    for kappa in kappas:
+        A, b = ill_conditioned_quadratic(kappa)
+        mu, L = linalg.eigvalsh(A)
+        theta_star = linalg.solve(A, b)
+        k = L / mu
+        budget = int(3 * math.log(1 / tol) * k) + 100  # 3× the theory for GD
+        lr_hb, beta = polyak_momentum(mu, L)
+        gradient = quadratic_gradient(A, b)
+        gd = kernel_descent(gradient, theta0, SGD(lr=2 / (L + mu)), budget)
+        hb = kernel_descent(gradient, theta0, SGD(lr=lr_hb, momentum=beta),
+                            budget // int(math.sqrt(k)) + 100)  # fmt: skip
+        rows.append(MomentumRow(
+            float(k), steps_to_tolerance(gd, theta_star, tol), steps_to_tolerance(hb, theta_star, tol),
+            math.log(1 / tol) / math.log((k + 1) / (k - 1)),
+            math.log(1 / tol) / math.log((math.sqrt(k) + 1) / (math.sqrt(k) - 1)),
+        ))  # fmt: skip
+    return rows
+
+
+@dataclass
+class OptimizersLesson:
+    quadratic: QuadraticRace
+    logistic: LogisticRace
+    first: FirstStep
+    momentum: list[MomentumRow]
+
+
+def optimizers_lesson() -> OptimizersLesson:
+    """The quadratic race (κ = 50), logistic regression, Adam's first step, momentum vs κ."""
+    return OptimizersLesson(quadratic_race(), logistic_race(), first_steps(), momentum_advantage())
+
+
+# ---------------------------------------------------------------------------
+# "overfitting": a few digits, training vs validation, and what L2, dropout and
+# early stopping change — each against an exact reference.
+# ---------------------------------------------------------------------------
+
+
+def digits_subset(
+    n_train: int = 150, n_val: int = 500, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X, y, X_val, y_val): ``n_train`` shipped 8×8 digits to learn from and ``n_val``
+    others to validate on, drawn without overlap by a seeded permutation; X float64 in [0, 1]."""
+    ds = datasets.load_digits()
+    order = np.random.default_rng(seed).permutation(len(ds.y))
+    train, val = order[:n_train], order[n_train : n_train + n_val]
+    X = ds.X.astype(F64)
+    return X[train], ds.y[train], X[val], ds.y[val]
+
+
+def weight_norm(model: Sequential, theta: np.ndarray | None = None) -> float:
+    """‖W‖: the Euclidean norm of every layer's weights together (biases left out, as L2 does)."""
+    views = model.param_views(model.theta if theta is None else theta)
+    return math.sqrt(sum(float(np.sum(np.square(W, dtype=F64))) for W, _ in views))
+
+
+class EpochRecorder(Callback):
+    """After each epoch: the cross-entropy of θ on the training and the validation rows
+    (nnlite's forward pass: no dropout, no penalty, so every run is measured alike),
+    the validation accuracy and ‖W‖."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray):
+        self.data = (X, y, X_val, y_val)
+        self.train: list[float] = []
+        self.val: list[float] = []
+        self.val_accuracy: list[float] = []
+        self.norm: list[float] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        X, y, X_val, y_val = self.data
+        self.train.append(loss_at(self.model, X, y))
+        *_, buf, _, _, loss = _forward(self.model, X_val, y_val, None)  # one pass: loss and P
+        P = self.model.layer_view(buf["A"], len(self.model.layers) - 1, len(X_val))
+        self.val.append(loss)
+        self.val_accuracy.append(float(np.mean(np.argmax(P, axis=1) == y_val)))
+        self.norm.append(weight_norm(self.model))
+
+
+class BestEpoch(Callback):
+    """Early stopping: stop once ``val_loss`` has not improved for ``patience`` epochs and
+    put back the θ of the best epoch (Keras's ``restore_best_weights=True``).
+
+    The lesson's own small callback (nnlite has no ``EarlyStopping`` class of its own yet):
+    it sets ``self.model.stop_training``, fit's normal early end, and restores θ in
+    ``on_train_end``, where the final θ is on the host.
+    """
+
+    def __init__(self, patience: int = 20) -> None:
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch = -1
+        self.best_theta: np.ndarray | None = None
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if logs["val_loss"] < self.best_loss:
+            self.best_loss, self.best_epoch = logs["val_loss"], epoch
+            self.best_theta = self.model.theta.copy()
+        elif epoch - self.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        if self.best_theta is not None:
+            self.model.set_parameters(self.best_theta)
+
+
+@dataclass
+class Curves:
+    """One training run on the few digits, measured after every epoch."""
+
+    name: str
+    setting: str
+    train: list[float]  # cross-entropy on the training rows
+    val: list[float]  # cross-entropy on the validation rows
+    val_accuracy: list[float]
+    norm: list[float]  # ‖W‖
+    end_val: float  # validation cross-entropy of the θ the run returns
+    end_accuracy: float
+    end_norm: float
+
+    @property
+    def best_epoch(self) -> int:
+        return int(np.argmin(self.val))
+
+
+@dataclass
+class EarlyStop:
+    """Early stopping against a plain run of exactly the best epoch's length."""
+
+    patience: int
+    best_epoch: int  # from 0
+    stopped_epoch: int | None
+    val_loss: list[float]  # fit's val_loss per epoch
+    theta: np.ndarray  # θ the early-stopped fit returned
+    theta_replay: np.ndarray  # θ after a fresh fit of best_epoch + 1 epochs, same seed
+
+    @property
+    def identical(self) -> bool:
+        return self.theta.dtype == self.theta_replay.dtype and bool(
+            np.array_equal(self.theta, self.theta_replay)
+        )
+
+
+def mlp(
+    l2: float = 0.0, dropout: float = 0.0, hidden: int = 64, dtype: Any = np.float32
+) -> Sequential:
+    """64 pixels → ``hidden`` ReLU units → 10 softmax units; L2 λ on both layers' W,
+    ``Dropout(dropout)`` between them."""
+    middle = [Dropout(dropout)] if dropout else []
+    return Sequential([Dense(hidden, "relu", l2=l2), *middle, Dense(10, "softmax", l2=l2)],
+                      dtype=dtype)  # fmt: skip
+
+
+def train_curves(
+    name: str, setting: str, model: Sequential, data: tuple, epochs: int, seed: int = 0
+) -> Curves:
+    """``fit`` with Adam (α = 3·10⁻³, batches of 16) and an ``EpochRecorder`` (which
+    measures the validation rows itself: fit is not given them)."""
+    X, y, X_val, y_val = data
+    rec = EpochRecorder(*data)
+    model.fit(X, y, epochs=epochs, batch_size=16, optimizer=Adam(lr=3e-3), seed=seed,
+              callbacks=[rec])  # fmt: skip
+    accuracy = float(np.mean(model.predict_classes(X_val) == y_val))
+    return Curves(name, setting, rec.train, rec.val, rec.val_accuracy, rec.norm,
+                  loss_at(model, X_val, y_val), accuracy, weight_norm(model))  # fmt: skip
+
+
+def early_stopping(data: tuple, epochs: int = 200, patience: int = 20, seed: int = 0) -> EarlyStop:
+    """The plain network with ``BestEpoch(patience)``; then a fresh one trained for exactly
+    the best epoch's number of epochs with the same seed."""
+    X, y, X_val, y_val = data
+    stopper = BestEpoch(patience)
+    model = mlp()
+    model.fit(X, y, epochs=epochs, batch_size=16, optimizer=Adam(lr=3e-3), seed=seed,
+              validation_data=(X_val, y_val), callbacks=[stopper])  # fmt: skip
+    replay = mlp()
+    replay.fit(X, y, epochs=stopper.best_epoch + 1, batch_size=16, optimizer=Adam(lr=3e-3),
+               seed=seed, validation_data=(X_val, y_val))  # fmt: skip
+    return EarlyStop(patience, stopper.best_epoch, stopper.stopped_epoch,
+                     list(model.history.val_loss), model.theta.copy(), replay.theta.copy())  # fmt: skip
+
+
+# -- L2-regularised softmax regression: one minimiser; without L2, none -------------
+
+
+def softmax_l2_objective(theta: np.ndarray, X: Any, Y: Any, lam: float) -> tuple[float, np.ndarray]:
+    """``softmax_objective`` + λ·ΣW² (W only, not b: Keras's kernel_regularizer), and ∇."""
+    loss, grad = softmax_objective(theta, X, Y)
+    k = np.asarray(Y).shape[1]
+    W = theta[: np.asarray(X).shape[1] * k]
+    grad[: W.size] += 2.0 * lam * W
+    return loss + lam * float(W @ W), grad
+
+
+def softmax_l2_hessian(theta: np.ndarray, X: Any, Y: Any, lam: float) -> np.ndarray:
+    """∇² of ``softmax_l2_objective``: (1/n)·Σᵢ x̃ᵢx̃ᵢᵀ ⊗ (diag(pᵢ) − pᵢpᵢᵀ) + 2λ on W.
+
+    Laid out like θ: W row by row (feature j, class c at j·k + c), then b (as the weight
+    of the constant input, the last row of x̃). ``Y`` only gives the number of classes k.
+    """
+    Xt = augmented(X)
+    n, d = Xt.shape
+    k = np.asarray(Y).shape[1]
+    P = special.softmax(Xt @ theta.reshape(d, k), axis=1)
+    S = P[:, :, None] * np.eye(k) - P[:, :, None] * P[:, None, :]  # (n, k, k)
+    H = np.empty((d, k, d, k))
+    for a in range(k):  # block (a, b): X̃ᵀ·diag(S[:, a, b])·X̃
+        for b in range(k):
+            H[:, a, :, b] = (Xt.T * S[:, a, b]) @ Xt
+    H = H.reshape(d * k, d * k) / n
+    H[np.arange((d - 1) * k), np.arange((d - 1) * k)] += 2.0 * lam
+    return H
+
+
+def softmax_l2_hessp(theta: np.ndarray, v: np.ndarray, X: Any, Y: Any, lam: float) -> np.ndarray:
+    """∇²·v of ``softmax_l2_objective`` without forming ∇²: row i contributes
+    x̃ᵢ ⊗ (pᵢ ⊙ uᵢ − pᵢ(pᵢ·uᵢ)) with uᵢ = x̃ᵢ·V (V: v as (features + 1, k)), over n; plus 2λ·v
+    on W."""
+    Xt = augmented(X)
+    n, d = Xt.shape
+    k = np.asarray(Y).shape[1]
+    P = special.softmax(Xt @ theta.reshape(d, k), axis=1)
+    U = Xt @ v.reshape(d, k)
+    out = (Xt.T @ (P * U - P * np.sum(P * U, axis=1, keepdims=True)) / n).ravel()
+    out[: (d - 1) * k] += 2.0 * lam * v[: (d - 1) * k]
+    return out
+
+
+def multiclass_separable(X: Any, y: Any, k: int = 10) -> tuple[bool, np.ndarray | None]:
+    """Is there θ = (W, b) with (w_yᵢ − w_c)·x̃ᵢ ≥ 1 for every row i and class c ≠ yᵢ?
+
+    A feasibility linear program for ``scipy.optimize.linprog`` (HiGHS), as ``lp_separable``
+    for two classes. Returns (feasible, θ flat like nnlite's or None).
+    """
+    Xt = augmented(X)
+    y = np.asarray(y)
+    n, d = Xt.shape
+    rows = []
+    for i in range(n):
+        for c in range(k):
+            if c != y[i]:
+                G = np.zeros((d, k))
+                G[:, y[i]] += Xt[i]
+                G[:, c] -= Xt[i]
+                rows.append(-G.ravel())
+    res = optimize.linprog(np.zeros(d * k), A_ub=np.array(rows), b_ub=-np.ones(len(rows)),
+                           bounds=[(None, None)] * (d * k), method="highs")  # fmt: skip
+    return (True, res.x) if res.status == 0 else (False, None)
+
+
+def centre_biases(theta: np.ndarray, k: int = 10) -> np.ndarray:
+    """θ with its last ``k`` entries (one layer's biases) shifted to mean 0.
+
+    Adding one constant to every class's bias changes no softmax probability, and L2
+    leaves b alone: that shift is the one direction in which the loss is flat.
+    """
+    theta = np.array(theta, F64)
+    theta[-k:] -= theta[-k:].mean()
+    return theta
+
+
+@dataclass
+class SoftmaxL2:
+    """Softmax regression on all 64 pixels of the few digits, with and without L2."""
+
+    lam: float
+    theta0: np.ndarray
+    theta: np.ndarray  # nnlite: full-batch heavy-ball momentum with the penalty
+    theta_ref: np.ndarray  # scipy.optimize.minimize (L-BFGS-B, then trust-ncg) of the same
+    loss: float  # nnlite's reported loss (cross-entropy + penalty) at its end
+    loss_ref: float
+    hessian_eigenvalues: np.ndarray  # at scipy's optimum (scipy.linalg.eigvalsh), ascending
+    lr: float
+    momentum: float
+    epochs: int
+    separable: bool  # scipy.optimize.linprog: a θ classifies every training row with margin
+    scales: list[float]  # s along s·θ_sep
+    loss_along: list[float]  # nnlite's cross-entropy at s·θ_sep
+    bound_along: list[float]  # log(1 + 9e⁻ˢ): the cross-entropy there is at most this
+    plain_steps: list[int]  # gradient-descent steps without L2 …
+    plain_loss: list[float]  # … the cross-entropy there …
+    plain_norm: list[float]  # … and ‖W‖ (it keeps growing: there is no minimiser)
+
+    @property
+    def distance(self) -> float:
+        """‖θ − θ_scipy‖ with each θ's biases centred (the one direction the loss ignores)."""
+        return float(np.linalg.norm(centre_biases(self.theta) - centre_biases(self.theta_ref)))
+
+    @property
+    def relative_distance(self) -> float:
+        return self.distance / float(np.linalg.norm(centre_biases(self.theta_ref)))
+
+    @property
+    def flat_directions(self) -> int:
+        """Hessian eigenvalues ≤ 10⁻¹⁰·the largest: directions where the loss does not curve."""
+        ev = self.hessian_eigenvalues
+        return int(np.sum(ev <= 1e-10 * ev[-1]))
+
+
+def softmax_l2(
+    data: tuple, lam: float = 0.01, epochs: int = 800, plain_steps: tuple[int, ...] = (10, 100, 1000, 3000),
+    seed: int = 0,
+) -> SoftmaxL2:  # fmt: skip
+    """nnlite's ``Dense(10, "softmax", l2=λ)`` against scipy on the same objective, same θ₀.
+
+    nnlite: full-batch ``fit`` with heavy-ball momentum tuned (Polyak) to the curvatures.
+    The Hessian at scipy's optimum (``scipy.linalg.eigvalsh``) has exactly one zero
+    eigenvalue: adding one constant to every bias changes no probability and L2 leaves b
+    alone. Every other direction curves, so the minimiser is unique once the biases are
+    centred (``centre_biases``), and that is how the two are compared.
+    """
+    X, y, _, _ = data
+    Y = np.eye(10)[y]
+    model = single_layer(64, 10, "softmax", "cce", seed=seed)
+    model.layers[0].l2 = lam
+    theta0 = model.theta.copy()
+    # L-BFGS-B stops where its progress stalls (here ‖∇‖ ≈ 5·10⁻⁹); Newton's method (trust
+    # region, conjugate gradients on exact Hessian-vector products) then takes ‖∇‖ below
+    # 10⁻¹², so θ is within about 10⁻¹²/μ ≈ 10⁻¹⁰ of the minimiser.
+    start = lbfgs(softmax_l2_objective, theta0, X, Y, lam)
+    ref = optimize.minimize(softmax_l2_objective, start.x, args=(X, Y, lam), jac=True,
+                            hessp=softmax_l2_hessp, method="trust-ncg",
+                            options={"gtol": 1e-12, "maxiter": 100})  # fmt: skip
+    ev = linalg.eigvalsh(softmax_l2_hessian(ref.x, X, Y, lam))
+    curved = ev[ev > 1e-10 * ev[-1]]
+    # Polyak's tuning for curvatures in [μ, L], with μ the smallest non-zero curvature at
+    # the optimum and L the bound λmax(X̃ᵀX̃)/(2n) + 2λ that holds everywhere (far from the
+    # optimum the loss can curve more than at it; a heavy ball tuned to a too small L diverges).
+    L = float(mse_curvature(X)[-1] / 4.0) + 2.0 * lam
+    lr, beta = polyak_momentum(float(curved[0]), L)
+    model.fit(X, y, epochs=epochs, batch_size=len(X), shuffle=False,
+              optimizer=SGD(lr=lr, momentum=beta))  # fmt: skip
+    theta = model.theta.copy()
+    loss = loss_at(model, X, y) + model.penalty()
+    separable, theta_sep = multiclass_separable(X, y)
+    # nnlite clips probabilities to [10⁻¹², 1 − 10⁻¹²], so its cross-entropy cannot show
+    # less than about 10⁻¹²: the scales stop where the bound is still far above that.
+    scales = [1.0, 2.0, 5.0, 10.0]
+    plain = single_layer(64, 10, "softmax", "cce", theta0)
+    along = [loss_at(plain, X, y, s * theta_sep) for s in scales] if separable else []
+    steps_done, losses_, norms = 0, [], []
+    alpha = 1.0 / (mse_curvature(X)[-1] / 4.0)  # 1/L, L = λmax(X̃ᵀX̃)/(2n) bounds the curvature
+    for k in plain_steps:
+        gd_run(plain, X, y, alpha, k - steps_done)
+        steps_done = k
+        losses_.append(loss_at(plain, X, y))
+        norms.append(weight_norm(plain))
+    return SoftmaxL2(
+        lam, theta0, theta, ref.x, loss, float(ref.fun), ev, lr, beta, epochs, separable,
+        scales, along, [math.log1p(9 * math.exp(-s)) for s in scales], list(plain_steps),
+        losses_, norms,
+    )  # fmt: skip
+
+
+# -- a linear network with L2 is ridge regression ------------------------------------
+
+
+def ridge_closed_form(X: Any, Y: Any, lam: float) -> np.ndarray:
+    """The minimiser of 1/(n·o)·‖X̃θ − Y‖² + λ·ΣW² (nnlite's MSE: a mean over all n·o
+    entries; the penalty on W only, as Keras's), by ``scipy.linalg.solve``.
+
+    Setting the gradient to zero: (2/(n·o))·X̃ᵀ(X̃θ − Y) + 2λ·Dθ = 0, D = diag(1, …, 1, 0)
+    (no penalty on the bias row), so (X̃ᵀX̃ + n·o·λ·D)·θ = X̃ᵀY. Returns θ flat like nnlite's.
+    """
+    Xt = augmented(X)
+    Y = np.asarray(Y, F64).reshape(len(Xt), -1)
+    n, o = Y.shape
+    D = np.eye(Xt.shape[1])
+    D[-1, -1] = 0.0
+    coef = linalg.solve(Xt.T @ Xt + n * o * lam * D, Xt.T @ Y, assume_a="pos")
+    return np.concatenate([coef[:-1].ravel(), coef[-1]])
+
+
+@dataclass
+class RidgeResult:
+    """One identity Dense layer with L2 and MSE, trained by nnlite, vs the closed form."""
+
+    lam: float
+    theta: np.ndarray
+    theta_ref: np.ndarray
+    rank: int  # rank of X̃ᵀX̃: below its size, plain least squares has many solutions
+    size: int
+    blank: int  # pixels that are 0 in every training image (each a zero column of X̃)
+    eigenvalues: np.ndarray  # of the loss's Hessian 2/(n·o)·X̃ᵀX̃ + 2λD (scipy.linalg.eigvalsh)
+    epochs: int
+
+    @property
+    def relative_distance(self) -> float:
+        return float(np.linalg.norm(self.theta - self.theta_ref) / np.linalg.norm(self.theta_ref))
+
+
+def ridge(data: tuple, lam: float = 0.01, epochs: int = 1200, seed: int = 0) -> RidgeResult:
+    """``Dense(10, "identity", l2=λ)`` with MSE on one-hot digits (full-batch ``fit``, heavy
+    ball tuned to the Hessian's eigenvalues) against ``ridge_closed_form``."""
+    X, y, _, _ = data
+    Y = np.eye(10)[y]
+    Xt = augmented(X)
+    n, o = Y.shape
+    D = np.eye(Xt.shape[1])
+    D[-1, -1] = 0.0
+    ev = linalg.eigvalsh(2.0 / (n * o) * Xt.T @ Xt + 2.0 * lam * D)
+    lr, beta = polyak_momentum(float(ev[0]), float(ev[-1]))
+    model = single_layer(64, 10, "identity", "mse", seed=seed)
+    model.layers[0].l2 = lam
+    model.fit(X, Y, epochs=epochs, batch_size=n, shuffle=False,
+              optimizer=SGD(lr=lr, momentum=beta))  # fmt: skip
+    rank = int(np.linalg.matrix_rank(Xt.T @ Xt))
+    blank = int(np.sum(np.all(X == 0, axis=0)))
+    return RidgeResult(lam, model.theta.copy(), ridge_closed_form(X, Y, lam), rank, Xt.shape[1],
+                       blank, ev, epochs)  # fmt: skip
+
+
+# -- dropout keeps each unit's expected value ----------------------------------------
+
+
+@dataclass
+class DropoutCheck:
+    """nnlite's dropout masks on fixed activations, many steps: each unit's mean kept value."""
+
+    p: float
+    steps: int
+    rows: int
+    units: int  # units with a non-zero activation somewhere (a dead ReLU stays 0 either way)
+    mean_activation: np.ndarray  # per unit: mean of A over the rows
+    mean_dropped: np.ndarray  # per unit: mean of D over the rows and the steps
+    z: np.ndarray  # (mean D − mean A)/its standard error under independent masks
+    chi2: float  # Σ z²
+    p_value: float  # scipy.stats.chi2.sf(Σz², units)
+    kept: int  # entries kept over every step
+    total: int
+    keep_p_value: float  # scipy.stats.binomtest(kept, total, 1 − p)
+
+
+def dropout_check(A: np.ndarray, p: float, steps: int = 400, seed: int = 12345) -> DropoutCheck:
+    """Apply ``cpu.dropout_forward`` (inverted dropout, rate p) to A at steps t = 1 … ``steps``.
+
+    Each entry is a/(1 − p) with probability 1 − p, else 0: mean a, variance a²·p/(1 − p).
+    Per unit j, the mean over n rows and T steps has standard error
+    √(p/(1 − p)·Σᵣ aᵣⱼ²)/(n·√T), so z_j is about N(0, 1) when the masks keep the expectation;
+    Σ z_j² is then χ² with one degree of freedom per live unit.
+    """
+    A = np.ascontiguousarray(A, F64)
+    n = len(A)
+    live = np.flatnonzero(np.any(A != 0, axis=0))
+    total = np.zeros_like(A)
+    D = np.empty_like(A)
+    kept = 0
+    for t in range(1, steps + 1):
+        cpu.dropout_forward(A, D, p, seed, t, 1)
+        total += D
+        kept += int(np.count_nonzero(D[:, live]))
+    mean_a = A.mean(axis=0)[live]
+    mean_d = total.mean(axis=0)[live] / steps
+    se = np.sqrt(p / (1.0 - p) * np.sum(A[:, live] ** 2, axis=0)) / (n * math.sqrt(steps))
+    z = (mean_d - mean_a) / se
+    chi2 = float(np.sum(z**2))
+    count = int(np.count_nonzero(A[:, live])) * steps
+    return DropoutCheck(
+        p, steps, n, live.size, mean_a, mean_d, z, chi2, float(stats.chi2.sf(chi2, live.size)),
+        kept, count, float(stats.binomtest(kept, count, 1.0 - p).pvalue),
+    )  # fmt: skip
+
+
+def hidden_activations(model: Sequential, X: np.ndarray) -> np.ndarray:
+    """The first layer's activations σ(X·W + b) by nnlite's forward pass, float64."""
+    Xd = np.ascontiguousarray(X, model.dtype)
+    buf = model.buffers(len(Xd))
+    cpu.forward_pass(Xd, model.theta, model._dims, model._acts, buf["Z"], buf["A"])
+    return model.layer_view(buf["A"], 0, len(Xd)).astype(F64)
+
+
+@dataclass
+class OverfittingLesson:
+    n_params: int  # of the 64-64-10 network
+    n_train: int
+    n_val: int
+    epochs: int
+    runs: list[Curves]
+    early: EarlyStop
+    softmax: SoftmaxL2
+    ridge: RidgeResult
+    dropout: list[DropoutCheck]
+
+
+def overfitting_lesson(
+    n_train: int = 150, n_val: int = 500, epochs: int = 200, seed: int = 0
+) -> OverfittingLesson:
+    """Curves with and without L2, dropout and early stopping; then the exact claims."""
+    data = digits_subset(n_train, n_val, seed)
+    plain = mlp()
+    runs = [
+        train_curves("plain", "64 → 64 ReLU → 10 softmax", plain, data, epochs, seed),
+        train_curves("L2", "λ = 10⁻³ on both layers' W", mlp(l2=1e-3), data, epochs, seed),
+        train_curves(
+            "dropout", "Dropout(0.5) after the hidden layer", mlp(dropout=0.5), data, epochs, seed
+        ),  # fmt: skip
+    ]
+    early = early_stopping(data, epochs, seed=seed)
+    A = hidden_activations(plain, data[0][:50])
+    return OverfittingLesson(
+        plain.theta.size, n_train, n_val, epochs, runs, early, softmax_l2(data, seed=seed), ridge(data, seed=seed),
+        [dropout_check(A, p) for p in (0.2, 0.5)],
+    )  # fmt: skip

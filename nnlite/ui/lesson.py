@@ -111,6 +111,8 @@ def render(topic: str, result: Any) -> list[RenderableType]:
         "sgd": _sgd,
         "local-minima": _local_minima,
         "optimum": _optimum,
+        "optimizers": _optimizers,
+        "overfitting": _overfitting,
     }[topic](result)
 
 
@@ -456,6 +458,223 @@ def _optimum(r: lessons.OptimumLesson) -> list[RenderableType]:
     )  # fmt: skip
     rest = _local_minima(r.nonconvex, reference=True)
     return [intro, Text(plot), comparison_table(c, "convex: one minimum"), rest[4], rest[5]]
+
+
+# -- optimizers --------------------------------------------------------------------------
+
+PATH_MARKS = {"SGD": "S", "momentum": "M", "RMSProp": "R", "Adam": "A"}
+
+
+def path_map(
+    r: lessons.QuadraticRace, names: Sequence[str], steps: int = 400, width: int = 64,
+    height: int = 15,
+) -> str:  # fmt: skip
+    """The quadratic's level sets as bands, each optimiser's first ``steps`` points as its
+    letter, the start as o and scipy's optimum as ★ (drawn last, on top)."""
+    runs = [run for run in r.runs if run.name in names]
+    # A box around the start and the optimum: an overshoot leaves the frame, not the scale.
+    corners = np.array([r.theta0, r.theta_ref])
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    pad = 0.25 * (hi - lo) + 1e-9
+    lo, hi = lo - pad, hi + pad
+    xs = np.linspace(lo[0], hi[0], width)
+    ys = np.linspace(hi[1], lo[1], height)  # top row first
+    T = np.stack(np.meshgrid(xs, ys), axis=-1)
+    d = T - r.theta_ref
+    excess = 0.5 * np.einsum("hwi,ij,hwj->hw", d, r.A, d)  # f(θ) − f* = ½(θ − θ*)ᵀA(θ − θ*)
+    band = np.floor(2 * np.log10(np.maximum(excess, 1e-12))).astype(int) % 2
+    rows = [["·" if v else " " for v in row] for row in band]
+
+    def put(theta: Any, mark: str) -> None:
+        c = round((theta[0] - lo[0]) / (hi[0] - lo[0]) * (width - 1))
+        q = round((hi[1] - theta[1]) / (hi[1] - lo[1]) * (height - 1))
+        if 0 <= c < width and 0 <= q < height:
+            rows[q][c] = mark
+
+    for run in runs:
+        for theta in run.path[: steps + 1]:
+            put(theta, PATH_MARKS.get(run.name, "?"))
+    put(r.theta0, "o")
+    put(r.theta_ref, "★")
+    legend = ", ".join(f"{PATH_MARKS.get(run.name, '?')} {run.name}" for run in runs)
+    top, bottom = f"θ₂={hi[1]:+.1f}", f"θ₂={lo[1]:+.1f}"
+    w = max(len(top), len(bottom))
+    lines = [f"θ over the first {steps} steps: {legend}; o start, ★ scipy's optimum"]
+    lines.append(f"{top:>{w}} │{''.join(rows[0])}")
+    lines += [f"{'':>{w}} │{''.join(row)}" for row in rows[1:-1]]
+    lines += [f"{bottom:>{w}} │{''.join(rows[-1])}", f"{'':>{w}} └{'─' * width}"]
+    left, right = f"θ₁={lo[0]:+.1f}", f"θ₁={hi[0]:+.1f}"
+    lines.append(f"{'':>{w}}  {left}{'θ₁'.center(width - len(left) - len(right))}{right}")
+    return "\n".join(lines)
+
+
+def _log_excess(values: Any, floor: float) -> np.ndarray:
+    return np.log10(np.maximum(np.asarray(values, float) - floor, 1e-16))
+
+
+def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
+    q = r.quadratic
+    mu, L = q.eigenvalues
+    intro = _para(
+        f"""SGD steps against the gradient: θ ← θ − α·g. Momentum adds a velocity,
+        V ← μ·V − α·g, θ ← θ + V, so steps that agree add up and steps that zig-zag cancel.
+        RMSProp divides each coordinate's step by the root of its recent squared gradients,
+        and Adam divides a running mean of g by that root, with both averages corrected for
+        starting at 0. Every step below is nnlite's own update kernel
+        (optimizer_update), on a quadratic valley f(θ) = ½θᵀAθ − bᵀθ whose curvatures
+        (scipy.linalg.eigvalsh) are μ = {mu:.3g} and L = {L:.3g}: condition number
+        κ = {q.kappa:.0f}, the valley turned 30° off the axes."""
+    )
+    four = [run for run in q.runs if run.name in PATH_MARKS]
+    plots = [
+        path_map(q, ("SGD", "momentum"), steps=120),
+        path_map(q, ("RMSProp", "Adam"), steps=600),
+        chart([(run.name, range(0, 801, 4), _log_excess(run.losses[:801:4], q.loss_ref))
+               for run in four],
+              title="log₁₀(f(θ) − f*) per step: the quadratic", xlabel="step", height=10),
+    ]  # fmt: skip
+    race = _table(
+        f"the quadratic (κ = {q.kappa:.0f}): scipy.optimize.minimize ends at "
+        f"{_vec(q.theta_ref)}, scipy.linalg.solve gives {_vec(q.theta_solve)}",
+        "optimiser", "setting", "steps to 10⁻⁶", f"‖θ − θ*‖ at step {q.runs[0].steps}",
+    )  # fmt: skip
+    race.columns[1].justify = "left"
+    for run in q.runs:
+        close = run.distance <= q.tol
+        race.add_row(run.name, run.setting, "never" if run.steps_to_tol is None else
+                     str(run.steps_to_tol),
+                     f"[{'green' if close else 'red'}]{run.distance:.1e}[/]")  # fmt: skip
+    lg = r.logistic
+    logistic = _table(
+        "logistic regression: Sequential([Dense(1, 'sigmoid')]).fit, full batch, "
+        f"{lg.runs[0].steps} epochs, vs scipy minimize, trust-exact (loss {lg.loss_ref:.6f})",
+        "optimiser", "setting", "loss − scipy's", "‖θ − θ_scipy‖",
+    )  # fmt: skip
+    logistic.columns[1].justify = "left"
+    for run in lg.runs:
+        logistic.add_row(run.name, run.setting, f"{run.losses[-1] - lg.loss_ref:.1e}",
+                         f"{run.distance:.1e}")  # fmt: skip
+    curve = chart(
+        [(run.name, range(1, 301, 3), _log_excess(run.losses[:300:3], lg.loss_ref))
+         for run in lg.runs],
+        title="log₁₀(loss − scipy's minimum) per epoch: logistic regression",
+        xlabel="epoch", height=8,
+    )  # fmt: skip
+    fs = r.first
+    first = _table(f"the first step θ₁ − θ₀ in units of α = {fs.alpha:g}",
+                   "gᵢ", *fs.steps)  # fmt: skip
+    for i, g in enumerate(fs.gradient):
+        first.add_row(f"{g:g}", *(f"{step[i] / fs.alpha:+.4g}" for step in fs.steps.values()))
+    adam = np.abs(fs.steps["Adam"]) / fs.alpha
+    first_note = Text(
+        f"Adam's first step moves every coordinate by {adam.min():.4f}α to {adam.max():.4f}α "
+        "whatever the gradient's scale: m̂₁ = g and v̂₁ = g², so the step is α·g/(|g| + ε). "
+        "RMSProp has no bias correction: its v₁ = (1 − ρ)g² makes the first step "
+        "α/√(1 − ρ) = 10α."
+    )
+    speed = _table("momentum's advantage grows with the condition number (‖θ − θ*‖ ≤ 10⁻⁶·‖θ₀ − θ*‖)",
+                   "κ", "GD, α = 2/(L + μ)", "momentum, Polyak", "advantage", "√κ")  # fmt: skip
+    for row in r.momentum:
+        speed.add_row(f"{row.kappa:.0f}", str(row.gd_steps), str(row.momentum_steps),
+                      f"{row.advantage:.1f}×", f"{math.sqrt(row.kappa):.1f}")  # fmt: skip
+    speed_note = Text(
+        "Gradient descent needs about κ/2·ln(10⁶) steps, momentum about √κ/2·ln(10⁶): "
+        "the advantage grows like √κ."
+    )
+    return [intro, *(Text(p) for p in plots), race, logistic, Text(curve), first, first_note,
+            speed, speed_note]  # fmt: skip
+
+
+def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
+    plain = r.runs[0]
+    intro = _para(
+        f"""A network with {r.n_params:,} parameters learns from only {r.n_train} of the
+        8×8 digits and is checked on {r.n_val} others. The training loss keeps falling
+        toward 0 while the validation loss turns up: the network memorises its
+        {r.n_train} images. L2 adds λ·ΣW² to the loss (2λW to dW) and keeps the weights
+        small; dropout zeroes each hidden value with probability p at every step and
+        divides the rest by 1 − p; early stopping keeps the weights of the epoch with the
+        lowest validation loss. Curves: the cross-entropy after each epoch on all rows,
+        without dropout or penalty."""
+    )
+    epochs = list(range(1, len(plain.train) + 1))
+    start = min(24, len(epochs) - 2)
+    plots = [
+        chart([("training", epochs, np.log10(plain.train)),
+               ("validation", epochs, np.log10(plain.val))],
+              title="plain network: log₁₀ cross-entropy per epoch", xlabel="epoch", height=8),
+        chart([(run.name, epochs[start:], run.val[start:]) for run in r.runs],
+              title=f"validation cross-entropy per epoch, from epoch {start + 1}",
+              xlabel="epoch", height=9),
+    ]  # fmt: skip
+    table = _table(
+        f"after {r.epochs} epochs (Adam, α = 0.003, batches of 16)",
+        "run", "lowest val (epoch)", "val at end", "train at end", "val acc.", "‖W‖",
+    )  # fmt: skip
+    for run in r.runs:
+        table.add_row(run.name, f"{min(run.val):.3f} ({run.best_epoch + 1})", f"{run.end_val:.3f}",
+                      f"{run.train[-1]:.4f}", f"{run.end_accuracy:.1%}", f"{run.end_norm:.1f}")  # fmt: skip
+    settings = Text("; ".join(f"{run.name}: {run.setting}" for run in r.runs) + ".")
+    e = r.early
+    stop = "—" if e.stopped_epoch is None else str(e.stopped_epoch + 1)
+    early = Text(
+        f"Early stopping (patience {e.patience}) on the plain network stopped after epoch "
+        f"{stop} and returned the weights of epoch {e.best_epoch + 1}, its lowest validation "
+        f"loss ({min(e.val_loss):.4f}); a fresh run of exactly {e.best_epoch + 1} epochs with "
+        "the same seed ends at the same θ: "
+        + ("bit for bit." if e.identical else "NOT the same θ."),
+        style="default" if e.identical else "red",
+    )
+    sm = r.softmax
+    ev = sm.hessian_eigenvalues
+    unique = _table(
+        f"L2 gives one optimum: softmax regression on all 64 pixels, λ = {sm.lam:g}",
+        "", "nnlite", "scipy.optimize.minimize",
+    )  # fmt: skip
+    unique.add_row(
+        "θ (biases centred)", f"‖θ − θ_scipy‖/‖θ_scipy‖ = {sm.relative_distance:.0e}", ""
+    )
+    unique.add_row("loss: cross-entropy + λΣW²", f"{sm.loss:.10f}", f"{sm.loss_ref:.10f}")
+    hessian = Text(
+        f"The Hessian at scipy's optimum (scipy.linalg.eigvalsh) has {sm.flat_directions} "
+        f"eigenvalue(s) at 0 (the bias shift: one constant added to every bias changes no "
+        f"probability) and the next is {ev[sm.flat_directions]:.1e}: every other direction "
+        "curves upward, so the optimum is unique once the biases are centred."
+    )
+    sep = "a θ_sep that classifies" if sm.separable else "[red]no θ that classifies[/red]"
+    loss_along = ", ".join(f"{v:.0e}" for v in sm.loss_along)
+    none = Text.from_markup(
+        f"Without L2 there is no optimum: scipy's linprog finds {sep} every training digit "
+        f"with margin 1, and the cross-entropy at s·θ_sep for s = "
+        f"{', '.join(f'{s:g}' for s in sm.scales)} is {loss_along}: it tends to 0 and "
+        "never gets there. Gradient descent keeps going:"
+    )
+    path = _table("", "gradient-descent steps without L2", *(str(k) for k in sm.plain_steps))
+    path.show_header = True
+    path.add_row("cross-entropy", *(f"{v:.3f}" for v in sm.plain_loss))
+    path.add_row("‖W‖", *(f"{v:.1f}" for v in sm.plain_norm))
+    rd = r.ridge
+    ridge = Text(
+        f"A linear layer (identity, MSE) with L2 λ = {rd.lam:g} is ridge regression: nnlite's θ "
+        f"is scipy.linalg.solve's (X̃ᵀX̃ + n·o·λ·D)⁻¹X̃ᵀY to ‖Δθ‖/‖θ‖ = "
+        f"{rd.relative_distance:.0e}. Without L2, X̃ᵀX̃ has rank {rd.rank} of {rd.size} "
+        f"({rd.blank} pixels are blank in every training image) and least squares alone has "
+        "infinitely many solutions."
+    )
+    drop = _table(
+        "dropout keeps each unit's expected value: its mean over many steps' masks",
+        "p", "kept (1 − p)", "binomial p-value", "live units", "max |z|", "χ² p-value",
+    )  # fmt: skip
+    for d in r.dropout:
+        drop.add_row(f"{d.p:g}", f"{d.kept / d.total:.4f} ({1 - d.p:g})", f"{d.keep_p_value:.2f}",
+                     str(d.units), f"{np.abs(d.z).max():.1f}", f"{d.p_value:.2f}")  # fmt: skip
+    drop_note = Text(
+        f"z: each hidden unit's mean value after dropout over {r.dropout[0].steps} steps minus "
+        "its mean without, over its standard error; the p-values (scipy.stats) are large "
+        "when the masks keep the expectation."
+    )
+    return [intro, *(Text(p) for p in plots), table, settings, early, unique, hessian, none, path,
+            ridge, drop, drop_note]  # fmt: skip
 
 
 # -- gradcheck ---------------------------------------------------------------------------
