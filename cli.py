@@ -211,6 +211,16 @@ def _show_warnings(caught: list) -> None:
             terminal.warn(str(w.message))
 
 
+OPTIMIZER_HELP = (
+    "sgd (with --momentum, --nesterov), adagrad, rmsprop, adam or adamw, each as PyTorch's "
+    "torch.optim defines it; settings after a colon, e.g. adam:beta2=0.99, "
+    "adamw:weight_decay=0.05, rmsprop:rho=0.9."
+)
+SCHEDULE_HELP = (
+    "How α changes: constant, step:gamma=0.5,step_size=10 (α·γ^⌊t/s⌋), exponential:gamma=0.95 "
+    "(α·γ^t), inverse-time:decay=0.01 (α/(1 + k·t)) or cosine:period=20,min_lr=0; t counts "
+    "epochs, or updates with per=step."
+)
 DATA_DIR_HELP = (
     "Folder with the MNIST / Fashion-MNIST IDX files, directly or in DIR/mnist, DIR/fashion-mnist "
     "(default: $NNLITE_DATA, else ~/.cache/nnlite; get them with `nnlite data download`)."
@@ -232,10 +242,16 @@ def train(
     loss: Loss = typer.Option(Loss.auto, help="Loss (auto: cce after softmax, bce after sigmoid, else mse).", case_sensitive=False),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", min=1, help="Passes over the training data (default 100; with --resume: the run's total)."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", min=1, help="Samples per gradient step (1: pure SGD; n: full batch)."),
-    lr: float = typer.Option(0.1, "--lr", help="Learning rate α in W ← W − α·dW."),
-    momentum: float = typer.Option(0.0, "--momentum", "-m", help="Momentum μ: V ← μ·V − α·dW, W ← W + V (0: plain SGD; 0.9 is usual)."),
+    optimizer: str = typer.Option("sgd", "--optimizer", "-o", metavar="NAME[:k=v,...]", help=OPTIMIZER_HELP),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate α in W ← W − α·dW (default: the optimizer's: sgd 0.1, adagrad and rmsprop 0.01, adam and adamw 0.001)."),
+    momentum: float = typer.Option(0.0, "--momentum", "-m", help="Momentum μ: V ← μ·V − α·dW, W ← W + V (0: plain SGD; 0.9 is usual). Also rmsprop's."),
     nesterov: bool = typer.Option(False, "--nesterov", help="Nesterov's momentum: W ← W + μ·V − α·dW (needs --momentum)."),
-    seed: int = typer.Option(0, min=0, help="Seed for the weights, the split and the batch order."),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule", metavar="NAME[:k=v,...]", help=SCHEDULE_HELP),
+    l1: float = typer.Option(0.0, "--l1", min=0.0, help="L1 penalty λ₁·Σ|W| on every layer's weights (added to the loss and to dW)."),
+    l2: float = typer.Option(0.0, "--l2", min=0.0, help="L2 penalty λ₂·ΣW² on every layer's weights (Keras's kernel_regularizer l2)."),
+    dropout: float = typer.Option(0.0, "--dropout", help="Dropout rate p after each hidden layer while training (inverted dropout; 0.2 is usual)."),
+    early_stopping: int = typer.Option(0, "--early-stopping", min=0, metavar="N", help="Stop when the validation loss has not improved for N epochs, and keep the best epoch's weights."),
+    seed: int = typer.Option(0, min=0, help="Seed for the weights, the split, the batch order and dropout."),
     val_split: Optional[float] = typer.Option(None, help="Fraction held out for validation (default 0.2; MNIST and Fashion-MNIST use their test set)."),
     dtype: DType = typer.Option(DType.float32, help="Floating-point type of the computation.", case_sensitive=False),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
@@ -246,7 +262,7 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --save or --plot file (default: refuse it before training)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
 ) -> None:
-    """Train a multilayer perceptron with mini-batch SGD and show how it learned.
+    """Train a multilayer perceptron with mini-batch gradient descent and show how it learned.
 
     Ctrl-C stops after the running chunk of batches, prints the summary so far
     and, with --save, writes a checkpoint that --resume continues. Where the
@@ -255,12 +271,15 @@ def train(
     """
     from nnlite import files, io, runs
     from nnlite.errors import ConfigError
-    from nnlite.optim import SGD
+    from nnlite.layers import Dropout
+    from nnlite.schedules import Schedule
 
     if checkpoint_every and save is None and resume is None:
         raise ConfigError("--checkpoint-every needs --save PATH (where the checkpoints go)")
     if resume is None:  # refuse bad settings before compiling anything for them
-        SGD(lr, momentum=momentum, nesterov=nesterov).validate()
+        opt = runs.parse_optimizer(optimizer, lr=lr, momentum=momentum, nesterov=nesterov)
+        schedule = Schedule.parse(lr_schedule)
+        Dropout(dropout).validate()
     if save is not None:
         save = io.model_path(save)
     own = False  # the --save file is this run's own checkpoint (--resume): replace it freely
@@ -278,8 +297,9 @@ def train(
         if resume is None:
             run = runs.new_run(
                 dataset=dataset, val_split=val_split, seed=seed, epochs=epochs,
-                batch_size=batch_size, lr=lr, momentum=momentum, nesterov=nesterov,
-                data_dir=data_dir,
+                batch_size=batch_size, lr=opt.lr, momentum=momentum, nesterov=nesterov,
+                data_dir=data_dir, optimizer=opt, lr_schedule=schedule, l1=l1, l2=l2,
+                dropout=dropout, early_stopping=early_stopping,
             )  # fmt: skip
             model = None
         else:
@@ -338,13 +358,18 @@ def _train(
     resume: Optional[Path],
 ) -> None:  # fmt: skip
     """``train`` once its outputs are checked and its model exists: fit, report, save."""
-    from nnlite import Sequential, io
+    from nnlite import Sequential, io, runs
     from nnlite.errors import ConfigError, LearnerWarning
-    from nnlite.optim import SGD
     from nnlite.ui import progress, tables, terminal
 
     ds, X, y, val, val_desc, note = data
     epochs, done = int(run["epochs"]), len(model.history.loss)
+    patience = int(run.get("early_stopping", 0))
+    if patience and val is None:
+        raise ConfigError(
+            "early stopping watches the validation loss, and this run holds out none: "
+            "give --val-split (e.g. 0.2)", param=("early_stopping", "val_split")
+        )
     if note:
         terminal.warn(note)
     if not quiet:
@@ -355,10 +380,15 @@ def _train(
         if resume is not None:
             terminal.console.print(f"resuming {str(resume)!r} after {done} of {epochs} epochs")
         terminal.console.print(tables.model_table(model, title=f"network (loss: {model.loss})"))
-    momentum, nesterov = float(run.get("momentum", 0.0)), bool(run.get("nesterov", False))
-    lr, batch_size = float(run["lr"]), int(run["batch_size"])
+    opt, schedule = runs.run_optimizer(run), runs.run_schedule(run)
+    batch_size = int(run["batch_size"])
     with terminal.console.status("compiling kernels (first run only; cached afterwards)…"):
-        compile_s = model.warm_up(SGD(lr, momentum=momentum, nesterov=nesterov))
+        compile_s = model.warm_up(opt)
+    callbacks = []
+    if patience:
+        from nnlite.callbacks import EarlyStopping
+
+        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best_weights=True))
     saved: list[Path] = []
 
     def save_checkpoint(model: Sequential, interrupted: bool) -> None:
@@ -377,14 +407,14 @@ def _train(
         warnings.simplefilter("ignore", LearnerWarning)
         with progress.TrainingProgress(quiet=quiet, save=save_checkpoint) as bars, _stop_on_ctrl_c(bars):
             history = model.fit(
-                X, y, epochs=epochs - done, batch_size=batch_size, lr=lr, seed=int(run["seed"]),
-                validation_data=val, callback=bars, momentum=momentum, nesterov=nesterov,
-                checkpoint_every=checkpoint_every, resume=resume is not None,
+                X, y, epochs=epochs - done, batch_size=batch_size, seed=int(run["seed"]),
+                validation_data=val, callback=bars, optimizer=opt, schedule=schedule,
+                callbacks=callbacks, checkpoint_every=checkpoint_every, resume=resume is not None,
             )  # fmt: skip
     rows = tables.training_rows(
-        history, model.resume_state, epochs=epochs, samples=len(y), batch_size=batch_size, lr=lr,
-        momentum=momentum, nesterov=nesterov, compile_s=compile_s,
-        device=_describe_device(model), validation=val is not None,
+        history, model.resume_state, epochs=epochs, samples=len(y), batch_size=batch_size,
+        optimizer=opt, schedule=schedule, compile_s=compile_s, device=_describe_device(model),
+        validation=val is not None, stopped_early=callbacks[0] if callbacks else None,
     )  # fmt: skip
     failed = None
     if save is not None and not history.interrupted:

@@ -17,10 +17,17 @@ configure_numba_cache()
 
 _LAZY = {
     "Dense": "nnlite.layers",
+    "Dropout": "nnlite.layers",
     "Sequential": "nnlite.models",
     "Perceptron": "nnlite.models",
     "History": "nnlite.models",
     "SGD": "nnlite.optim",
+    "AdaGrad": "nnlite.optim",
+    "RMSProp": "nnlite.optim",
+    "Adam": "nnlite.optim",
+    "AdamW": "nnlite.optim",
+    "Optimizer": "nnlite.optim",
+    "Schedule": "nnlite.schedules",
     "load": "nnlite.io",
     "save": "nnlite.io",
     "datasets": "nnlite.datasets",

@@ -331,18 +331,35 @@ def _check_extra(extra: Any) -> dict[str, Any]:
         "epochs": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
         "batch_size": lambda v: _is_int(v) and 1 <= v <= 1 << 62,
         "val_split": lambda v: v is None or (_is_number(v) and 0 <= v < 1),
+        "l1": lambda v: _is_number(v) and 0 <= v < math.inf,
+        "l2": lambda v: _is_number(v) and 0 <= v < math.inf,
+        "dropout": lambda v: _is_number(v) and 0 <= v < 1,
+        "early_stopping": lambda v: _is_int(v) and 0 <= v <= 1 << 62,
     }
     words = {
         "dataset": "a string", "data_dir": "a string or null",
         "seed": "an integer >= 0", "epochs": "a positive integer",
         "batch_size": "a positive integer",
         "val_split": "null or a number in [0, 1)",
+        "l1": "a number >= 0", "l2": "a number >= 0", "dropout": "a number in [0, 1)",
+        "early_stopping": "an integer >= 0",
     }  # fmt: skip
     for key, ok in rules.items():
         if key in extra and not ok(extra[key]):
             value = extra[key]
             shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
             raise _Bad(f"extra {key} must be {words[key]}, got {shown[:60]}")
+    # The run's optimiser and schedule records, checked by their tables' own rules.
+    for key, parse in (("optimizer", optim.Optimizer.from_dict), ("lr_schedule", Schedule.from_dict)):
+        if key in extra:
+            record = _dict(extra[key], f"extra {key}")
+            if not all(isinstance(v, (bool, int, float, str)) for v in record.values()):
+                raise _Bad(f"extra {key} holds a value that is not a number, boolean or name")
+            try:
+                if parse(record).as_dict() != record:
+                    raise _Bad(f"extra {key} is not as nnlite writes it")
+            except NnliteError as exc:
+                raise _Bad(f"extra {key}: {exc}") from None
     # The optimiser's hyper-parameters of the run, checked by the optimiser table's own rules.
     for key, hyper in optim.hyper_names().items():
         if key in extra:

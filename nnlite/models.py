@@ -510,7 +510,8 @@ class Sequential:
             rng.bit_generator.state = state["rng"]
         callback = _CallbackList(self, [callback] if callback else [], callbacks or [], verbose)
         self.stop_training = False
-        run_epoch0 = state["run_epoch"] if state is not None else 0
+        # the schedule's epoch where this fit starts (old checkpoints: no schedule, any will do)
+        run_epoch0 = state.get("run_epoch", state["epochs_done"]) if state is not None else 0
         callback.on_train_begin(
             {"epochs": epochs, "batches_per_epoch": batches, "samples": n, "batch_size": batch_size,
              "first_epoch": len(self.history.loss)}
@@ -668,7 +669,7 @@ class Sequential:
         start = time.perf_counter()
         put = self.memory.put
         trainer = Trainer(self, opt, 1, theta=self.theta.copy())
-        trainer.hyper = np.zeros_like(trainer.hyper)  # α = 0: the copy of θ does not move
+        trainer.hyper[codes.LR] = 0.0  # α = 0: the copy of θ does not move (nor turns NaN)
         X = put(np.zeros((1, self.n_inputs), self.dtype))
         Y = put(np.zeros((1, self.n_outputs), self.dtype))
         stats = self.memory.stats()

@@ -29,8 +29,63 @@ from nnlite.errors import ConfigError
 # The settings a checkpoint fixes: given with another value, ``resume`` refuses them.
 FIXED_BY_CHECKPOINT = (
     "dataset", "layers", "activation", "output", "loss", "batch_size", "lr", "momentum",
-    "nesterov", "seed", "val_split", "dtype",
+    "nesterov", "seed", "val_split", "dtype", "optimizer", "lr_schedule", "l1", "l2", "dropout",
+    "early_stopping",
 )  # fmt: skip
+
+
+def parse_optimizer(
+    spec: str, lr: float | None = None, momentum: float | None = None, nesterov: bool = False
+) -> Any:
+    """The optimiser a spec names, validated: ``"adam"``, ``"adamw:weight_decay=0.05"``, ….
+
+    ``lr``, ``momentum`` and ``nesterov`` (the CLI's own flags) join the spec's values
+    when given (``momentum`` 0 and ``nesterov`` False count as not given); a value the
+    optimiser does not have raises ``ConfigError`` naming it.
+    """
+    from nnlite.optim import Optimizer
+
+    name, _, rest = str(spec).partition(":")
+    values: dict[str, Any] = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ConfigError(
+                f"optimizer settings are key=value, got {item!r} (e.g. adam:beta2=0.99)",
+                param="optimizer",
+            )
+        values[key.strip()] = value.strip()
+    given = {"lr": lr, "momentum": momentum or None, "nesterov": nesterov or None}
+    for key, value in given.items():
+        if value is not None:
+            if key in values:
+                raise ConfigError(f"{key} is given twice", param=(key, "optimizer"))
+            values[key] = value
+    opt = Optimizer(name.strip().lower(), **values)
+    try:
+        opt.validate()
+    except ConfigError as exc:
+        text = str(exc)
+        if "has no hyper-parameter" in text and any(k in text for k in given if given[k]):
+            raise ConfigError(text, param=tuple(k for k in given if given[k])) from None
+        raise
+    return opt
+
+
+def run_optimizer(run: Mapping[str, Any]) -> Any:
+    """The optimiser of a run record (records from before ``optimizer``: SGD from lr/momentum)."""
+    from nnlite.optim import SGD, Optimizer
+
+    if "optimizer" in run:
+        return Optimizer.from_dict(run["optimizer"])
+    return SGD(run["lr"], run.get("momentum", 0.0), run.get("nesterov", False)).validate()
+
+
+def run_schedule(run: Mapping[str, Any]) -> Any:
+    """The learning-rate schedule of a run record (constant when the record has none)."""
+    from nnlite.schedules import Schedule
+
+    return Schedule.from_dict(run["lr_schedule"]) if "lr_schedule" in run else Schedule()
 
 
 def hidden_layers(spec: str | Sequence[int]) -> list[int]:
@@ -121,13 +176,31 @@ def load_split(
 def new_run(
     *, dataset: str, val_split: float | None, seed: int, epochs: int | None, batch_size: int,
     lr: float, momentum: float, nesterov: bool, data_dir: str | os.PathLike | None,
+    optimizer: Any = None, lr_schedule: Any = None, l1: float = 0.0, l2: float = 0.0,
+    dropout: float = 0.0, early_stopping: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
-    """The run record of a new run (saved in its model file; ``epochs`` None means 100)."""
-    return {
+    """The run record of a new run (saved in its model file; ``epochs`` None means 100).
+
+    ``optimizer`` (an ``Optimizer``; default SGD from lr/momentum/nesterov) and
+    ``lr_schedule`` (a ``Schedule``) are recorded only when they are not plain SGD and a
+    constant α, and the penalties, dropout and early stopping only when not 0: a plain
+    run's record is what it was before they existed.
+    """
+    run = {
         "dataset": dataset, "val_split": val_split, "seed": seed, "epochs": epochs or 100,
         "batch_size": batch_size, "lr": lr, "momentum": momentum, "nesterov": nesterov,
         "data_dir": str(data_dir) if data_dir is not None else None,
     }  # fmt: skip
+    if optimizer is not None and optimizer.name != "sgd":
+        run["optimizer"] = optimizer.as_dict()
+        run["momentum"], run["nesterov"] = optimizer.values.get("momentum", 0.0), False
+    if lr_schedule is not None and lr_schedule.name != "constant":
+        run["lr_schedule"] = lr_schedule.as_dict()
+    for key, value in (("l1", l1), ("l2", l2), ("dropout", dropout),
+                       ("early_stopping", early_stopping)):  # fmt: skip
+        if value:
+            run[key] = value
+    return run
 
 
 def run_data(run: Mapping[str, Any]) -> tuple:
@@ -166,9 +239,21 @@ def new_model(
 
     ds, X = data[:2]
     units, out_act = output_layer(ds, output)
-    hidden = [Dense(u, activation) for u in hidden_layers(layers)]
+    from nnlite.layers import Dropout
+
+    l1, l2, rate = run.get("l1", 0.0), run.get("l2", 0.0), run.get("dropout", 0.0)
+    sizes = hidden_layers(layers)
+    if rate and not sizes:
+        raise ConfigError(
+            "dropout acts after hidden layers, and this network has none", param="dropout"
+        )
+    stack: list[Any] = []
+    for u in sizes:  # each hidden layer, then its dropout (Keras's Dense, Dropout pattern)
+        stack.append(Dense(u, activation, l1=l1, l2=l2))
+        if rate:
+            stack.append(Dropout(rate))
     model = Sequential(
-        hidden + [Dense(units, out_act)],
+        stack + [Dense(units, out_act, l1=l1, l2=l2)],
         loss=None if loss == "auto" else loss,
         dtype=np.dtype(dtype),
         device=device,
@@ -209,12 +294,21 @@ def resume(
         "layers": [int(x.units) for x in model.layers[:-1]],
         "activation": {x.activation for x in model.layers[:-1]},
         "output": model.layers[-1].activation, "loss": model.loss, "dtype": model.dtype.name,
+        "optimizer": run_optimizer(run).as_dict(), "lr_schedule": run_schedule(run).as_dict(),
+        "l1": run.get("l1", 0.0), "l2": run.get("l2", 0.0), "dropout": run.get("dropout", 0.0),
+        "early_stopping": run.get("early_stopping", 0),
     }  # fmt: skip
     for name in FIXED_BY_CHECKPOINT:
         if name not in given:
             continue
         typed = given[name]
         value = hidden_layers(typed) if name == "layers" else typed
+        if name == "optimizer":
+            value = parse_optimizer(typed, lr=run["lr"]).as_dict()
+        elif name == "lr_schedule":
+            from nnlite.schedules import Schedule
+
+            value = Schedule.parse(typed).as_dict()
         if value == "auto" or _agrees(name, value, fixed[name]):
             continue
         shown = fixed[name]

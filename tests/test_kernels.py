@@ -91,6 +91,11 @@ def test_every_public_kernel_has_a_case_or_a_driver_test():
         "leaky_relu", "leaky_relu_grad", "softplus", "softplus_grad",  # via activation_*
         "loss_grad",  # via output_grad
         "optimizer_update",  # tests/test_optim.py
+        # tests/test_optimizers.py: each update against its published recurrence (through
+        # optimizer_update); dropout's masks statistically; the penalty and its gradient,
+        # and dropout, in a whole fit against a float64 NumPy loop
+        "adagrad_update", "rmsprop_update", "adam_update", "dropout_forward",
+        "dropout_backward", "penalty", "penalty_grad", "network_penalty",
     }  # fmt: skip
     public = {
         name for name, obj in vars(cpu).items()

@@ -46,6 +46,7 @@ class TrainingProgress(Callback):
         self.live = self.console.is_terminal and not quiet
         self.progress: Progress | None = None
         self.save = save  # called with (model, interrupted) at each checkpoint
+        self.first_lr: float | None = None
 
     def __enter__(self) -> TrainingProgress:
         if self.live:
@@ -53,7 +54,7 @@ class TrainingProgress(Callback):
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}"),
+                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}{task.fields[lr]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=self.console,
@@ -71,11 +72,12 @@ class TrainingProgress(Callback):
         self.batches = info["batches_per_epoch"]
         if self.progress is not None:
             self.epoch_task = self.progress.add_task(
-                "epochs", total=self.epochs, completed=first, loss="—", acc="—"
+                "epochs", total=self.epochs, completed=first, loss="—", acc="—", lr=""
             )
             self.batch_task = self.progress.add_task(
-                "batches", total=self.batches, loss="—", acc="—"
+                "batches", total=self.batches, loss="—", acc="—", lr=""
             )
+        self.first_lr: float | None = None
 
     def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
         if self.progress is not None:
@@ -91,15 +93,26 @@ class TrainingProgress(Callback):
         if self.save is not None:
             self.save(model, interrupted)
 
+    def _rate(self, logs: dict[str, float]) -> str:
+        """"  α 0.0123" once a schedule has changed α (the α of the epoch's last step)."""
+        lr = logs.get("lr")
+        if lr is None:
+            return ""
+        if self.first_lr is None:
+            self.first_lr = lr
+        return f"  α {lr:.4g}" if lr != self.first_lr else ""
+
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.quiet:
             return
+        rate = self._rate(logs)
         if self.progress is not None:
             self.progress.update(
                 self.epoch_task,
                 advance=1,
                 loss=num(logs.get("val_loss", logs["loss"])),
                 acc=pct(logs.get("val_accuracy", logs["accuracy"])),
+                lr=rate,
             )
             self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—")
             return
@@ -107,7 +120,7 @@ class TrainingProgress(Callback):
         line += f"  acc {pct(logs['accuracy'])}"
         if "val_loss" in logs:
             line += f"  val_loss {num(logs['val_loss'])}  val_acc {pct(logs['val_accuracy'])}"
-        self.console.print(line, highlight=False, soft_wrap=True)
+        self.console.print(line + rate, highlight=False, soft_wrap=True)
 
 
 class DownloadProgress:

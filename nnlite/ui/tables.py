@@ -145,7 +145,8 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
 
 def training_rows(
     history: Any, state: dict[str, Any] | None, *, epochs: int, samples: int, batch_size: int,
-    lr: float, momentum: float, nesterov: bool, compile_s: float, device: str, validation: bool,
+    optimizer: Any, schedule: Any, compile_s: float, device: str, validation: bool,
+    stopped_early: Any = None,
 ) -> list[tuple[str, str]]:  # fmt: skip
     """The summary of a training run, for ``summary_table``: where it stopped, what it reached.
 
@@ -168,15 +169,38 @@ def training_rows(
             ("validation loss", num(history.val_loss[-1])),
             ("validation accuracy", pct(history.val_accuracy[-1])),
         ]
+    if stopped_early is not None and stopped_early.stopped_epoch:
+        best = stopped_early.best_epoch + 1
+        rows.append(("early stopping", f"after epoch {stopped_early.stopped_epoch + 1}; kept the "
+                                       f"weights of epoch {best} (best validation loss)"))  # fmt: skip
     rows += [
         ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, samples)}"),
-        ("learning rate α", f"{lr:g}" + (f", momentum μ {momentum:g}" if momentum else "")
-         + (" (Nesterov)" if nesterov else "")),
+        *optimizer_rows(optimizer, schedule, history),
         ("kernel start-up (JIT or cache)", seconds(compile_s)),
         ("device", device),
         ("training time", seconds(history.seconds)),
         ("samples / second", f"{history.samples / max(history.seconds, 1e-9):,.0f}"),
     ]  # fmt: skip
+    return rows
+
+
+def optimizer_rows(optimizer: Any, schedule: Any, history: Any) -> list[tuple[str, str]]:
+    """How the run stepped: α (and μ) for SGD as the lesson writes it; otherwise the optimiser
+    with its settings; the schedule and the last α when α changed."""
+    v = optimizer.values
+    if optimizer.name == "sgd":
+        rows = [("learning rate α", f"{v['lr']:g}" + (f", momentum μ {v['momentum']:g}"
+                 if v["momentum"] else "") + (" (Nesterov)" if v["nesterov"] else ""))]  # fmt: skip
+    else:
+        hyper = {h.name: h.symbol for h in optimizer.rule.hyper}
+        settings = ", ".join(f"{hyper[k]} {x:g}" for k, x in v.items() if not isinstance(x, bool))
+        rows = [("optimizer", f"{optimizer.name} ({settings})")]
+    if schedule is not None and schedule.name != "constant":
+        symbols = {p.name: p.symbol for p in schedule.row.params}
+        settings = ", ".join(f"{symbols[k]} {x:g}" for k, x in schedule.values.items())
+        rows.append(("α schedule", f"{schedule.name} ({settings}; t in {schedule.per}s)"))
+        if getattr(history, "lr", None):
+            rows.append(("last α", f"{history.lr[-1]:.4g}"))
     return rows
 
 
