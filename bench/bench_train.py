@@ -3,7 +3,11 @@
 Every system trains the same network — 784-128-10, ReLU hidden, softmax +
 cross-entropy, plain SGD α = 0.1, float32, shuffled mini-batches — on MNIST
 (random data of the same shape when the IDX files are absent) for a fixed
-number of samples, at batch sizes 1, 32, 128 and 1024. Each system runs in
+number of samples, at batch sizes 1, 32, 128 and 1024. Issue 18's variants
+run in the same interleaved passes: ``nnlite+adam`` and ``torch+adam`` (Adam,
+α = 10⁻³, PyTorch's ``torch.optim.Adam`` eager with its defaults) and
+``nnlite+dropout`` (plain SGD with Dropout(0.2) after the hidden layer), so an
+Adam step's and dropout's cost are ratios of passes seconds apart. Each system runs in
 its own process whose thread count is set in its environment before numpy or
 torch is imported. A worker loads the data, runs one untimed warm-up pass
 (JIT, allocator, caches), then waits; the parent interleaves the timed
@@ -22,7 +26,10 @@ The parent imports only the standard library; it prints progress on stderr
 and a markdown report (for ``bench/RESULTS.md``) on stdout.
 
 Usage: ``python bench/bench_train.py [--quick] [--threads 2] [--repeats 5]
-[--samples N] [--json out.json] [--memory] [--startup] [--no-train] [--baseline DIR]``;
+[--samples N] [--json out.json] [--memory] [--startup] [--no-train] [--baseline DIR]
+[--systems nnlite,nnlite+adam,torch+adam,nnlite+dropout] [--torch-python PATH]``;
+``--torch-python`` runs the PyTorch workers under another interpreter (a
+virtualenv with torch, numpy and threadpoolctl; also ``NNLITE_BENCH_TORCH_PYTHON``);
 ``--baseline DIR`` also trains another checkout of nnlite (a git worktree of an older
 commit, say) in the same interleaved passes, so a change's cost is a ratio from one run.
 """
@@ -45,16 +52,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "mnist"
-SYSTEMS = ("nnlite", "numpy", "torch", "sklearn")
+SYSTEMS = ("nnlite", "numpy", "torch", "sklearn", "nnlite+adam", "torch+adam", "nnlite+dropout")
+VARIANTS = {"nnlite+adam", "torch+adam", "nnlite+dropout"}  # issue 18's rows
 N_IN, N_HIDDEN, N_OUT = 784, 128, 10
 N_WEIGHTS = N_IN * N_HIDDEN + N_HIDDEN * N_OUT  # 101,632
 FLOPS_PER_SAMPLE = 6 * N_WEIGHTS  # 2 forward + 2 for dW + 2 for dX, per weight
 LR = 0.1
+ADAM_LR = 1e-3  # Adam's usual α (PyTorch's and Keras's default)
+DROPOUT = 0.2  # the Keras MNIST tutorial's rate, after the hidden layer
 LOSS_ROWS = 10_000  # rows of the training set on which each system's final loss is checked
 # Goals of issue 3: nnlite ÷ system at each batch size, and the GEMM-floor fraction.
 GOALS = {("torch", 1): 8.0, ("torch", 32): 3.0, ("torch", 128): 1.5, ("torch", 1024): 1.1}
 GOALS[("numpy", 32)] = 2.5
 FLOOR_GOAL = (1024, 0.85)
+# Goals of issue 18, as (a, b, batch, kind, goal) on the ratio rate(a) ÷ rate(b):
+# "ahead": a is at least goal× faster; "cost": b's step takes at most goal× a's.
+GOALS_18 = [
+    ("nnlite", "nnlite+adam", 128, "cost", 1.15),
+    ("nnlite", "nnlite+adam", 1024, "cost", 1.15),
+    ("nnlite+adam", "torch+adam", 1, "ahead", 8.0),
+    ("nnlite+adam", "torch+adam", 32, "ahead", 2.5),
+    ("nnlite+adam", "torch+adam", 128, "ahead", 1.5),
+    ("nnlite+adam", "torch+adam", 1024, "ahead", 1.2),
+    ("nnlite", "nnlite+dropout", 128, "cost", 1.10),
+]
 MARK = "@@ "  # prefix of the one-line JSON messages a worker writes on stdout
 
 
@@ -167,7 +188,7 @@ def _gemm_rates(shapes, min_s: float, reps: int, torch=None) -> dict[str, float]
 def worker_gemm(args) -> None:
     """Best float32 GEMM GFLOP/s of one library at the shapes of this network."""
     torch = None
-    if args.system == "torch":
+    if args.system.startswith("torch"):
         try:
             import torch
         except ImportError as exc:
@@ -228,13 +249,25 @@ class _Trainer:
 BASELINE = "nnlite@base"  # another checkout of nnlite (--baseline DIR), run side by side
 
 
-def _nnlite_trainer(X, y, batch: int):
+def _nnlite_trainer(X, y, batch: int, system: str = "nnlite"):
+    """nnlite's fit; ``system`` "nnlite+adam": Adam; "nnlite+dropout": Dropout after the hidden layer."""
     # the checkout this worker measures: this one, or --baseline's (NNLITE_BENCH_REPO)
     sys.path.insert(0, os.environ.get("NNLITE_BENCH_REPO", str(REPO)))
     import numba
 
     from nnlite import Dense, Sequential
     from nnlite.models import Callback
+
+    fit_args = {"lr": LR}
+    stack = [Dense(N_HIDDEN, "relu"), Dense(N_OUT, "softmax")]
+    if system == "nnlite+adam":
+        from nnlite.optim import Adam
+
+        fit_args = {"optimizer": Adam(lr=ADAM_LR)}
+    elif system == "nnlite+dropout":
+        from nnlite.layers import Dropout
+
+        stack.insert(1, Dropout(DROPOUT))
 
     class Progress(Callback):
         """Stands in for the CLI's progress bar: trivial work per update."""
@@ -251,15 +284,15 @@ def _nnlite_trainer(X, y, batch: int):
 
     class T(_Trainer):
         def __init__(self):
-            self.model = Sequential([Dense(N_HIDDEN, "relu"), Dense(N_OUT, "softmax")])
+            self.model = Sequential(stack)
             self.model.build(N_IN, seed=0)
-            self.model.warm_up()
+            self.model.warm_up()  # the SGD loop; the warm-up pass compiles the others
             self.progress = Progress()
 
         def run(self, seed, n):
             self.model.fit(
-                X[:n], y[:n], epochs=1, batch_size=batch, lr=LR, shuffle=True, seed=seed,
-                callback=self.progress,
+                X[:n], y[:n], epochs=1, batch_size=batch, shuffle=True, seed=seed,
+                callback=self.progress, **fit_args,
             )  # fmt: skip
             return {"inner_s": self.model.history.seconds, "updates": self.progress.updates}
 
@@ -321,7 +354,7 @@ def _numpy_trainer(X, y, batch: int):
     return T(), {"numpy": np.__version__}
 
 
-def _torch_trainer(X, y, batch: int, threads: int):
+def _torch_trainer(X, y, batch: int, threads: int, adam: bool = False):
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -342,7 +375,10 @@ def _torch_trainer(X, y, batch: int, threads: int):
         def __init__(self):
             torch.manual_seed(0)
             self.net = Net()
-            self.opt = torch.optim.SGD(self.net.parameters(), lr=LR)
+            if adam:  # eager, PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8; the for-loop path)
+                self.opt = torch.optim.Adam(self.net.parameters(), lr=ADAM_LR)
+            else:
+                self.opt = torch.optim.SGD(self.net.parameters(), lr=LR)
 
         def run(self, seed, n):
             gen = torch.Generator().manual_seed(seed)
@@ -405,13 +441,14 @@ def worker_train(args) -> None:
     X, y = _load_data(args.tmp, args.samples)
     limits = [_limit_threads(args.threads)]  # kept alive while the worker runs
     try:
-        if args.system in ("nnlite", BASELINE):
-            trainer, info = _nnlite_trainer(X, y, args.batch)
+        if args.system in ("nnlite", BASELINE, "nnlite+adam", "nnlite+dropout"):
+            trainer, info = _nnlite_trainer(X, y, args.batch, args.system)
         elif args.system == "numpy":
             trainer, info = _numpy_trainer(X, y, args.batch)
-        elif args.system == "torch":
+        elif args.system in ("torch", "torch+adam"):
             try:
-                trainer, info = _torch_trainer(X, y, args.batch, args.threads)
+                adam = args.system == "torch+adam"
+                trainer, info = _torch_trainer(X, y, args.batch, args.threads, adam)
             except ImportError as exc:
                 _send({"skip": f"torch not importable ({exc})"})
                 return
@@ -503,7 +540,8 @@ class Worker:
     """A child process running this file in ``--worker`` mode; talks in MARK lines."""
 
     def __init__(self, args, mode: str, system: str = "", batch: int = 0, samples: int = 0, **env):
-        cmd = [sys.executable, __file__, "--worker", mode, "--system", system]
+        python = args.torch_python if system.startswith("torch") else sys.executable
+        cmd = [str(python), __file__, "--worker", mode, "--system", system]
         cmd += ["--batch", str(batch), "--samples", str(samples), "--threads", str(args.threads)]
         cmd += ["--tmp", str(args.tmp), "--data-dir", str(args.data_dir)]
         cmd += ["--quick"] if args.quick else []
@@ -647,9 +685,9 @@ def bench_batch(args, batch: int) -> dict:
         if msg.get("ready"):
             live[system] = w
             # A baseline too slow for n samples within the pass budget runs fewer (whole
-            # batches); nnlite always runs all n, its per-fit overhead included.
+            # batches); nnlite (each variant) always runs all n, its per-fit overhead included.
             fit = int(msg["warm_up_samples"] / msg["warm_up_pass_s"] * args.pass_budget)
-            if system not in ("nnlite", BASELINE):
+            if not system.startswith("nnlite"):
                 results[system]["samples"] = min(n, max(batch, fit // batch * batch))
         else:
             log(f"  {system}: {msg.get('skip') or msg.get('error')}")
@@ -789,6 +827,8 @@ def report(res: dict) -> str:
         f"- threads: {a['threads']} (env + threadpoolctl + torch.set_num_threads); "
         f"command: `{res['command']}`",
     ]
+    if a.get("torch_python") and a["torch_python"] != sys.executable:
+        lines.append(f"- PyTorch workers ran under `{a['torch_python']}`")
     for pools_of, pools in res.get("pools", {}).items():
         text = "; ".join(
             f"{p['internal_api']} {p['version']} ({p['file']}, {p['num_threads']} threads"
@@ -853,7 +893,7 @@ def _train_tables(res: dict) -> list[str]:
         (rate for lib in gemm.values() for rate in lib.get("rates", {}).values()), default=0.0
     )
     floor = best * 1e9 / FLOPS_PER_SAMPLE if best else 0.0
-    systems = res["args"]["systems"]
+    systems = [s for s in res["args"]["systems"] if s not in VARIANTS]
     others = [s for s in systems if s != "nnlite"]
     head = ["batch", *[f"{s} samples/s" for s in systems], *[f"nnlite ÷ {s}" for s in others]]
     head += ["nnlite / GEMM floor", "paired†"]
@@ -881,7 +921,7 @@ def _train_tables(res: dict) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for batch, r in batches.items():
-        for s in systems:
+        for s in res["args"]["systems"]:
             x = r.get(s, {})
             if "median" in x:
                 loss = f"{x['loss']:.4f}" if isinstance(x.get("loss"), float) else "—"
@@ -920,6 +960,48 @@ def _train_tables(res: dict) -> list[str]:
         lines.append(
             f"- GEMM floor at batch {fb}: {frac:.0%} (goal ≥ {fgoal:.0%}) {_ok(frac >= fgoal)}"
             f"; paired† {_paired(nn)}"
+        )
+    if VARIANTS & set(res["args"]["systems"]):
+        lines += _variant_table(res)
+    return lines
+
+
+def _variant_table(res: dict) -> list[str]:
+    """Issue 18's rows: Adam against SGD and against PyTorch's Adam, dropout against none."""
+    head = [
+        "batch", "nnlite SGD samples/s", "nnlite Adam samples/s", "torch Adam samples/s",
+        "nnlite Adam ÷ torch Adam", "Adam step ÷ SGD step", "nnlite SGD+dropout samples/s",
+        "dropout step ÷ plain step",
+    ]  # fmt: skip
+    lines = ["", "Adam and dropout (issue 18; α = 10⁻³ for Adam, dropout 0.2 after the hidden "
+             "layer with SGD α = 0.1; same interleaved passes):", ""]  # fmt: skip
+    lines += ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for batch, r in res["batches"].items():
+        nn, adam, tadam, drop = (r.get(s) for s in ("nnlite", "nnlite+adam", "torch+adam",
+                                                     "nnlite+dropout"))  # fmt: skip
+        row = [str(batch), _rate(nn), _rate(adam), _rate(tadam), _ratio(adam, tadam)]
+        row += [_ratio(nn, adam), _rate(drop), _ratio(nn, drop)]
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "A step's cost is the ratio of rates (nnlite SGD ÷ the variant): 1.10× means a 10 % "
+        "longer step. Goals of issue 18:",
+    ]
+    systems = res["args"]["systems"]
+    for a, b, batch, kind, goal in GOALS_18:
+        r = res["batches"].get(batch, {})
+        if a not in systems or b not in systems or batch not in res["batches"]:
+            continue
+        got = _ratio(r.get(a), r.get(b))
+        if got == "—":
+            ok = False
+        else:
+            ok = float(got[:-1]) >= goal if kind == "ahead" else float(got[:-1]) <= goal
+        what = f"{a} ÷ {b}" if kind == "ahead" else f"{b} step ÷ {a} step"
+        bound = "≥" if kind == "ahead" else "≤"
+        lines.append(
+            f"- {what} at batch {batch}: {got} (goal {bound} {goal}×) {_ok(ok)}"
+            f"{_paired_ratio(r.get(a), r.get(b))}"
         )
     return lines
 
@@ -1004,6 +1086,10 @@ def main() -> None:
         help=f"another checkout of nnlite (e.g. a git worktree of an older commit), trained "
         f"side by side as the system {BASELINE}",
     )  # fmt: skip
+    p.add_argument(
+        "--torch-python", type=Path, default=os.environ.get("NNLITE_BENCH_TORCH_PYTHON"),
+        help="interpreter for the PyTorch workers (default: NNLITE_BENCH_TORCH_PYTHON, else this one)",
+    )  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
     p.add_argument("--memory", action="store_true", help="peak RSS of a full MNIST train")
     p.add_argument("--startup", action="store_true", help="--help and time-to-first-batch")
@@ -1015,6 +1101,9 @@ def main() -> None:
     p.add_argument("--tmp", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     args.data_dir = args.data_dir.resolve()
+    args.torch_python = Path(args.torch_python or sys.executable)
+    if not os.access(args.torch_python, os.X_OK) or args.torch_python.is_dir():
+        p.error(f"--torch-python {args.torch_python} is not an executable file")
     if args.worker:
         WORKERS[args.worker](args)
         return
@@ -1044,6 +1133,7 @@ def main() -> None:
             "systems": args.systems,
             "batches": batches,
             "pass_budget": args.pass_budget,
+            "torch_python": str(args.torch_python),
         },
     }
     start_wall, (start_busy, start_mine) = time.perf_counter(), cpu_seconds()
