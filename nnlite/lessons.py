@@ -31,6 +31,7 @@ import numpy as np
 from scipy import linalg, optimize, special, stats
 
 from nnlite import activations, datasets, losses
+from nnlite.callbacks import EarlyStopping
 from nnlite.config import CLIP_EPS, network_parameters
 from nnlite.errors import ConfigError, DivergenceError, LearnerWarning
 from nnlite.kernels import cpu
@@ -49,8 +50,8 @@ TOPICS: dict[str, str] = {
     "sgd": "a mini-batch gradient is an unbiased estimate; SGD reaches the full-batch optimum",
     "local-minima": "on a non-convex loss, the minimum gradient descent finds depends on the start",
     "optimum": "nnlite's gradient descent ends where scipy.optimize ends, from the same start",
-    "optimizers": "SGD, momentum, RMSProp and Adam: paths on a narrow valley, the optimum scipy finds",
-    "overfitting": "L2, dropout and early stopping on a few digits, against scipy and ridge regression",
+    "optimizers": "SGD, momentum, RMSProp and Adam on a narrow valley: each reaches scipy's optimum",
+    "overfitting": "L2, dropout and early stopping on a few digits; L2 against scipy and ridge",
 }
 _TOPIC_ALIASES = {"lr": "learning-rate", "minima": "local-minima", "perceptrons": "perceptron",
                   "optimisers": "optimizers", "regularisation": "overfitting",
@@ -1526,7 +1527,8 @@ def momentum_advantage(
         hb = kernel_descent(gradient, theta0, SGD(lr=lr_hb, momentum=beta),
                             budget // int(math.sqrt(k)) + 100)  # fmt: skip
         rows.append(MomentumRow(
-            float(k), steps_to_tolerance(gd, theta_star, tol), steps_to_tolerance(hb, theta_star, tol),
+            float(k), steps_to_tolerance(gd, theta_star, tol),
+            steps_to_tolerance(hb, theta_star, tol),
             math.log(1 / tol) / math.log((k + 1) / (k - 1)),
             math.log(1 / tol) / math.log((math.sqrt(k) + 1) / (math.sqrt(k) - 1)),
         ))  # fmt: skip
@@ -1592,35 +1594,6 @@ class EpochRecorder(Callback):
         self.norm.append(weight_norm(self.model))
 
 
-class BestEpoch(Callback):
-    """Early stopping: stop once ``val_loss`` has not improved for ``patience`` epochs and
-    put back the θ of the best epoch (Keras's ``restore_best_weights=True``).
-
-    The lesson's own small callback (nnlite has no ``EarlyStopping`` class of its own yet):
-    it sets ``self.model.stop_training``, fit's normal early end, and restores θ in
-    ``on_train_end``, where the final θ is on the host.
-    """
-
-    def __init__(self, patience: int = 20) -> None:
-        self.patience = patience
-        self.best_loss = math.inf
-        self.best_epoch = -1
-        self.best_theta: np.ndarray | None = None
-        self.stopped_epoch: int | None = None
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        if logs["val_loss"] < self.best_loss:
-            self.best_loss, self.best_epoch = logs["val_loss"], epoch
-            self.best_theta = self.model.theta.copy()
-        elif epoch - self.best_epoch >= self.patience:
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
-
-    def on_train_end(self, logs: dict[str, float]) -> None:
-        if self.best_theta is not None:
-            self.model.set_parameters(self.best_theta)
-
-
 @dataclass
 class Curves:
     """One training run on the few digits, measured after every epoch."""
@@ -1683,18 +1656,20 @@ def train_curves(
 
 
 def early_stopping(data: tuple, epochs: int = 200, patience: int = 20, seed: int = 0) -> EarlyStop:
-    """The plain network with ``BestEpoch(patience)``; then a fresh one trained for exactly
-    the best epoch's number of epochs with the same seed."""
+    """The plain network with ``nnlite.callbacks.EarlyStopping`` (val_loss, ``patience``,
+    restore_best_weights); then a fresh one trained for exactly the best epoch's number of
+    epochs with the same seed."""
     X, y, X_val, y_val = data
-    stopper = BestEpoch(patience)
+    stopper = EarlyStopping("val_loss", patience=patience, restore_best_weights=True)
     model = mlp()
     model.fit(X, y, epochs=epochs, batch_size=16, optimizer=Adam(lr=3e-3), seed=seed,
               validation_data=(X_val, y_val), callbacks=[stopper])  # fmt: skip
     replay = mlp()
     replay.fit(X, y, epochs=stopper.best_epoch + 1, batch_size=16, optimizer=Adam(lr=3e-3),
                seed=seed, validation_data=(X_val, y_val))  # fmt: skip
-    return EarlyStop(patience, stopper.best_epoch, stopper.stopped_epoch,
-                     list(model.history.val_loss), model.theta.copy(), replay.theta.copy())  # fmt: skip
+    return EarlyStop(patience, stopper.best_epoch, stopper.stopped_epoch or None,
+                     list(model.history.val_loss), model.theta.copy(),
+                     replay.theta.copy())  # fmt: skip
 
 
 # -- L2-regularised softmax regression: one minimiser; without L2, none -------------
@@ -1815,7 +1790,8 @@ class SoftmaxL2:
 
 
 def softmax_l2(
-    data: tuple, lam: float = 0.01, epochs: int = 800, plain_steps: tuple[int, ...] = (10, 100, 1000, 3000),
+    data: tuple, lam: float = 0.01, epochs: int = 800,
+    plain_steps: tuple[int, ...] = (10, 100, 1000, 3000),
     seed: int = 0,
 ) -> SoftmaxL2:  # fmt: skip
     """nnlite's ``Dense(10, "softmax", l2=λ)`` against scipy on the same objective, same θ₀.
@@ -2015,6 +1991,6 @@ def overfitting_lesson(
     early = early_stopping(data, epochs, seed=seed)
     A = hidden_activations(plain, data[0][:50])
     return OverfittingLesson(
-        plain.theta.size, n_train, n_val, epochs, runs, early, softmax_l2(data, seed=seed), ridge(data, seed=seed),
-        [dropout_check(A, p) for p in (0.2, 0.5)],
+        plain.theta.size, n_train, n_val, epochs, runs, early, softmax_l2(data, seed=seed),
+        ridge(data, seed=seed), [dropout_check(A, p) for p in (0.2, 0.5)],
     )  # fmt: skip

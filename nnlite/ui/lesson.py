@@ -572,7 +572,8 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
         "RMSProp has no bias correction: its v₁ = (1 − ρ)g² makes the first step "
         "α/√(1 − ρ) = 10α."
     )
-    speed = _table("momentum's advantage grows with the condition number (‖θ − θ*‖ ≤ 10⁻⁶·‖θ₀ − θ*‖)",
+    speed = _table("momentum's advantage grows with the condition number "
+                   "(‖θ − θ*‖ ≤ 10⁻⁶·‖θ₀ − θ*‖)",
                    "κ", "GD, α = 2/(L + μ)", "momentum, Polyak", "advantage", "√κ")  # fmt: skip
     for row in r.momentum:
         speed.add_row(f"{row.kappa:.0f}", str(row.gd_steps), str(row.momentum_steps),
@@ -612,13 +613,15 @@ def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
         "run", "lowest val (epoch)", "val at end", "train at end", "val acc.", "‖W‖",
     )  # fmt: skip
     for run in r.runs:
-        table.add_row(run.name, f"{min(run.val):.3f} ({run.best_epoch + 1})", f"{run.end_val:.3f}",
-                      f"{run.train[-1]:.4f}", f"{run.end_accuracy:.1%}", f"{run.end_norm:.1f}")  # fmt: skip
+        table.add_row(run.name, f"{min(run.val):.3f} ({run.best_epoch + 1})",
+                      f"{run.end_val:.3f}", f"{run.train[-1]:.4f}", f"{run.end_accuracy:.1%}",
+                      f"{run.end_norm:.1f}")  # fmt: skip
     settings = Text("; ".join(f"{run.name}: {run.setting}" for run in r.runs) + ".")
     e = r.early
     stop = "—" if e.stopped_epoch is None else str(e.stopped_epoch + 1)
     early = Text(
-        f"Early stopping (patience {e.patience}) on the plain network stopped after epoch "
+        f"Early stopping (nnlite.callbacks.EarlyStopping on val_loss, patience {e.patience}, "
+        f"restore_best_weights) on the plain network stopped after epoch "
         f"{stop} and returned the weights of epoch {e.best_epoch + 1}, its lowest validation "
         f"loss ({min(e.val_loss):.4f}); a fresh run of exactly {e.best_epoch + 1} epochs with "
         "the same seed ends at the same θ: "

@@ -15,13 +15,13 @@ The data: 150 of the shipped 8×8 digits to learn from, 500 others to validate o
 * Early stopping returns the weights of the best validation epoch: the θ of a fresh run
   of exactly that many epochs, bit for bit.
 
-Mutation checks, each run once against a deliberately broken ``cpu.py`` or
-``lessons.py`` (the docstrings say which tests failed): the penalty's gradient λW instead
-of 2λW; the penalty on b too; a penalty of λ = 0.01 on layers without L2; probabilities
-clipped at 10⁻³ in the cross-entropy; dropout without the 1/(1 − p) scaling; dropout
-keeping a value when u < p; the same mask at every step; early stopping that keeps a
-reference to θ instead of a copy, or restores nothing; the closed form with n for n·o.
-Each was caught.
+Mutation checks, each run once against a deliberately broken ``cpu.py``, ``lessons.py``
+or ``callbacks.py`` (the docstrings say which tests failed): the penalty's gradient λW
+instead of 2λW; the penalty on b too; a penalty of λ = 0.01 on layers without L2;
+probabilities clipped at 10⁻³ in the cross-entropy; dropout without the 1/(1 − p)
+scaling; dropout keeping a value when u < p; the same mask at every step; early stopping
+that keeps a reference to θ instead of a copy, or restores nothing; the closed form with
+n for n·o. Each was caught.
 """
 
 from __future__ import annotations
@@ -181,8 +181,10 @@ def test_early_stopping_returns_the_best_validation_epochs_weights(lesson):
     exactly that many epochs, same seed, ends at the same θ bit for bit; it stopped
     ``patience`` epochs after the best, and no later epoch was better.
 
-    Mutations seen to fail here (in ``lessons.BestEpoch``): keeping a reference to θ
-    instead of a copy (the last epoch's θ comes back); restoring nothing at the end.
+    The callback is ``nnlite.callbacks.EarlyStopping("val_loss", patience=20,
+    restore_best_weights=True)``. Mutations seen to fail here (in that class): keeping a
+    reference to θ instead of a copy (the last epoch's θ comes back); restoring nothing at
+    the end.
     """
     e = lesson.early
     assert e.best_epoch == int(np.argmin(e.val_loss))
