@@ -480,16 +480,16 @@ def worker_train(args) -> None:
             # before and after the pass, for the floor at the machine's rate of the moment
             paired = args.system == "nnlite"
             before = _gemm_rates(GEMM_SHAPES[:2], 0.03, 3) if paired else {}
-            t = time.perf_counter()
+            t, cpu = time.perf_counter(), time.process_time()
             extra = trainer.run(seed, n)
-            seconds = time.perf_counter() - t
+            seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
             if paired:
                 after = _gemm_rates(GEMM_SHAPES[:2], 0.03, 3)
                 extra["gemm_now"] = max((before[k] + after[k]) / 2 for k in before)
         except Exception as exc:
             _send({"error": f"{type(exc).__name__}: {exc}"})
             return
-        _send({"seconds": seconds, "samples": n, **extra})
+        _send({"seconds": seconds, "cpu_s": cpu, "samples": n, **extra})
     rows = min(LOSS_ROWS, len(y))
     _send({"loss": trainer.loss(np.ascontiguousarray(X[:rows]), y[:rows])})
 
@@ -706,6 +706,8 @@ def bench_batch(args, batch: int) -> dict:
                 continue
             results[system]["seconds"].append(msg["seconds"])
             results[system].setdefault("rep_rates", {})[rep] = msg["samples"] / msg["seconds"]
+            if msg.get("cpu_s"):  # the worker's CPU time: what time-slicing does not inflate
+                results[system].setdefault("rep_cpu_rates", {})[rep] = msg["samples"] / msg["cpu_s"]
             if "gemm_now" in msg:  # this pass's rate ÷ the floor at the GEMM rate around it
                 floor_now = msg["gemm_now"] * 1e9 / FLOPS_PER_SAMPLE
                 results[system].setdefault("paired_floor", []).append(
@@ -1001,7 +1003,7 @@ def _variant_table(res: dict) -> list[str]:
         bound = "≥" if kind == "ahead" else "≤"
         lines.append(
             f"- {what} at batch {batch}: {got} (goal {bound} {goal}×) {_ok(ok)}"
-            f"{_paired_ratio(r.get(a), r.get(b))}"
+            f"{_paired_ratio(r.get(a), r.get(b))}{_paired_ratio(r.get(a), r.get(b), 'cpu')}"
         )
     return lines
 
@@ -1012,19 +1014,24 @@ def _paired(r: dict | None) -> str:
     return f"{statistics.median(fracs):.0%}" if fracs else "—"
 
 
-def _paired_ratio(a: dict | None, b: dict | None) -> str:
+def _paired_ratio(a: dict | None, b: dict | None, clock: str = "wall") -> str:
     """nnlite's rate ÷ the other system's, pass by pass within each repeat: median [min–max].
 
     A repeat runs every system once, back to back, so the two passes of a pair
     are seconds apart: on a machine whose speed drifts by the minute this ratio
     moves less than the ratio of the two medians (which is the goal's definition).
+    ``clock`` "cpu": the same from each worker's CPU time (its threads' time on a
+    CPU), which other processes' time slices do not inflate; with more than one
+    thread it also counts BLAS threads spinning while they wait.
     """
-    ra, rb = (a or {}).get("rep_rates", {}), (b or {}).get("rep_rates", {})
+    key = "rep_cpu_rates" if clock == "cpu" else "rep_rates"
+    ra, rb = (a or {}).get(key, {}), (b or {}).get(key, {})
     ratios = [ra[k] / rb[k] for k in ra if k in rb]
     if not ratios:
         return ""
+    label = "in CPU time" if clock == "cpu" else "pass by pass"
     return (
-        f"; pass by pass {statistics.median(ratios):.2f}× "
+        f"; {label} {statistics.median(ratios):.2f}× "
         f"[{min(ratios):.2f}–{max(ratios):.2f}×, {len(ratios)} pairs]"
     )
 
