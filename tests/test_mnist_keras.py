@@ -2,7 +2,9 @@
 
 1. The Keras tutorial's network (784-128-10 ReLU, Dropout 0.2 after the hidden
    layer, Adam α = 10⁻³, batch 32, 5 epochs): ≥ 97.5 %.
-2. The README's "98.5 % on MNIST" command (WIDE: see ``README_98_5``): ≥ 98.5 %.
+2. The README's "98.5 % on MNIST" command (784-256-256-10 ReLU, Dropout 0.2 after
+   each hidden layer, AdamW α = 2·10⁻³ with λ = 0.05, cosine schedule over the 20
+   epochs, batch 64): ≥ 98.5 %.
 
 Each test runs exactly the documented ``nnlite train`` command (checked to be in
 README.md) on the real MNIST files in ``../shared/data/mnist``, loads the saved
@@ -32,8 +34,8 @@ README_KERAS_TUTORIAL = (
     "--batch-size 32 --epochs 5"
 )
 README_98_5 = (
-    "train --dataset mnist --layers 512,512 --dropout 0.2 --optimizer adam --lr 0.001 "
-    "--lr-schedule cosine:period=10 --batch-size 128 --epochs 10"
+    "train --dataset mnist --layers 256,256 --dropout 0.2 --optimizer adamw:weight_decay=0.05 "
+    "--lr 0.002 --lr-schedule cosine:period=20 --batch-size 64 --epochs 20"
 )
 
 
