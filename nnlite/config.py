@@ -92,6 +92,22 @@ def check_number(value: object, name: str, *, finite: bool = True) -> float:
     return x
 
 
+def parse_spec(spec: object, what: str, example: str) -> tuple[str, dict[str, str]]:
+    """``"name:key=value,..."`` (an optimiser or a schedule as the CLI takes it) as (name, values).
+
+    The values stay text for their table's checks; an item without ``=`` raises
+    ``ConfigError``: "``what`` are key=value, got 'item' (e.g. ``example``)".
+    """
+    name, _, rest = str(spec).partition(":")
+    values: dict[str, str] = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ConfigError(f"{what} are key=value, got {item!r} (e.g. {example})")
+        values[key.strip()] = value.strip()
+    return name, values
+
+
 def network_parameters(dims: list[int]) -> int:
     """Σ (i·o + o) over consecutive layer sizes ``dims`` = [inputs, units₁, …, outputs]."""
     return sum(i * o + o for i, o in zip(dims[:-1], dims[1:]))

@@ -43,21 +43,13 @@ def parse_optimizer(
     when given (``momentum`` 0 and ``nesterov`` False count as not given); a value the
     optimiser does not have raises ``ConfigError`` naming it.
     """
+    from nnlite.config import parse_spec
     from nnlite.optim import Optimizer
 
-    name, _, rest = str(spec).partition(":")
-    values: dict[str, Any] = {}
-    for item in filter(None, (x.strip() for x in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise ConfigError(
-                f"optimizer settings are key=value, got {item!r} (e.g. adam:beta2=0.99)",
-                param="optimizer",
-            )
-        value = value.strip()
-        # true/false for a flag (sgd:nesterov=true); numbers stay text for the table's checks
-        words = {"true": True, "false": False, "yes": True, "no": False}
-        values[key.strip()] = words.get(value.lower(), value)
+    name, text = parse_spec(spec, "optimizer settings", "adam:beta2=0.99")
+    # true/false for a flag (sgd:nesterov=true); numbers stay text for the table's checks
+    words = {"true": True, "false": False, "yes": True, "no": False}
+    values: dict[str, Any] = {key: words.get(v.lower(), v) for key, v in text.items()}
     given = {"lr": lr, "momentum": momentum or None, "nesterov": nesterov or None}
     for key, value in given.items():
         if value is not None:

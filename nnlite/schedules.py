@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlite.config import check_number
+from nnlite.config import check_number, parse_spec
 from nnlite.errors import ConfigError
 from nnlite.kernels import codes
 
@@ -175,13 +175,7 @@ class Schedule:
 
         ``step:gamma=0.5,step_size=5``; ``inverse-time:decay=1e-3,per=step``.
         """
-        name, _, rest = str(text).partition(":")
-        values: dict[str, Any] = {}
-        for item in filter(None, (x.strip() for x in rest.split(","))):
-            key, eq, value = item.partition("=")
-            if not eq:
-                raise ConfigError(f"schedule parameters are key=value, got {item!r}")
-            values[key.strip()] = value.strip()
+        name, values = parse_spec(text, "schedule parameters", "step:gamma=0.5")
         per = values.pop("per", "epoch")
         return cls(name, per=per, **values)
 
