@@ -8,10 +8,10 @@ formatting; reads ``nnlite.datasets.download`` events as plain records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,12 +27,37 @@ from nnlite.ui import terminal
 from nnlite.ui.format import num, pct
 
 
+class _Board(Progress):
+    """A rich ``Progress`` that also draws ``views`` below its bars, refreshed with them.
+
+    A view is any object with ``__rich__()`` returning a renderable, or None while it has
+    nothing to show (see ``TrainingProgress``'s ``views``).
+    """
+
+    def __init__(self, *columns: Any, views: Sequence[Any] = (), **kwargs: Any) -> None:
+        self.views = list(views)  # before Progress's own __init__, which renders once
+        super().__init__(*columns, **kwargs)
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        yield from super().get_renderables()
+        for view in self.views:
+            shown = view.__rich__()
+            if shown is not None:
+                yield shown
+
+
 class TrainingProgress(Callback):
     """Progress of ``Sequential.fit``: a live rich bar in a terminal, plain lines otherwise.
 
     In a terminal: an epoch bar and a transient batch bar, with the running
     loss and accuracy as fields. Outside a terminal (a log file, CI): one
     line per epoch. ``quiet`` shows nothing.
+
+    ``views``: live pictures drawn below the bars in a terminal (the decision regions,
+    the layer health table): each has ``__rich__()`` (a renderable, or None) and is
+    given to ``fit`` as a callback of its own, so it sees the training events; the
+    bars' refresh thread redraws it, so ``__rich__`` must only return what the
+    training thread already built.
     """
 
     def __init__(
@@ -40,6 +65,7 @@ class TrainingProgress(Callback):
         quiet: bool = False,
         out: Console | None = None,
         save: Callable[[Any, bool], None] | None = None,
+        views: Sequence[Any] = (),
     ) -> None:
         self.quiet = quiet
         self.console = out or terminal.console
@@ -47,10 +73,11 @@ class TrainingProgress(Callback):
         self.progress: Progress | None = None
         self.save = save  # called with (model, interrupted) at each checkpoint
         self.first_lr: float | None = None
+        self.views = list(views)
 
     def __enter__(self) -> TrainingProgress:
         if self.live:
-            self.progress = Progress(
+            self.progress = _Board(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -58,6 +85,7 @@ class TrainingProgress(Callback):
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=self.console,
+                views=self.views,
             )
             self.progress.start()
         return self
@@ -114,7 +142,7 @@ class TrainingProgress(Callback):
                 acc=pct(logs.get("val_accuracy", logs["accuracy"])),
                 lr=rate,
             )
-            self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—")
+            self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—", lr="")
             return
         line = f"epoch {epoch + 1}/{self.epochs}  loss {num(logs['loss'])}"
         line += f"  acc {pct(logs['accuracy'])}"
@@ -150,6 +178,7 @@ class DownloadProgress:
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[host]}"),
                 console=self.console,
+                views=self.views,
             )
             self.progress.start()
         return self
