@@ -9,11 +9,13 @@ the same thing:
   ~100× too large; with the default settings such a run ends at chance (loss ln 10).
 - ``after_fit``: a run that ends at chance level (accuracy no better than always
   guessing the most common class, the loss near what that guess costs) or with most
-  ReLUs of a layer dead, with the likely cause, measured where it can be: dead ReLUs
-  (counted on up to ``SAMPLE_ROWS`` training rows), a loss that rose (overshoot),
-  inputs far from unit scale, a deep saturating network (the gradient's norm layer by
-  layer, one backward pass), or a loss that barely moved; and a run that learned but whose
-  loss ended above where it started (overshoot: the learning rate is too large).
+  ReLUs of a layer dead, with the likely cause, measured where it can be (the layer
+  health figures of ``nnlite.health``, on up to ``SAMPLE_ROWS`` training rows): dead
+  ReLUs, a loss that rose (overshoot), inputs far from unit scale, vanishing gradients
+  ("gradients shrink 10⁴× from layer 5 to layer 1", from the gradient's norm layer by
+  layer), saturated sigmoid/tanh layers, or a loss that barely moved; a run that learned
+  but whose loss ended above where it started (overshoot: the learning rate is too
+  large); and a run whose loss barely fell, when vanishing gradients or saturation explain it.
 - ``input_scale_cause``: a divergence caused by huge inputs, not by the learning rate.
 
 Imports numpy and nnlite's tables and kernels (through the model it is given). Never
@@ -35,6 +37,13 @@ import numpy as np
 SAMPLE_ROWS = 256
 # A hidden layer is reported when at least this share of its ReLUs never fire.
 DEAD_SHARE = 0.5
+# A hidden sigmoid/tanh layer is reported when at least this share of its units are saturated
+# (``nnlite.health``: σ′ below 1 % of its maximum on 90 % of the rows checked).
+SATURATED_SHARE = 0.5
+# Gradients are "vanishing" when ‖∂L/∂W‖ of the last layer is this many times layer 1's.
+VANISHING = 1e3
+# A run whose loss fell by less than this share of where it started has stalled.
+STALLED = 0.1
 # Inputs whose largest magnitude exceeds this are "far from unit scale".
 LARGE_INPUT = 25.0
 # Diverging with inputs this large is blamed on the inputs, not on the learning rate.
@@ -141,23 +150,32 @@ def dead_relus(
     return [(i + 1, float(np.mean(np.all(A[i] <= 0, axis=0)))) for i in relu]
 
 
-def gradient_norms(model: Any, X: np.ndarray, Y: np.ndarray) -> list[float] | None:
-    """‖∂L/∂Wˡ‖ for every layer, from one backward pass over the sampled rows (CPU only)."""
-    if model.memory.device != "cpu":
-        return None
+def backprop(model: Any, X: np.ndarray, Y: np.ndarray, buf: dict[str, np.ndarray]) -> None:
+    """One forward and one backward pass over the rows X, Y: every Aˡ and ∂L/∂θ into ``buf``.
+
+    The CPU kernels ``forward_pass`` and ``backward_pass`` on the model's host θ (current on
+    the host after ``fit``, and at each epoch's end, on every device): the data loss's
+    gradient, without penalties or dropout. ``buf``: scratch arrays from
+    ``model.buffers(len(X))`` (read them with ``model.layer_view`` and ``model.param_views``);
+    X, Y as ``fit`` holds them (the dtype's C-contiguous matrices). θ is not changed.
+    """
     from nnlite import losses
     from nnlite.config import CLIP_EPS
     from nnlite.kernels import cpu
 
+    cpu.forward_pass(X, model.theta, model._dims, model._acts, buf["Z"], buf["A"])
+    cpu.backward_pass(
+        X, Y, model.theta, model._dims, model._acts, losses.code(model.loss),
+        CLIP_EPS[model.dtype], buf["Z"], buf["A"], buf["dZ"], buf["dA"], buf["grad"],
+    )  # fmt: skip
+
+
+def gradient_norms(model: Any, X: np.ndarray, Y: np.ndarray) -> list[float]:
+    """‖∂L/∂Wˡ‖ for every layer, from one backward pass over the sampled rows (``backprop``)."""
     Xs, Ys = np.ascontiguousarray(sample_rows(X)), np.ascontiguousarray(sample_rows(Y))
     buf = model.buffers(Xs.shape[0])
-    grad = buf["grad"]
-    cpu.forward_pass(Xs, model.theta, model._dims, model._acts, buf["Z"], buf["A"])
-    cpu.backward_pass(
-        Xs, Ys, model.theta, model._dims, model._acts, losses.code(model.loss),
-        CLIP_EPS[model.dtype], buf["Z"], buf["A"], buf["dZ"], buf["dA"], grad,
-    )  # fmt: skip
-    return [float(np.linalg.norm(dW.astype(np.float64))) for dW, _ in model.param_views(grad)]
+    backprop(model, Xs, Ys, buf)
+    return [float(np.linalg.norm(dW.astype(np.float64))) for dW, _ in model.param_views(buf["grad"])]
 
 
 def after_fit(
@@ -166,19 +184,21 @@ def after_fit(
     Y: np.ndarray,
     history: Any,
     lr: float,
-    recent: list[np.ndarray] | None = None,
 ) -> list[str]:
     """What went wrong in a finished fit, one line each; [] when nothing did.
 
-    ``X``, ``Y`` are the training inputs and target matrix as ``fit`` used them; ``recent``
-    the last batch's activations per layer (see ``dead_relus``).
+    ``X``, ``Y`` are the training inputs and target matrix as ``fit`` used them. The layers'
+    figures (dead ReLUs, saturation, gradient norms) are the fit's last ``history.health``
+    record (``nnlite.health``, on ``SAMPLE_ROWS`` training rows), measured here when absent.
     """
     notes: list[str] = []
     if not history.loss:
         return notes
     loss, acc = history.loss[-1], history.accuracy[-1]
     shares = _class_shares(Y)
-    dead = dead_relus(model, X, Y, recent)
+    figures = _last_health(model, X, Y, history)
+    hidden = [(i + 1, x.activation) for i, x in enumerate(model.layers[:-1])]
+    dead = [(i, figures[i - 1, _DEAD]) for i, act in hidden if act == "relu"]
     dead_text = ", ".join(
         f"{share:.0%} of layer {i}'s ReLUs" for i, share in dead if share >= DEAD_SHARE
     )
@@ -202,7 +222,8 @@ def after_fit(
             + f" and accuracy {acc:.1%}, no better than always guessing the most common class "
             f"({guess:.1%})"
         )
-        notes.append(f"{what}. Likely cause: {_cause(model, X, Y, history, lr, dead_text, rose)}")
+        cause = _cause(model, X, history, lr, dead_text, rose, figures)
+        notes.append(f"{what}. Likely cause: {cause}")
     elif dead_text:
         notes.append(
             f"{dead_text} are dead (zero on every one of {min(len(X), SAMPLE_ROWS):,} training "
@@ -210,7 +231,76 @@ def after_fit(
         )
     elif rose:
         notes.append(_overshoot(history, lr))
+    else:
+        start = history.start_loss
+        health = _health_causes(model, figures)
+        if health and not math.isnan(start) and loss > (1 - STALLED) * start:
+            notes.append(
+                f"the loss barely fell ({start:.4f} → {loss:.4f}). Likely cause: {health}"
+            )
     return notes
+
+
+_WEIGHT_NORM, _UPDATE, _SATURATED, _DEAD, _GRAD_NORM = range(5)  # nnlite.health.FIGURES
+
+
+def _last_health(model: Any, X: np.ndarray, Y: np.ndarray, history: Any) -> np.ndarray:
+    """The layers' health figures for the final θ: the fit's last record, else measured now."""
+    from nnlite import health
+
+    if len(history.health) == len(history.loss) and not np.isnan(history.health[-1]).all():
+        return history.health[-1]
+    probe = health.Probe(model, X, Y)
+    probe.begin(model)
+    return probe.measure(model)
+
+
+def _power(ratio: float) -> str:
+    """A large ratio as a power of ten, ``12345.6`` → ``10⁴×``; a small one in digits."""
+    if ratio < 1000:
+        return f"{ratio:.0f}×"
+    digits = str(round(math.log10(ratio)))
+    return "10" + digits.translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")) + "×"
+
+
+def _health_causes(model: Any, figures: np.ndarray) -> str:
+    """Vanishing gradients and saturated layers, measured (``nnlite.health``); "" when neither.
+
+    Vanishing: ‖∂L/∂W‖ of the last layer ≥ ``VANISHING`` × layer 1's, or four or more
+    sigmoid/tanh hidden layers (each multiplies the backpropagated gradient by σ′). Saturated:
+    a hidden sigmoid/tanh layer with at least ``SATURATED_SHARE`` of its units saturated.
+    """
+    parts = []
+    saturating = [x for x in model.layers[:-1] if x.activation in ("sigmoid", "tanh")]
+    norms = figures[:, _GRAD_NORM]
+    first, last = float(norms[0]), float(norms[-1])
+    ratio = last / first if first > 0 else math.inf if last > 0 else math.nan
+    vanishing = len(model.layers) >= 3 and ratio >= VANISHING
+    if vanishing or len(saturating) >= 4:
+        names = "/".join(sorted({x.activation for x in saturating})) or "hidden"
+        if vanishing:
+            shrink = (
+                f"gradients shrink {_power(ratio) if math.isfinite(ratio) else 'to 0'} from "
+                f"layer {len(model.layers)} to layer 1: "
+            )
+            tail = ""
+        else:
+            shrink = ""
+            tail = f"; ‖∂L/∂W‖ is {ratio:.3g}× larger at the last layer than at the first"
+        parts.append(
+            f"{shrink}vanishing gradients: {len(saturating)} {names} hidden layers each multiply "
+            f"the backpropagated gradient by σ′ (at most ¼ for sigmoid){tail}; use relu, fewer "
+            "layers, He/Glorot initialisation, or a larger learning rate"
+        )
+    for i, layer in enumerate(model.layers[:-1]):
+        share = figures[i, _SATURATED]
+        if layer.activation in ("sigmoid", "tanh") and share >= SATURATED_SHARE:
+            parts.append(
+                f"{share:.0%} of layer {i + 1}'s {layer.activation} units are saturated (σ′ below "
+                f"1 % of its maximum on the training rows checked), so they pass almost no "
+                "gradient back: smaller initial weights and biases, or inputs near unit scale"
+            )
+    return "; ".join(parts)
 
 
 def _overshoot(history: Any, lr: float) -> str:
@@ -221,8 +311,9 @@ def _overshoot(history: Any, lr: float) -> str:
 
 
 def _cause(
-    model: Any, X: np.ndarray, Y: np.ndarray, history: Any, lr: float, dead_text: str, rose: bool
-) -> str:
+    model: Any, X: np.ndarray, history: Any, lr: float, dead_text: str, rose: bool,
+    figures: np.ndarray,
+) -> str:  # fmt: skip
     """The most likely reason a run learned nothing, measured where possible."""
     largest = _largest(X)
     if largest > LARGE_INPUT:  # first: large inputs also kill ReLUs and saturate sigmoids
@@ -239,18 +330,9 @@ def _cause(
         )
     if rose:
         return _overshoot(history, lr)
-    saturating = [x for x in model.layers[:-1] if x.activation in ("sigmoid", "tanh")]
-    if len(saturating) >= 4:
-        norms = gradient_norms(model, X, Y)
-        shrink = ""
-        if norms and norms[0] > 0 and norms[-1] > 0:
-            shrink = f"; ‖∂L/∂W‖ is {norms[-1] / norms[0]:.3g}× larger at the last layer than at the first"
-        names = "/".join(sorted({x.activation for x in saturating}))
-        return (
-            f"vanishing gradients: {len(saturating)} {names} hidden layers each multiply the "
-            f"backpropagated gradient by σ′ (at most ¼ for sigmoid){shrink}; use relu, fewer "
-            "layers, or a larger learning rate"
-        )
+    health = _health_causes(model, figures)
+    if health:
+        return health
     start = history.start_loss
     if not math.isnan(start) and abs(history.loss[-1] - start) <= 0.01 * abs(start):
         return (

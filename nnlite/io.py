@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlite import activations, config, losses, npzfile, optim
+from nnlite import activations, config, health, losses, npzfile, optim
 from nnlite.errors import ModelFileError, NnliteError
 from nnlite.files import NotRegularFile, atomic_write
 from nnlite.schedules import Schedule
@@ -58,6 +58,9 @@ def save(
         "extra": extra or {},
     }
     arrays = {"theta": model.theta}
+    if model.history.health:  # layer health: (epochs, layers, figures) in ``health``
+        record["history"]["health"] = list(health.FIGURES)  # what its last axis holds
+        arrays["health"] = health.table(model.history)
     state = getattr(model, "resume_state", None)
     if state is not None:  # a checkpoint: what ``fit(resume=True)`` needs to continue
         # The optimiser's state goes slot by slot (``resume_state_velocity``, …): any
@@ -131,7 +134,7 @@ MAX_PARAMETERS = config.MAX_PARAMETERS  # elements of θ: what nnlite builds
 MAX_SAMPLES = 1 << 40  # a checkpoint's data size
 _SLOTS = {slot for rule in optim.OPTIMIZERS.values() for slot in rule.state}
 # resume_velocity: the momentum's velocity in checkpoints written before the state was generic
-_MEMBERS = {"meta", "theta", "resume_velocity", *(f"resume_{k}" for k in _RESUME_ARRAYS),
+_MEMBERS = {"meta", "theta", "health", "resume_velocity", *(f"resume_{k}" for k in _RESUME_ARRAYS),
             *(f"resume_state_{slot}" for slot in _SLOTS)}  # fmt: skip
 _TOP_KEYS = {"format", "version", "architecture", "history", "extra", "resume"}
 _ARCH_KEYS = {"n_inputs", "layers", "loss", "dtype"}
@@ -139,8 +142,8 @@ _ARCH_KEYS = {"n_inputs", "layers", "loss", "dtype"}
 # of its input, each with its upper bound and whether the bound is allowed.
 _LAYER_OPTIONS = {"l1": (1e300, True), "l2": (1e300, True), "dropout": (1.0, False)}
 _HISTORY_LISTS = ("loss", "accuracy", "val_loss", "val_accuracy")
-# meta, theta, the resume arrays and the largest optimiser state: the most a model file holds
-_MAX_MEMBERS = 2 + len(_RESUME_ARRAYS) + max(len(rule.state) for rule in optim.OPTIMIZERS.values())
+# meta, theta, health, the resume arrays and the largest optimiser state: the most a file holds
+_MAX_MEMBERS = 3 + len(_RESUME_ARRAYS) + max(len(rule.state) for rule in optim.OPTIMIZERS.values())
 _RESUME_KEYS = {"epochs_done", "position", "rng", "n_samples", "batch_size", "shuffle",
                 "optimizer"}  # fmt: skip
 # Added with schedules and dropout; absent from older checkpoints (constant α, t = 0).
@@ -318,6 +321,10 @@ def _check_history(history: Any) -> dict[str, Any]:
         if not isinstance(history["interrupted"], bool):
             raise _Bad("history interrupted must be true or false")
         out["interrupted"] = history["interrupted"]
+    if "health" in history:  # the names of the health array's figures (read in ``_read``)
+        if history["health"] != list(health.FIGURES):
+            raise _Bad(f"history health must name the figures {list(health.FIGURES)}")
+        out["health"] = True
     return out
 
 
@@ -486,8 +493,15 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
 
     A checkpoint's resume arrays come back in ``record["resume"]``. The record is checked
     as a whole (types, ranges, the parameter count) before θ is read; θ and the resume
-    arrays are read with the dtype and the exact size the record implies.
+    arrays are read with the dtype and the exact size the record implies. A layer-health
+    array (``nnlite.health``) is checked too, and given to the model by ``load``.
     """
+    record, theta, _ = _read_file(path)
+    return record, theta
+
+
+def _read_file(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray, np.ndarray | None]:
+    """``read_record``'s work: (record, θ, the health array or None)."""
     path = Path(path)
     name = repr(str(path))
     try:
@@ -514,7 +528,7 @@ def read_record(path: str | os.PathLike) -> tuple[dict[str, Any], np.ndarray]:
         raise ModelFileError(f"{name} has a damaged {what}: {exc}") from None
 
 
-def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarray]:
+def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarray, Any]:
     keys = set(archive.keys)
     if not {"theta", "meta"} <= keys:
         raise ModelFileError(f"{name} is not an nnlite model (no theta/meta arrays)")
@@ -545,6 +559,19 @@ def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarr
     theta = _array(archive, "theta", _DTYPES[arch["dtype"]], (parameters,))
     if not _all_finite(theta):
         raise ModelFileError(f"{name} holds non-finite parameters")
+    history = record["history"]
+    named = history.pop("health", False)
+    if named and "health" not in keys:
+        raise _Bad("the history names health figures but the file has no health array")
+    if "health" in keys and not named:
+        raise _Bad("a health array without the history naming its figures")
+    values = None
+    if "health" in keys:
+        shape = (len(history["loss"]), len(arch["layers"]), len(health.FIGURES))
+        values = _array(archive, "health", np.dtype(np.float64), shape)
+        problem = health.check(values)
+        if problem:
+            raise _Bad(f"the health array {problem}")
     if "resume" in record:
         resume = record["resume"] = dict(record["resume"])
         for key, (dtype, shape) in resume_arrays.items():
@@ -557,7 +584,7 @@ def _read(archive: npzfile.Archive, name: str) -> tuple[dict[str, Any], np.ndarr
         if velocity is not None and velocity.size:
             resume["state"]["velocity"] = velocity
         _check_resume_arrays(resume)
-    return record, theta
+    return record, theta, values
 
 
 def _all_finite(a: np.ndarray) -> bool:
@@ -587,7 +614,7 @@ def load(path: str | os.PathLike) -> Any:
     from nnlite.layers import Dense, Dropout
     from nnlite.models import History, Sequential
 
-    record, theta = read_record(path)
+    record, theta, health_values = _read_file(path)
     arch = record["architecture"]
     stack: list[Any] = []
     for x in arch["layers"]:
@@ -609,6 +636,8 @@ def load(path: str | os.PathLike) -> Any:
     model.theta = theta
     model._bind_layers()
     model.history = History(**record["history"])
+    if health_values is not None:
+        model.history.health = list(health_values)  # one (layers, figures) array per epoch
     model.extra = record["extra"]
     if "resume" in record:
         model.resume_state = _resume_state(Path(path), record["resume"], model)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from nnlite import activations, diagnose, losses
+from nnlite import activations, diagnose, health, losses
 from nnlite.config import (
     CLIP_EPS,
     DEFAULT_DTYPE,
@@ -81,7 +81,14 @@ class Callback:
 
 @dataclass
 class History:
-    """Per-epoch figures of a ``fit``: lists indexed by epoch (from 0)."""
+    """Per-epoch figures of a ``fit``: lists indexed by epoch (from 0).
+
+    ``health``: each layer's health at each epoch's end (``nnlite.health``), one float64
+    array of shape (layers, ``len(health.FIGURES)``) per epoch, its columns the figures
+    ‖W‖, ‖ΔW‖/‖W‖, saturated share, dead-ReLU share and ‖∂L/∂W‖ (NaN where a figure does
+    not apply, or for epochs trained before nnlite recorded health).
+    ``nnlite.health.figure(history, "dead")`` gives one figure as an (epochs, layers) array.
+    """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
@@ -94,6 +101,7 @@ class History:
     # What went wrong in the last fit, one line each (``nnlite.diagnose``; also warned).
     diagnosis: list[str] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)  # α of each epoch's last step
+    health: list[np.ndarray] = field(default_factory=list)  # (layers, figures) per epoch
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -513,6 +521,14 @@ class Sequential:
         if state is not None:
             rng.bit_generator.state = state["rng"]
         callback = _CallbackList(self, [callback] if callback else [], callbacks or [], verbose)
+        # Layer health at each epoch's end, on a fixed sample (an older run's epochs: NaN).
+        probe = health.Probe(self, X, Y)
+
+        def nan_health() -> np.ndarray:  # an epoch not measured
+            return np.full((len(self.layers), len(health.FIGURES)), np.nan)
+
+        missing = len(self.history.loss) - len(self.history.health)
+        self.history.health.extend(nan_health() for _ in range(missing))
         try:
             self.stop_training = False
             # the schedule's epoch where this fit starts (old checkpoints: no schedule, any will do)
@@ -558,6 +574,7 @@ class Sequential:
             for epoch in range(first, first + epochs):
                 trainer.clock[codes.CLOCK_EPOCH] = epoch - first + run_epoch0  # the schedule's epoch
                 callback.on_epoch_begin(epoch)
+                probe.begin(self)
                 begin = 0
                 if state is not None and epoch == first and state["position"]:
                     order, begin = state["order"], state["position"]
@@ -598,9 +615,11 @@ class Sequential:
                     logs["val_loss"] += self.penalty()  # as Keras reports it
                 logs["lr"] = trainer.rate()
                 self._record(logs, classify=classify)
+                last = epoch == first + epochs - 1
+                measured = probe.due(epoch, last)  # θ is on the host here, on every device
+                self.history.health.append(probe.measure(self) if measured else nan_health())
                 self.history.samples += n
                 callback.on_epoch_end(epoch, logs)
-                last = epoch == first + epochs - 1
                 if self.stop_training:  # a callback ended the fit (early stopping): a normal end
                     break
                 if callback.stop_training and not last:
@@ -609,12 +628,11 @@ class Sequential:
                     snapshot(epoch + 1, 0, order, stats)
                     callback.on_checkpoint(self, False)
             mem.get(theta, self.theta)  # θ comes back once, at the end
+            if not measured:  # stopped early (a callback) on an epoch not measured: measure it
+                self.history.health[-1] = probe.measure(self)
             self.history.seconds += time.perf_counter() - start_time
             self.resume_state = None  # finished: nothing left to resume
-            last = n - (batches - 1) * batch_size  # rows of the last batch, whose A is in buf
-            A_last = mem.get(buf["A"])
-            recent = [self.layer_view(A_last, i, last) for i in range(len(self.layers))]
-            self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr, recent)
+            self.history.diagnosis = diagnose.after_fit(self, X, Y, self.history, opt.lr)
             for line in self.history.diagnosis:
                 warnings.warn(line, LearnerWarning, stacklevel=2)
             callback.on_train_end(self.history.last_logs())
