@@ -261,6 +261,7 @@ def train(
     plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png", help="Write the loss and accuracy curves to a PNG (needs matplotlib)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --save or --plot file (default: refuse it before training)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
+    stats: bool = typer.Option(False, "--stats", help="Show each layer's health live below the bars (‖W‖, ‖ΔW‖/‖W‖ per epoch, dead ReLUs or saturated units, ‖∂L/∂W‖, with sparklines); outside a terminal, the final table after training. Always recorded in the history and the model file."),
 ) -> None:
     """Train a multilayer perceptron with mini-batch gradient descent and show how it learned.
 
@@ -312,7 +313,7 @@ def train(
             )  # fmt: skip
         _train(model, run, data, save=save, save_overwrite=overwrite or own, plot=plot,
                plot_overwrite=overwrite, checkpoint_every=checkpoint_every, quiet=quiet,
-               resume=resume)  # fmt: skip
+               resume=resume, stats=stats)  # fmt: skip
 
 
 def _given(ctx: Any, name: str) -> bool:
@@ -355,7 +356,7 @@ def _check_output(
 def _train(
     model: Any, run: dict[str, Any], data: tuple, *, save: Optional[Path], save_overwrite: bool,
     plot: Optional[Path], plot_overwrite: bool, checkpoint_every: int, quiet: bool,
-    resume: Optional[Path],
+    resume: Optional[Path], stats: bool = False,
 ) -> None:  # fmt: skip
     """``train`` once its outputs are checked and its model exists: fit, report, save."""
     from nnlite import Sequential, io, runs
@@ -405,11 +406,14 @@ def _train(
     with warnings.catch_warnings():
         # fit's learner warnings are shown after the summary, from history.diagnosis
         warnings.simplefilter("ignore", LearnerWarning)
-        with progress.TrainingProgress(quiet=quiet, save=save_checkpoint) as bars, _stop_on_ctrl_c(bars):
+        views = _health_views(stats)
+        with progress.TrainingProgress(quiet=quiet, save=save_checkpoint, views=views) as bars, \
+                _stop_on_ctrl_c(bars):  # fmt: skip
             history = model.fit(
                 X, y, epochs=epochs - done, batch_size=batch_size, seed=int(run["seed"]),
                 validation_data=val, callback=bars, optimizer=opt, schedule=schedule,
-                callbacks=callbacks, checkpoint_every=checkpoint_every, resume=resume is not None,
+                callbacks=callbacks + views, checkpoint_every=checkpoint_every,
+                resume=resume is not None,
             )  # fmt: skip
     rows = tables.training_rows(
         history, model.resume_state, epochs=epochs, samples=len(y), batch_size=batch_size,
@@ -427,6 +431,8 @@ def _train(
 
         rows.append(("plot", str(plotting.training_curves(history, plot, overwrite=plot_overwrite))))
     terminal.console.print(tables.summary_table(rows))
+    if views and not bars.live and views[0].table() is not None:  # --stats, no live display
+        terminal.console.print(views[0].table())
     if failed is not None:
         raise ConfigError(
             f"could not write {str(save)!r} ({_why(failed)}); the trained model is safe in "
@@ -442,6 +448,15 @@ def _train(
         curve = tables.curve(history.loss, title="training loss per epoch")
         if curve:
             terminal.console.print(curve, highlight=False)
+
+
+def _health_views(stats: bool) -> list[Any]:
+    """``--stats``: the live layer-health table (``nnlite.ui.health``), else nothing."""
+    if not stats:
+        return []
+    from nnlite.ui.health import HealthView
+
+    return [HealthView()]
 
 
 def _why(problem: Exception) -> str:

@@ -263,43 +263,48 @@ def _power(ratio: float) -> str:
     return "10" + digits.translate(str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")) + "×"
 
 
-def _health_causes(model: Any, figures: np.ndarray) -> str:
+def _health_causes(model: Any, figures: np.ndarray, measured_only: bool = False) -> str:
     """Vanishing gradients and saturated layers, measured (``nnlite.health``); "" when neither.
 
-    Vanishing: ‖∂L/∂W‖ of the last layer ≥ ``VANISHING`` × layer 1's, or four or more
-    sigmoid/tanh hidden layers (each multiplies the backpropagated gradient by σ′). Saturated:
-    a hidden sigmoid/tanh layer with at least ``SATURATED_SHARE`` of its units saturated.
+    Vanishing: ‖∂L/∂W‖ of the last layer ≥ ``VANISHING`` × layer 1's (the ratio is named),
+    or, unless ``measured_only``, four or more sigmoid/tanh hidden layers (each multiplies
+    the backpropagated gradient by σ′). Saturated: a hidden sigmoid/tanh layer with at
+    least ``SATURATED_SHARE`` of its units saturated.
     """
-    parts = []
     saturating = [x for x in model.layers[:-1] if x.activation in ("sigmoid", "tanh")]
+    names = "/".join(sorted({x.activation for x in saturating}))
     norms = figures[:, _GRAD_NORM]
     first, last = float(norms[0]), float(norms[-1])
     ratio = last / first if first > 0 else math.inf if last > 0 else math.nan
-    vanishing = len(model.layers) >= 3 and ratio >= VANISHING
-    if vanishing or len(saturating) >= 4:
-        names = "/".join(sorted({x.activation for x in saturating})) or "hidden"
-        if vanishing:
-            shrink = (
-                f"gradients shrink {_power(ratio) if math.isfinite(ratio) else 'to 0'} from "
-                f"layer {len(model.layers)} to layer 1: "
-            )
-            tail = ""
-        else:
-            shrink = ""
+    measured = len(model.layers) >= 3 and ratio >= VANISHING
+    saturated = [
+        f"{figures[i, _SATURATED]:.0%} of layer {i + 1}'s {layer.activation} units"
+        for i, layer in enumerate(model.layers[:-1])
+        if layer.activation in ("sigmoid", "tanh") and figures[i, _SATURATED] >= SATURATED_SHARE
+    ]
+    parts = []
+    if measured or (len(saturating) >= 4 and not measured_only):
+        shrink = tail = ""
+        if measured:
+            times = _power(ratio) if math.isfinite(ratio) else "to nothing"
+            shrink = f"gradients shrink {times} from layer {len(model.layers)} to layer 1: "
+        elif math.isfinite(ratio):
             tail = f"; ‖∂L/∂W‖ is {ratio:.3g}× larger at the last layer than at the first"
-        parts.append(
-            f"{shrink}vanishing gradients: {len(saturating)} {names} hidden layers each multiply "
-            f"the backpropagated gradient by σ′ (at most ¼ for sigmoid){tail}; use relu, fewer "
-            "layers, He/Glorot initialisation, or a larger learning rate"
-        )
-    for i, layer in enumerate(model.layers[:-1]):
-        share = figures[i, _SATURATED]
-        if layer.activation in ("sigmoid", "tanh") and share >= SATURATED_SHARE:
-            parts.append(
-                f"{share:.0%} of layer {i + 1}'s {layer.activation} units are saturated (σ′ below "
-                f"1 % of its maximum on the training rows checked), so they pass almost no "
-                "gradient back: smaller initial weights and biases, or inputs near unit scale"
+        text = f"{shrink}vanishing gradients"
+        if saturating:
+            text += (
+                f": {len(saturating)} {names} hidden layers each multiply the backpropagated "
+                f"gradient by σ′ (at most ¼ for sigmoid){tail}"
             )
+        if not saturated:
+            text += "; use relu, fewer layers, He/Glorot initialisation, or a larger learning rate"
+        parts.append(text)
+    if saturated:
+        parts.append(
+            f"{', '.join(saturated)} are saturated (σ′ below 1 % of its maximum on the "
+            "training rows checked), so they pass almost no gradient back: use smaller initial "
+            "weights and biases, inputs near unit scale, or a smaller learning rate"
+        )
     return "; ".join(parts)
 
 
@@ -328,6 +333,11 @@ def _cause(
             f"{dead_text} are dead (zero on every training row checked) — "
             f"the learning rate {lr:g} is probably too large; try one ten times smaller"
         )
+    # Measured: a gradient that shrinks ≥ 10³× on its way down, or saturated layers, explain a
+    # run that learned nothing better than a loss that rose a little from where it started.
+    health = _health_causes(model, figures, measured_only=True)
+    if health:
+        return health
     if rose:
         return _overshoot(history, lr)
     health = _health_causes(model, figures)
