@@ -203,6 +203,8 @@ def after_fit(
         f"{share:.0%} of layer {i}'s ReLUs" for i, share in dead if share >= DEAD_SHARE
     )
     rose = history.overshoot()
+    start = history.start_loss
+    stalled = not math.isnan(start) and loss > (1 - STALLED) * start
     at_chance = (
         shares is not None
         and not math.isnan(acc)
@@ -229,15 +231,13 @@ def after_fit(
             f"{dead_text} are dead (zero on every one of {min(len(X), SAMPLE_ROWS):,} training "
             f"rows checked): they no longer learn. The learning rate {lr:g} may be too large"
         )
+    elif stalled and (health := _health_causes(model, figures, measured_only=rose)):
+        # a loss that barely fell (or rose a little) with the gradient measured vanishing or
+        # layers saturated: that, not the learning rate, is why
+        verb = "rose" if rose else "barely fell"
+        notes.append(f"the loss {verb} ({start:.4f} → {loss:.4f}). Likely cause: {health}")
     elif rose:
         notes.append(_overshoot(history, lr))
-    else:
-        start = history.start_loss
-        health = _health_causes(model, figures)
-        if health and not math.isnan(start) and loss > (1 - STALLED) * start:
-            notes.append(
-                f"the loss barely fell ({start:.4f} → {loss:.4f}). Likely cause: {health}"
-            )
     return notes
 
 
