@@ -389,3 +389,19 @@ def test_a_healthy_run_names_no_failure(digits, activation):
         model, X, y, epochs=5, lr=1.0 if activation == "sigmoid" else 0.1
     )
     assert messages == [] and history.accuracy[-1] > 0.6
+
+
+class _StopAfter(Callback):
+    """Keras's way of ending a fit early (``EarlyStopping``): model.stop_training."""
+
+    def on_epoch_end(self, epoch, logs):
+        self.model.stop_training = epoch == 2
+
+
+def test_early_stopping_on_an_unmeasured_epoch_still_measures_the_last(digits):
+    X, y = digits
+    model = Sequential([Dense(8, "relu"), Dense(10, "softmax")], n_inputs=64, seed=8)
+    history = _quiet_fit(model, X[:300], y[:300], epochs=10, callbacks=[_StopAfter()])
+    table = health.table(history)  # measured every 7th epoch: epoch 3 would not be
+    assert table.shape[0] == 3 and np.isnan(table[:2]).all()
+    assert not np.isnan(table[2, :, health.GRAD_NORM]).any()
