@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 import cli
 from nnlite import Dense, Sequential, datasets, health
 from nnlite.errors import LearnerWarning
+from nnlite.models import Callback
 from nnlite.ui.health import HealthTable, HealthView, sparkline
 from nnlite.ui.progress import TrainingProgress
 
@@ -125,3 +126,24 @@ def test_train_stats_prints_the_final_table_once_outside_a_terminal():
 def test_help_names_stats():
     out = CliRunner().invoke(cli.app, ["train", "--help"], env={"COLUMNS": "200"}).output
     assert "--stats" in out and "health" in out
+
+
+def test_the_view_keeps_every_measured_epoch_and_shows_a_continued_runs_record(monkeypatch):
+    ds = datasets.load_digits()
+    model = Sequential([Dense(8, "tanh"), Dense(10, "softmax")], n_inputs=64)
+    monkeypatch.setattr(HealthView, "REDRAW_S", 0.0)
+    view = HealthView()
+    history = model.fit(ds.X, ds.y, epochs=40, callbacks=[view])  # 20 measured: it grows
+    table = health.table(history)
+    measured = table[~np.isnan(table).all(axis=(1, 2))]
+    assert len(measured) == 20 and np.array_equal(view.table().table, measured, equal_nan=True)
+    again = HealthView()
+    seen = []
+
+    class Peek(Callback):
+        def on_train_begin(self, info):
+            seen.append(again.table())
+
+    model.fit(ds.X, ds.y, epochs=2, callbacks=[again, Peek()])
+    assert seen[0].epoch == 40 and np.array_equal(seen[0].table, measured, equal_nan=True)
+    assert again.table().epoch == 42 and len(again.table().table) == 21

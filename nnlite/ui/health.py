@@ -19,6 +19,7 @@ Imports rich and ``nnlite.health``; renders only (the figures are computed in th
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -82,10 +83,13 @@ class HealthTable:
     only lays it out, so a refresh thread may draw it while training goes on.
     """
 
-    def __init__(self, table: np.ndarray, layers: list[Any]) -> None:
+    def __init__(self, table: np.ndarray, layers: list[Any], epoch: int | None = None) -> None:
+        """``table``: (epochs, layers, figures); rows that are all NaN (epochs not measured)
+        are left out. ``epoch``: the number shown (default: the last measured row's)."""
         measured = ~np.isnan(table).all(axis=(1, 2)) if table.size else np.zeros(0, bool)
-        self.table = table[measured]
-        self.epoch = int(np.flatnonzero(measured)[-1]) + 1 if measured.any() else 0
+        self.table = table if measured.all() else table[measured]
+        last = int(np.flatnonzero(measured)[-1]) + 1 if measured.any() else 0
+        self.epoch = last if epoch is None else epoch
         self.acts = [layer.activation for layer in layers]
         self.labels = [f"{i} {layer.activation} {layer.units}" for i, layer in enumerate(layers, 1)]
 
@@ -153,26 +157,62 @@ class HealthTable:
 
 
 class HealthView(Callback):
-    """``nnlite train --stats``: the layer-health table, redrawn at each epoch's end.
+    """``nnlite train --stats``: the layer-health table, redrawn as epochs are measured.
 
     A ``Callback`` (it sees the fit's events) with ``__rich__`` (the progress display draws
-    it below the bars). ``table()`` is the last picture, for printing once after training
-    outside a terminal.
+    it below the bars). It keeps the measured rows in an array of its own that grows by
+    doubling, and builds a new table at most every ``REDRAW_S`` seconds and when the fit
+    ends, so a run of many short epochs pays for neither a copy of its whole record per
+    epoch nor a table nobody sees. ``table()`` is the last picture, for printing once after
+    training outside a terminal.
     """
+
+    REDRAW_S = 0.1
 
     def __init__(self) -> None:
         self._shown: HealthTable | None = None
+        self._rows = np.zeros((0, 0, len(health.FIGURES)))
+        self._count = 0
+        self._epoch = 0
+        self._built = -math.inf
 
     def on_train_begin(self, info: dict[str, Any]) -> None:
-        self._update()  # a resumed run shows its record so far
+        self._rows, self._count = np.zeros((0, 0, len(health.FIGURES))), 0
+        for epoch, row in enumerate(self.model.history.health):  # a resumed run's record so far
+            self._add(epoch, row)
+        self._build()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        self._update()
+        if self._add(epoch, self.model.history.health[-1]):
+            now = time.monotonic()
+            if now - self._built >= self.REDRAW_S:
+                self._build(now)
 
-    def _update(self) -> None:
-        history = self.model.history
-        if history.health:
-            self._shown = HealthTable(health.table(history), self.model.layers)
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self._build()
+
+    def close(self) -> None:  # also when stopped by Ctrl-C: the last measured epoch shows
+        self._build()
+
+    def _add(self, epoch: int, row: np.ndarray) -> bool:
+        """Keep ``row`` when the epoch was measured; True when it was."""
+        if np.isnan(row).all():
+            return False
+        if self._count == len(self._rows):  # grow by doubling; tables built hold old views
+            grown = np.empty((max(16, 2 * self._count), *row.shape))
+            if self._count:
+                grown[: self._count] = self._rows[: self._count]
+            self._rows = grown
+        self._rows[self._count] = row
+        self._count += 1
+        self._epoch = epoch + 1
+        return True
+
+    def _build(self, now: float | None = None) -> None:
+        if self._count:
+            rows = self._rows[: self._count]  # later rows go beyond this view: it stays as is
+            self._shown = HealthTable(rows, self.model.layers, epoch=self._epoch)
+            self._built = time.monotonic() if now is None else now
 
     def table(self) -> HealthTable | None:
         return self._shown
