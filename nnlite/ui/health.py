@@ -92,6 +92,7 @@ class HealthTable:
         self.epoch = last if epoch is None else epoch
         self.acts = [layer.activation for layer in layers]
         self.labels = [f"{i} {layer.activation} {layer.units}" for i, layer in enumerate(layers, 1)]
+        self._laid_out: tuple[int, list[Text]] | None = None  # (width, lines): redrawn ~10×/s
 
     def _share(self, row: np.ndarray, act: str) -> tuple[str, bool]:
         if act == "relu":
@@ -151,9 +152,13 @@ class HealthTable:
         return out
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.lines(options.max_width):
-            line.no_wrap = True
-            yield line
+        laid_out = self._laid_out  # one read: another thread may be laying it out anew
+        if laid_out is None or laid_out[0] != options.max_width:
+            laid_out = (options.max_width, self.lines(options.max_width))
+            for line in laid_out[1]:
+                line.no_wrap = True
+            self._laid_out = laid_out
+        yield from laid_out[1]
 
 
 class HealthView(Callback):
