@@ -405,3 +405,47 @@ def test_early_stopping_on_an_unmeasured_epoch_still_measures_the_last(digits):
     table = health.table(history)  # measured every 7th epoch: epoch 3 would not be
     assert table.shape[0] == 3 and np.isnan(table[:2]).all()
     assert not np.isnan(table[2, :, health.GRAD_NORM]).any()
+
+
+CUDA_RUN = """
+import numpy as np
+from nnlite import Dense, Sequential, health
+from nnlite.models import Callback
+
+class Thetas(Callback):
+    def __init__(self):
+        self.seen = []
+    def on_epoch_end(self, epoch, logs):
+        self.seen.append(self.model.theta.copy())
+
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(20, 3)).astype(np.float32), rng.integers(0, 2, 20)
+layers = lambda: [Dense(4, "tanh"), Dense(2, "softmax")]
+gpu = Sequential(layers(), device="cuda", n_inputs=3, seed=1)
+seen = Thetas()
+history = gpu.fit(X, y, epochs=3, batch_size=8, callbacks=[seen])
+assert np.array_equal(seen.seen[-1], gpu.theta)  # what was seen at the last epoch's end
+assert not np.array_equal(seen.seen[1], seen.seen[2])
+cpu = Sequential(layers(), n_inputs=3, seed=1)
+probe = health.Probe(cpu, X, cpu.targets(y))
+cpu.theta[...] = seen.seen[1]
+probe.begin(cpu)
+cpu.theta[...] = seen.seen[2]
+expected = probe.measure(cpu)
+got = health.table(history)
+assert got.shape == (3, 2, 5) and np.isnan(got[:2]).all(), got
+np.testing.assert_array_equal(got[2], expected)
+print("ok")
+"""
+
+
+def test_on_cuda_the_figures_are_measured_on_the_host_theta_of_each_epoch(tmp_path):
+    """In the CUDA simulator: θ is on the device during the fit, on the host at epoch ends."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    done = subprocess.run([sys.executable, "-c", CUDA_RUN], env=env, capture_output=True,
+                          text=True, timeout=600, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
