@@ -139,15 +139,18 @@ def dead_relus(
     the activations of a batch the network just saw (each layer's A), can spare that pass: a
     dead unit is 0 on every row of it too, so when fewer than ``DEAD_SHARE`` of each layer's
     units are 0 on all of that batch, none can be reported, and [] is returned at no cost.
+    (``after_fit`` reads the same shares from the fit's ``history.health`` instead.)
     """
+    from nnlite.health import dead_share  # the one definition of a dead unit
+
     relu = [i for i, layer in enumerate(model.layers[:-1]) if layer.activation == "relu"]
     if recent is not None:
-        bound = [float(np.mean(np.all(recent[i] <= 0, axis=0))) for i in relu]
+        bound = [dead_share(recent[i], "relu") for i in relu]
         relu = [i for i, share in zip(relu, bound) if share >= DEAD_SHARE]
     if not relu:
         return []
     A = model.layer_outputs(sample_rows(X), sample_rows(Y))
-    return [(i + 1, float(np.mean(np.all(A[i] <= 0, axis=0)))) for i in relu]
+    return [(i + 1, dead_share(A[i], "relu")) for i in relu]
 
 
 def backprop(model: Any, X: np.ndarray, Y: np.ndarray, buf: dict[str, np.ndarray]) -> None:

@@ -458,10 +458,16 @@ class Sequential:
         the epoch, the batch and the first layer whose values overflowed (or the
         inputs, when their scale is the cause).
 
+        Records each layer's health at the end of each epoch in ``history.health``
+        (``nnlite.health``: ‖W‖, ‖ΔW‖/‖W‖, saturated and dead shares, ‖∂L/∂W‖ on
+        ``SAMPLE_ROWS`` fixed training rows; every k-th epoch on data sets under 2,048
+        rows, and always the last), without changing θ.
+
         Warns (``LearnerWarning``, texts from ``nnlite.diagnose``) when X looks like
         raw 0–255 pixels, and at the end when the run ended at chance level or with
-        most ReLUs of a layer dead, naming the likely cause; ``history.diagnosis``
-        keeps the end-of-run lines.
+        most ReLUs of a layer dead, or barely learned with its gradients vanishing or
+        layers saturated, naming the likely cause; ``history.diagnosis`` keeps the
+        end-of-run lines.
         """
         self._validate()
         seed = check_seed(seed)
