@@ -2104,7 +2104,7 @@ class DeepRuns:
     dW_norm: np.ndarray  # (seeds, L): ‖∂L/∂W_ℓ‖ (Frobenius)
     dA_norm: np.ndarray  # (seeds, L − 1): ‖∂L/∂A_ℓ‖ (Frobenius, over the batch)
     A_norm: np.ndarray  # (seeds, L − 1): ‖A_ℓ‖ of the hidden layers (Frobenius)
-    saturated: np.ndarray  # (seeds, L − 1): sigmoid: share of values within 0.05 of 0 or 1; ReLU: nan
+    saturated: np.ndarray  # (seeds, L − 1): share of σ within 0.05 of 0 or 1 (ReLU: nan)
     off: np.ndarray  # (seeds, L − 1): share of hidden values with σ′(Z) = 0 (ReLU: Z ≤ 0)
     mean_slope: np.ndarray  # (seeds, L − 1): mean σ′(Z_ℓ)
     tightness: np.ndarray  # (seeds, L − 2): ``bound_tightness`` of each seed
@@ -2193,7 +2193,9 @@ class VanishingLesson:
     runs: list[DeepRuns]
 
 
-def vanishing_lesson(seeds: int = 100, depth: int = 10, width: int = 32, n: int = 64) -> VanishingLesson:
+def vanishing_lesson(
+    seeds: int = 100, depth: int = 10, width: int = 32, n: int = 64
+) -> VanishingLesson:
     """Every (σ, initialisation) of ``DEEP_CONFIGS`` on the same ``n`` digits, ``seeds`` seeds."""
     X, y = deep_data(n)
     runs = [deep_runs(a, i, X, y, seeds, depth, width) for a, i in DEEP_CONFIGS]
