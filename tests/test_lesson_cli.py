@@ -5,8 +5,8 @@ shows scipy's reference beside nnlite's result; a bad topic name ends with exit 
 one ``error:`` line naming the valid topics (no traceback); ``gradcheck`` prints a
 per-layer table of relative errors for any network spec and loss, and refuses bad specs
 the same clean way. Every lesson's output fits a terminal of 50, 80 and 200 columns: no
-line wider, every plot's frame whole (as many rows as at 200 columns, none wrapped), and
-every line of text still there.
+line wider, every plot's frame whole (as many rows as at 200 columns, none wrapped), every line of
+text still there, and no table cell cropped.
 
 Each lesson is computed once in this module (``lessons.run`` is memoised here): what is
 tested is the command and the rendering; the lessons' numbers have their own tests in
@@ -155,14 +155,16 @@ def test_every_lessons_plots_fit_the_terminal_without_wrapping(topic, width):
     """At ``width`` columns: no line wider (rich.cells.cell_len, ANSI stripped); every plot
     has as many rows, each whole, as at 200 columns (where nothing is narrowed); and every
     line of text at 200 columns (not a table's or plot's frame) is still there, word for
-    word. In a terminal and out of one.
+    word; no table cell is cropped to "…" (a table too wide becomes one paragraph per row,
+    ``records``). In a terminal and out of one.
 
     Each ``Plot`` draws its frame within the width by itself (``Plot.lines``), so the crop
     it keeps as a last resort never cuts a figure off.
 
     Mutation seen to fail here: ``Plot`` drawing at its natural width whatever the console
     (at 50 columns the frames of 8 lessons' plots are cut short, and the bars of
-    vanishing-gradients would be cropped).
+    vanishing-gradients would be cropped); ``fit_table`` keeping every table as a table
+    (7 lessons' tables crop cells at 50 columns).
     """
     for part in lesson_view.render(topic, lessons.run(topic)):
         if isinstance(part, lesson_view.Plot):
@@ -178,6 +180,7 @@ def test_every_lessons_plots_fit_the_terminal_without_wrapping(topic, width):
         assert max(cell_len(line) for line in lines) <= width
         assert plot_frames(lines) == frames
         flat = words(lines)
+        assert flat.count("…") == words(wide).count("…"), "\n".join(lines)  # no cell cropped
         for line in prose:
             assert " ".join(line.split()) in flat, (line, "\n".join(lines))
 

@@ -91,13 +91,24 @@ class Choice:
     For a table that a narrow console would squeeze to "0…": the same figures as lines of
     text instead."""
 
-    def __init__(self, *options: RenderableType) -> None:
-        self.options = options
+    def __init__(self, *options: RenderableType, uncropped: bool = False) -> None:
+        # uncropped: take a table as long as rich need not crop a cell to "…" (it wraps them
+        # at spaces: nothing lost); else only where it fits unwrapped
+        self.options, self.uncropped = options, uncropped
+
+    def fits(self, choice: RenderableType, console: Console, options: ConsoleOptions) -> bool:
+        if self.uncropped and isinstance(choice, Table):
+            given = str(choice.title or "").count("…") + sum(
+                str(cell).count("…") for col in choice.columns for cell in [col.header, *col.cells]
+            )  # fmt: skip
+            lines = console.render_lines(choice, options, pad=False)
+            return sum(seg.text.count("…") for line in lines for seg in line) <= given
+        unbounded = options.update_width(10_000)  # Measurement.get clamps to the width
+        return Measurement.get(console, unbounded, choice).maximum <= options.max_width
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for choice in self.options[:-1]:
-            unbounded = options.update_width(10_000)  # Measurement.get clamps to the width
-            if Measurement.get(console, unbounded, choice).maximum <= options.max_width:
+            if self.fits(choice, console, options):
                 yield choice
                 return
         yield self.options[-1]
@@ -172,9 +183,36 @@ def topics_table(topics: dict[str, str]) -> Table:
     return table
 
 
+def _cell(cell: RenderableType) -> Text:
+    return cell.copy() if isinstance(cell, Text) else Text.from_markup(str(cell))
+
+
+def records(table: Table) -> Group:
+    """A table as text, for a console too narrow for its columns: the title, then one
+    paragraph per row, "first cell — header: value; header: value; …"."""
+    headers = [str(column.header) for column in table.columns]
+    rows = list(zip(*(column.cells for column in table.columns)))
+    parts: list[RenderableType] = [Text(str(table.title))] if table.title else []
+    for row in rows:
+        line = _cell(row[0])
+        line.stylize("bold")
+        for k, (header, cell) in enumerate(zip(headers[1:], row[1:])):
+            line.append(" — " if k == 0 else "; ")
+            if header:
+                line.append(f"{header}: ")
+            line.append_text(_cell(cell))
+        parts.append(line)
+    return Group(*parts)
+
+
+def fit_table(table: Table) -> Choice:
+    """The table where its columns fit the console without cropping a cell; else ``records``."""
+    return Choice(table, records(table), uncropped=True)
+
+
 def render(topic: str, result: Any) -> list[RenderableType]:
-    """The renderables of one lesson's result, top to bottom."""
-    return {
+    """The renderables of one lesson's result, top to bottom; each table as ``fit_table``."""
+    parts = {
         "perceptron": _perceptron,
         "activations": _activations,
         "xor": _xor,
@@ -186,6 +224,7 @@ def render(topic: str, result: Any) -> list[RenderableType]:
         "overfitting": _overfitting,
         "vanishing-gradients": _vanishing,
     }[topic](result)
+    return [fit_table(part) if isinstance(part, Table) else part for part in parts]
 
 
 # -- perceptron --------------------------------------------------------------------
