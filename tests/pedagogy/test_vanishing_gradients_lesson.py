@@ -375,3 +375,19 @@ def test_the_cli_lesson_states_each_claim_with_its_figures_and_fits_the_terminal
         assert f"{run.title}: ‖∂L/∂W_ℓ‖ by layer ℓ" in flat
     assert re.search(r"^\s*11 (\(output\)|out)\b", out, re.M) or "│ 11 (output)" in out
     assert max(cell_len(line) for line in out.splitlines()) <= width
+
+
+def test_the_lesson_builds_only_the_initialisation_nnlite_gives_each_activation():
+    """``deep_network(σ, init)`` with Glorot/He is nnlite's own ``build`` (Glorot for
+    sigmoid, He for ReLU); asking for the other one is a one-line ``ConfigError``, not a
+    silently different network.
+
+    Mutation seen to fail here: the check on ``init`` removed from ``deep_network``.
+    """
+    with pytest.raises(lessons.ConfigError, match="initialises relu layers with he, not glorot"):
+        lessons.deep_network("relu", "glorot")
+    a = lessons.deep_network("sigmoid", "glorot", seed=3).theta
+    b = lessons.Sequential([lessons.Dense(32, "sigmoid") for _ in range(10)]
+                           + [lessons.Dense(10, "softmax")], loss="cce",
+                           dtype=np.float64).build(64, 3).theta  # fmt: skip
+    assert np.array_equal(a, b)
