@@ -107,7 +107,8 @@ class Probe:
         for W, _ in model.param_views(model.theta):
             start = (W.__array_interface__["data"][0] - base) // model.theta.itemsize
             self.spans.append(slice(start, start + W.size))
-        self.before = np.zeros(model.theta.size)  # θ at the epoch's start, in float64
+        # θ at the epoch's start, in θ's dtype: one copy of θ; float64 only a layer at a time
+        self.before = np.empty_like(model.theta)
 
     def due(self, epoch: int, last: bool) -> bool:
         """Whether ``epoch`` (from 0 over the model's history) is measured: every k-th, and the last."""
@@ -120,10 +121,9 @@ class Probe:
     def measure(self, model: Any) -> np.ndarray:
         """The figures for the model's current (host) θ: a (layers, len(FIGURES)) float64 array."""
         diagnose.backprop(model, self.X, self.Y, self.buf)
-        theta = model.theta.astype(np.float64)
         out = np.full((len(self.acts), len(FIGURES)), math.nan)
         for i, (span, act, A, dW) in enumerate(zip(self.spans, self.acts, self.A, self.dW)):
-            W, W0 = theta[span], self.before[span]
+            W, W0 = model.theta[span].astype(np.float64), self.before[span].astype(np.float64)
             start = _norm(W0)
             out[i, WEIGHT_NORM] = _norm(W)
             if start > 0:
