@@ -10,7 +10,11 @@ computes, on the CPU or on the GPU, never a second implementation of the forward
 Row 0 of a grid is the TOP of the picture (the largest x₂), as a terminal or an image draws
 it; column 0 is the smallest x₁.
 
-Imports: numpy, ``nnlite.errors``. Never typer or rich; never prints.
+Imports: numpy, ``nnlite.errors``, ``nnlite.models.Callback``. Never typer or rich; never prints.
+
+Also ``Recorder``: a ``Callback`` that keeps the class probabilities over the plane at a steady
+number of moments of a fit (the frames of ``nnlite train --plot run.gif``), and ``PALETTE``,
+the class colours every picture of the plane uses (the terminal's and the PNG's agree).
 
 Omits: rendering (``nnlite.ui.regions`` draws the grid in a terminal, ``nnlite.ui.plot`` in a
 PNG or GIF), networks with more than two inputs (no plane to colour).
@@ -24,8 +28,15 @@ from typing import Any
 import numpy as np
 
 from nnlite.errors import ConfigError
+from nnlite.models import Callback
 
-__all__ = ["Grid", "MAX_POINTS", "fitted_curve", "plane", "region_grid"]
+__all__ = ["Grid", "MAX_POINTS", "PALETTE", "Recorder", "fitted_curve", "plane", "region_grid"]
+
+# matplotlib's tab10, one colour per class (cycled beyond ten).
+PALETTE = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+]  # fmt: skip
 
 MARGIN = 0.1  # share of the data's range added on each side of the plane
 MAX_POINTS = 1 << 20  # grid points in one call: 1 M rows is far beyond any picture
@@ -176,3 +187,33 @@ def fitted_curve(model: Any, X: Any, points: int = 200) -> tuple[np.ndarray, np.
     pad = (hi - lo) * MARGIN if hi > lo else 1.0
     x = np.linspace(lo - pad, hi + pad, points)
     return x, _forward(model, x[:, None])[-1][:, 0].astype(np.float64)
+
+
+class Recorder(Callback):
+    """Keeps the class probabilities over the plane at up to ``frames`` moments of a fit.
+
+    One frame before the first step and one at the end of evenly spaced epochs, the last
+    epoch always among them, each a ``side × side`` grid over the data ``X`` (training and
+    held-out points together, so the plane stays fixed). ``self.frames`` holds
+    (epochs done, probabilities float32 (side, side, max(k, 2))); ``self.extent`` the plane.
+    """
+
+    def __init__(self, X: Any, epochs: int, frames: int = 60, side: int = 120) -> None:
+        self.extent = plane(X)
+        self.side = int(side)
+        epochs = max(1, int(epochs))
+        self.at = set(np.linspace(1, epochs, min(epochs, max(1, frames - 1))).round().astype(int))
+        self.frames: list[tuple[int, np.ndarray]] = []
+        self.done = 0
+
+    def _keep(self) -> None:
+        grid = region_grid(self.model, None, self.side, self.side, extent=self.extent)
+        self.frames.append((self.done, grid.probabilities.astype(np.float32)))
+
+    def on_train_begin(self, info: dict[str, Any]) -> None:
+        self._keep()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.done += 1
+        if self.done in self.at:
+            self._keep()
