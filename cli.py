@@ -735,14 +735,15 @@ def predict(
     else:
         rows = np.arange(k)
         title = f"predictions: {ds.name}, {desc}"
-    terminal.console.print(tables.predictions_table(P, classes, y, rows, title))
+    plane = X if X.shape[1] == 2 else None  # 2-D data: each prediction's x₁, x₂
+    terminal.console.print(tables.predictions_table(P, classes, y, rows, title, inputs=plane))
     if draw and len(rows):
         labels = _class_names(ds, probs.shape[1])
         terminal.console.print(digits.gallery(digits.digit_cards(X, shape, probs, rows, y, labels)))
     if classes is not None:
         terminal.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
     if output is not None:
-        metrics.write_predictions(output, P, classes, overwrite=overwrite)
+        metrics.write_predictions(output, P, classes, overwrite=overwrite, inputs=plane)
         terminal.console.print(f"wrote {len(P):,} predictions to {output}")
 
 
