@@ -20,6 +20,7 @@ Omits: images on disk (``nnlite.ui.plot``), networks with more than two inputs.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -151,9 +152,15 @@ def _region_colours(grid: regions.Grid) -> tuple[np.ndarray, np.ndarray, np.ndar
     return cls, level, t
 
 
+@functools.lru_cache(maxsize=4096)
 def _pixel_rgb(cls: int, level: int) -> tuple[int, int, int]:
     # Intensity 15 % … 75 % of the class colour over the neutral: the points stay visible.
     return _mix(NEUTRAL, _colour(cls), 0.15 + 0.6 * (level + 0.5) / LEVELS)
+
+
+@functools.lru_cache(maxsize=256)
+def _mark_rgb(cls: int) -> tuple[int, int, int]:
+    return _mix(_colour(cls), (255, 255, 255), 0.35)  # brighter than any region's colour
 
 
 def _plain_char(cls: int, t: float) -> str:
@@ -161,6 +168,16 @@ def _plain_char(cls: int, t: float) -> str:
         return "·"
     letter = _mark(LETTERS, cls)
     return letter.upper() if t >= 0.6 else letter
+
+
+def _runs(line: list[Style], chars: list[str]) -> list[Segment]:
+    """Segments for one line: neighbouring cells of one style as one (fewer escape codes)."""
+    segs, start = [], 0
+    for i in range(1, len(line) + 1):
+        if i == len(line) or line[i] is not line[start]:
+            segs.append(Segment("".join(chars[start:i]), line[start]))
+            start = i
+    return segs
 
 
 def _cell_of(
@@ -188,6 +205,19 @@ def regions_picture(
     rows, cols = grid.classes.shape
     lines = rows // 2
     cls, level, t = _region_colours(grid)
+    k = grid.probabilities.shape[2]
+    # Each pixel's colour as an index into a table of k × LEVELS colours; a cell's style is
+    # looked up by its (upper, lower) pair, built once per pair.
+    rgb = [_pixel_rgb(j, v) for j in range(k) for v in range(LEVELS)]
+    index = cls * LEVELS + level
+    pair = index[0 : 2 * lines : 2] * len(rgb) + index[1 : 2 * lines : 2]  # (lines, cols)
+    styles = {int(p): _STYLES(rgb[p // len(rgb)], rgb[p % len(rgb)]) for p in np.unique(pair)}
+    # Without colour: the class letter of the cell's more certain pixel, its case the certainty.
+    upper = t[0 : 2 * lines : 2] >= t[1 : 2 * lines : 2]
+    cell_cls = np.where(upper, cls[0 : 2 * lines : 2], cls[1 : 2 * lines : 2])
+    cell_t = np.where(upper, t[0 : 2 * lines : 2], t[1 : 2 * lines : 2])
+    bucket = np.where(cell_t < 0.15, 0, np.where(cell_t < 0.6, 1, 2))
+    table = {(j, b): _plain_char(j, (0.0, 0.3, 1.0)[b]) for j in range(k) for b in range(3)}
     marks: dict[tuple[int, int], tuple[str, int]] = {}  # (line, col) → (mark, class)
     for data, shapes in ((train, TRAIN_MARKS), (held_out, HELD_MARKS)):
         if data is None:
@@ -195,31 +225,22 @@ def regions_picture(
         X, y = np.asarray(data[0], np.float64), np.asarray(data[1]).astype(np.int64)
         c, r = _cell_of(X, grid.extent, cols, rows)
         for ci, ri, j in zip(c.tolist(), r.tolist(), y.tolist()):
-            marks[(ri // 2, ci)] = (_mark(shapes, j), j)
-    colour: list[list[Segment]] = []
-    plain: list[str] = []
-    for line in range(lines):
-        up, down = 2 * line, 2 * line + 1
-        segs, chars = [], []
-        for col in range(cols):
-            top = _pixel_rgb(int(cls[up, col]), int(level[up, col]))
-            bottom = _pixel_rgb(int(cls[down, col]), int(level[down, col]))
-            mark = marks.get((line, col))
-            if mark is None:
-                segs.append(Segment("▀", _STYLES(top, bottom)))
-                # the cell's class: the more certain of its two pixels
-                best = up if t[up, col] >= t[down, col] else down
-                chars.append(_plain_char(int(cls[best, col]), float(t[best, col])))
-            else:
-                fg = _mix(_colour(mark[1]), (255, 255, 255), 0.35)
-                segs.append(Segment(mark[0], _STYLES(fg, _mix(top, bottom, 0.5), bold=True)))
-                chars.append(mark[0])
-        colour.append(_merge(segs))
-        plain.append("".join(chars))
-    return Picture(colour, plain, cols)
+            if ri // 2 < lines:
+                marks[(ri // 2, ci)] = (_mark(shapes, j), j)
+    cell_style = [[styles[p] for p in row] for row in pair.tolist()]
+    cell_char = [["▀"] * cols for _ in range(lines)]
+    plain = [[table[jb] for jb in zip(j, b)] for j, b in zip(cell_cls.tolist(), bucket.tolist())]
+    for (line, col), (mark, j) in marks.items():
+        p = int(pair[line, col])
+        top, bottom = rgb[p // len(rgb)], rgb[p % len(rgb)]
+        fg = _mark_rgb(j)
+        cell_style[line][col] = _STYLES(fg, _mix(top, bottom, 0.5), bold=True)
+        cell_char[line][col] = plain[line][col] = mark
+    segments = [_runs(st, ch) for st, ch in zip(cell_style, cell_char)]
+    return Picture(segments, ["".join(chars) for chars in plain], cols)
 
 
-def _merge(segs: list[Segment]) -> list[Segment]:
+def _merge(segs: list[Segment]) -> list[Segment]:  # the neuron maps
     """Neighbouring segments of one style as one: fewer escape codes to write."""
     return list(Segment.simplify(segs))
 
@@ -381,8 +402,9 @@ class RegionsView(Callback):
 
     A callback that redraws from the current θ and a renderable (``__rich__``) that only
     hands over the last frame the training thread built. Redraws keep training's slowdown
-    small: each takes some time d (measured), and the next waits until at least 10·d and
-    0.2 s have passed (at most 5 frames a second, at most about a tenth of the time). On the
+    small: each takes some time d (measured), and the next waits until at least 20·d and
+    0.2 s have passed (at most 5 frames a second, about a twentieth of the time; the
+    bars' thread drawing the last frame ~10×/s takes a few per cent more). On the
     CPU θ is current after every compiled chunk of batches (``on_batch_end``); on CUDA only
     at the end of an epoch. The last frame is drawn from the final θ (``on_train_end``).
 
@@ -395,7 +417,7 @@ class RegionsView(Callback):
     console : the console the picture is drawn on (its width decides the picture's).
     """
 
-    RATE = 10.0  # wait ≥ RATE × the last redraw's duration before the next
+    RATE = 20.0  # wait ≥ RATE × the last redraw's duration before the next
     MIN_GAP = 0.2  # seconds: at most 5 frames a second
 
     def __init__(
