@@ -826,6 +826,7 @@ def trace(
     output_format: TraceFormat = typer.Option(TraceFormat.text, "--format", help="text (panels) or json (one object per event and line, full arrays).", case_sensitive=False),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Wait for Enter before each step (q quits); never waits outside a terminal."),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
+    neurons: bool = typer.Option(False, "--neurons", help="After each step, each hidden unit's map over the plane, before and after (2-input data; at most 8 units a hidden layer)."),
 ) -> None:
     """Trace training step by step with the real numbers: forward, loss, backward, update."""
     from nnlite import runs
@@ -838,6 +839,7 @@ def trace(
         output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
         batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
         device=device, optimizer=optimizer, lr_schedule=lr_schedule, l1=l1, l2=l2, dropout=dropout,
+        neurons=neurons,
     )  # fmt: skip
     if output_format == TraceFormat.json:
         trace_view.write_json(events)

@@ -328,15 +328,45 @@ def neuron_maps(grid: regions.Grid, activations: Sequence[str], width: int) -> l
     return out
 
 
+def before_after_maps(
+    before: dict[str, np.ndarray], after: dict[str, np.ndarray], activations: Sequence[str],
+    width: int,
+) -> list[Picture]:  # fmt: skip
+    """Each hidden unit's map before and after a step (a trace's ``NeuronMaps``), tiled.
+
+    ``before``/``after``: layer number → activations (rows, cols, units) on the same grid.
+    A unit's two maps share one scale (ReLU and others: the range of both), so what the step
+    changed shows; each pair is labelled "layer l · unit u" above "before → after".
+    """
+    blocks = []
+    for key in sorted(before, key=int):
+        A0, A1 = np.asarray(before[key], np.float64), np.asarray(after[key], np.float64)
+        act = activations[int(key) - 1]
+        for unit in range(A0.shape[2]):
+            both = _unit_scale(np.stack([A0[..., unit], A1[..., unit]]), act)
+            pic0, pic1 = _map_picture(both[0]), _map_picture(both[1])
+            label = f"layer {key} · unit {unit + 1}"
+            blocks.append((label, _beside(pic0, " → ", pic1)))
+    per_row = max(1, (width + 2) // (blocks[0][1].width + 2)) if blocks else 1
+    return [_tile(blocks[i : i + per_row]) for i in range(0, len(blocks), per_row)]
+
+
+def _beside(a: Picture, gap: str, b: Picture) -> Picture:
+    colour = [x + [Segment(gap)] + y for x, y in zip(a.colour, b.colour)]
+    plain = [x + gap + y for x, y in zip(a.plain, b.plain)]
+    return Picture(colour, plain, a.width + len(gap) + b.width)
+
+
 def _tile(blocks: list[tuple[str, Picture]]) -> Picture:
     """Labelled pictures side by side, two spaces apart, each under its label."""
     gap = Segment("  ")
     colour: list[list[Segment]] = [[]]
     plain = [""]
-    for i, (label, _) in enumerate(blocks):
+    for i, (label, pic) in enumerate(blocks):
         sep = [gap] if i else []
-        colour[0] += sep + [Segment(label.ljust(MAP_COLS), Style(dim=True))]
-        plain[0] += ("  " if i else "") + label.ljust(MAP_COLS)
+        label = label[: pic.width].ljust(pic.width)
+        colour[0] += sep + [Segment(label, Style(dim=True))]
+        plain[0] += ("  " if i else "") + label
     for line in range(len(blocks[0][1].plain)):
         segs: list[Segment] = []
         text = ""
@@ -345,7 +375,7 @@ def _tile(blocks: list[tuple[str, Picture]]) -> Picture:
             text += ("  " if i else "") + pic.plain[line]
         colour.append(segs)
         plain.append(text)
-    width = len(blocks) * MAP_COLS + 2 * (len(blocks) - 1)
+    width = sum(pic.width for _, pic in blocks) + 2 * (len(blocks) - 1)
     return Picture(colour, plain, width)
 
 
