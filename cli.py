@@ -266,7 +266,7 @@ def train(
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="CHECKPOINT", help="Continue an interrupted run: data set, network and settings come from the checkpoint (giving them other values is refused); it is saved back there unless --save says otherwise."),
     plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png|PATH.gif", help="Write the loss and accuracy curves to a PNG (with the decision regions on 2-D data), or the decision regions over training to a GIF (needs matplotlib)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --save or --plot file (default: refuse it before training)."),
-    show: Optional[Show] = typer.Option(None, "--show", help="Live picture below the progress bars: regions (the plane coloured by the predicted class, with the data), neurons (also each hidden unit's map; at most 8 units a hidden layer), none. Default: regions on 2-input classification data, the fitted curve on 1-input regression data, else none.", case_sensitive=False),
+    show: Optional[Show] = typer.Option(None, "--show", help="Live picture below the progress bars: regions (the plane coloured by the predicted class, with the data), neurons (also each hidden unit's map; at most 8 units a hidden layer), none. Default in a terminal: regions on 2-input classification data, the fitted curve on 1-input regression data, else none; outside one (a log), the final picture is printed when --show asks for it.", case_sensitive=False),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
 ) -> None:
     """Train a multilayer perceptron with mini-batch gradient descent and show how it learned.
@@ -358,6 +358,7 @@ def _regions_view(
     Also refuses ``--plot x.gif`` on data without 2 inputs, before any training.
     """
     from nnlite.errors import ConfigError
+    from nnlite.ui import terminal
 
     ds, X, y, val, _, _ = data
     inputs, classes = X.shape[1], ds.n_classes
@@ -369,8 +370,11 @@ def _regions_view(
             + ("" if classes is not None else " and is a regression")
             + " (write a .png instead)"
         )
+    live = terminal.console.is_terminal and not quiet
     if show is None:
-        show = Show.regions if fits else Show.none
+        # By default only drawn live: a log (outside a terminal) gets the final picture
+        # only when --show asks for it, so its text stays as it was.
+        show = Show.regions if fits and live else Show.none
     if show is Show.none:
         return None
     if not fits:
@@ -385,13 +389,12 @@ def _regions_view(
         from nnlite.ui.regions import check_neuron_maps
 
         check_neuron_maps(model)
-    from nnlite.ui import terminal
     from nnlite.ui.regions import RegionsView
 
     names = _class_names(ds, classes) if classes is not None else None
     view = RegionsView(X, y, val, classes, neurons=show is Show.neurons, console=terminal.console,
                        names=names)  # fmt: skip
-    view.live = terminal.console.is_terminal and not quiet
+    view.live = live
     return view
 
 

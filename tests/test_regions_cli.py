@@ -2,7 +2,8 @@
 
 Claims checked: in a (forced) terminal the decision regions are drawn live below the bars
 and the last frame, from the final epoch, stays; outside a terminal the final picture is
-printed once, in characters; a one-input regression shows its fitted curve; ``--show
+printed once, in characters, when ``--show`` asks (by default a log is left as it was); a
+one-input regression shows its fitted curve; ``--show
 neurons`` refuses hidden layers wider than 8 units, and ``--show regions`` / ``.gif`` refuse
 data without a plane, each with one error line and before any training; the GIF has a
 frame per recorded epoch and is written atomically; the PNG gains the regions panel on 2-D
@@ -64,7 +65,7 @@ def screen(monkeypatch):
 
 def test_in_a_terminal_the_regions_are_drawn_live_and_the_last_frame_stays(screen):
     console = screen(True)
-    ok(invoke("train", "-d", "moons", "-e", "12", "-l", "8", "--show", "regions"))
+    ok(invoke("train", "-d", "moons", "-e", "12", "-l", "8"))  # the default: regions
     out = console.file.getvalue()
     plain = ANSI.sub("", out)
     assert "▀" in plain and "48;2;" in out  # half blocks, coloured
@@ -75,22 +76,22 @@ def test_in_a_terminal_the_regions_are_drawn_live_and_the_last_frame_stays(scree
 
 def test_outside_a_terminal_the_final_picture_is_printed_once_in_characters(screen):
     console = screen(False)
-    ok(invoke("train", "-d", "moons", "-e", "12", "-l", "8"))  # the default: regions
+    ok(invoke("train", "-d", "moons", "-e", "12", "-l", "8", "--show", "regions"))
     plain = console.file.getvalue()
     assert plain.count("decision regions") == 1 and "epoch 12/12" in plain
     assert "▀" not in plain and "A" in plain and "B" in plain and "●" in plain and "○" in plain
-    screen(False)
-    quiet = terminal.console
-    ok(invoke("train", "-d", "moons", "-e", "2", "-l", "8", "--show", "none"))
-    assert "decision regions" not in quiet.file.getvalue()
+    for show in (["--show", "none"], []):  # outside a terminal the default is no picture
+        log = screen(False)
+        ok(invoke("train", "-d", "moons", "-e", "2", "-l", "8", *show))
+        assert "decision regions" not in log.file.getvalue()
 
 
 def test_a_one_input_regression_shows_its_fitted_curve(screen, tmp_path):
     x = np.linspace(-2, 2, 60)
     np.savetxt(tmp_path / "wave.csv", np.column_stack([x, np.sin(x) + 0.25]), delimiter=",")
-    console = screen(False)
-    ok(invoke("train", "-d", tmp_path / "wave.csv", "-e", "5", "-l", "8"))
-    assert "the fitted curve" in console.file.getvalue()
+    console = screen(True)
+    ok(invoke("train", "-d", tmp_path / "wave.csv", "-e", "5", "-l", "8"))  # the default
+    assert "the fitted curve" in ANSI.sub("", console.file.getvalue())
 
 
 def test_neuron_maps_refuse_wide_layers_before_training(screen):
