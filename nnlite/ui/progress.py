@@ -185,7 +185,6 @@ class DownloadProgress:
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[host]}"),
                 console=self.console,
-                views=self.views,
             )
             self.progress.start()
         return self
