@@ -5,7 +5,8 @@ Owns: ``training_curves`` (loss and accuracy per epoch, training and validation)
 Also the decision regions of 2-D data: ``training_png`` (the curves with the regions panel
 beside them) and ``regions_gif`` (the regions over training, from a
 ``nnlite.regions.Recorder``: ``nnlite train --plot run.gif``; Pillow, which comes with
-matplotlib, writes the GIF). Each writes a PNG (or GIF) atomically (``nnlite.files.atomic_write``: a failed write leaves an existing
+matplotlib, writes the GIF). Each writes a PNG (or GIF) atomically
+(``nnlite.files.atomic_write``: a failed write leaves an existing
 file untouched) and return the path they wrote.
 
 matplotlib is an optional extra (``pip install matplotlib``, or ``pip install '.[plot]'`` in a

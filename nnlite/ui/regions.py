@@ -220,13 +220,16 @@ def regions_picture(
     table = {(j, b): _plain_char(j, (0.0, 0.3, 1.0)[b]) for j in range(k) for b in range(3)}
     marks: dict[tuple[int, int], tuple[str, int]] = {}  # (line, col) → (mark, class)
     for data, shapes in ((train, TRAIN_MARKS), (held_out, HELD_MARKS)):
-        if data is None:
+        if data is None or len(data[0]) == 0:
             continue
         X, y = np.asarray(data[0], np.float64), np.asarray(data[1]).astype(np.int64)
         c, r = _cell_of(X, grid.extent, cols, rows)
-        for ci, ri, j in zip(c.tolist(), r.tolist(), y.tolist()):
-            if ri // 2 < lines:
-                marks[(ri // 2, ci)] = (_mark(shapes, j), j)
+        inside = r // 2 < lines
+        cell = (r // 2 * cols + c)[inside]
+        # one mark per cell (the last point there): a loop over cells, not over the data
+        last = len(cell) - 1 - np.unique(cell[::-1], return_index=True)[1]
+        for key, j in zip(cell[last].tolist(), y[inside][last].tolist()):
+            marks[divmod(key, cols)] = (_mark(shapes, j), j)
     cell_style = [[styles[p] for p in row] for row in pair.tolist()]
     cell_char = [["▀"] * cols for _ in range(lines)]
     plain = [[table[jb] for jb in zip(j, b)] for j, b in zip(cell_cls.tolist(), bucket.tolist())]
