@@ -7,7 +7,7 @@ beside them) and ``regions_gif`` (the regions over training, from a
 ``nnlite.regions.Recorder``: ``nnlite train --plot run.gif``; Pillow, which comes with
 matplotlib, writes the GIF). Each writes a PNG (or GIF) atomically
 (``nnlite.files.atomic_write``: a failed write leaves an existing
-file untouched) and return the path they wrote.
+file untouched) and returns the path it wrote.
 
 matplotlib is an optional extra (``pip install matplotlib``, or ``pip install '.[plot]'`` in a
 clone). It is imported inside
