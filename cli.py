@@ -364,11 +364,10 @@ def _regions_view(
     inputs, classes = X.shape[1], ds.n_classes
     fits = (inputs == 2 and classes is not None) or (inputs == 1 and classes is None)
     if plot is not None and plot.suffix.lower() == ".gif" and (inputs != 2 or classes is None):
+        what = f"{inputs} inputs" if classes is not None or inputs != 2 else "regression targets"
         raise ConfigError(
             f"--plot {plot.name}: the GIF shows decision regions, which need classification "
-            f"data with 2 inputs; {ds.name!r} has {inputs}"
-            + ("" if classes is not None else " and is a regression")
-            + " (write a .png instead)"
+            f"data with 2 inputs; {ds.name!r} has {what} (write a .png instead)"
         )
     live = terminal.console.is_terminal and not quiet
     if show is None:
