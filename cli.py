@@ -852,7 +852,7 @@ def trace(
 @app.command()
 @_handle_errors
 def lesson(
-    topic: Optional[str] = typer.Argument(None, metavar="TOPIC", help="perceptron, activations, xor, learning-rate, sgd, local-minima, optimum, optimizers or overfitting; leave out to list them."),
+    topic: Optional[str] = typer.Argument(None, metavar="TOPIC", help="perceptron, activations, xor, learning-rate, sgd, local-minima, optimum, optimizers, overfitting or vanishing-gradients; leave out to list them."),
 ) -> None:
     """Watch a claim of the lesson demonstrated, with scipy's reference beside nnlite's result."""
     from nnlite import lessons

@@ -52,10 +52,12 @@ TOPICS: dict[str, str] = {
     "optimum": "nnlite's gradient descent ends where scipy.optimize ends, from the same start",
     "optimizers": "SGD, momentum, RMSProp and Adam on a narrow valley: each reaches scipy's optimum",
     "overfitting": "L2, dropout and early stopping on a few digits; L2 against scipy and ridge",
+    "vanishing-gradients": "deep sigmoid vs ReLU, Glorot/He vs N(0, 1): the gradient layer by layer",
 }
 _TOPIC_ALIASES = {"lr": "learning-rate", "minima": "local-minima", "perceptrons": "perceptron",
                   "optimisers": "optimizers", "regularisation": "overfitting",
-                  "regularization": "overfitting"}  # fmt: skip
+                  "regularization": "overfitting", "vanishing": "vanishing-gradients",
+                  "gradients": "vanishing-gradients"}  # fmt: skip
 
 
 def topic_name(name: str) -> str:
@@ -79,6 +81,7 @@ def run(name: str) -> Any:
         "optimum": optimum_lesson,
         "optimizers": optimizers_lesson,
         "overfitting": overfitting_lesson,
+        "vanishing-gradients": vanishing_lesson,
     }
     demo = demos[topic_name(name)]
     with warnings.catch_warnings():
@@ -1994,3 +1997,206 @@ def overfitting_lesson(
         plain.theta.size, n_train, n_val, epochs, runs, early, softmax_l2(data, seed=seed),
         ridge(data, seed=seed), [dropout_check(A, p) for p in (0.2, 0.5)],
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# "vanishing-gradients": deep sigmoid and ReLU networks, Glorot/He weights against
+# N(0, 1), and the gradient's norm layer by layer from nnlite's backward kernels.
+# ---------------------------------------------------------------------------
+
+# (σ, initialisation) of every network the lesson builds: nnlite's defaults (Glorot for
+# sigmoid, He for ReLU) and the naive N(0, 1).
+DEEP_CONFIGS: tuple[tuple[str, str], ...] = (
+    ("sigmoid", "glorot"), ("sigmoid", "normal"), ("relu", "he"), ("relu", "normal"),
+)  # fmt: skip
+INIT_TITLES = {"glorot": "Glorot", "he": "He", "normal": "N(0, 1)"}
+MAX_SLOPE = {"sigmoid": 0.25, "relu": 1.0}  # max σ′: σ(1 − σ) peaks at z = 0; ReLU′ ∈ {0, 1}
+SATURATION = 0.05  # a sigmoid unit is saturated when σ is within this of 0 or 1 (σ′ < 0.0475)
+
+
+def deep_network(
+    activation: str, init: str, depth: int = 10, width: int = 32, n_inputs: int = 64,
+    seed: int = 0,
+) -> Sequential:  # fmt: skip
+    """``depth`` hidden ``Dense(width, activation)`` layers, then 10 softmax units (CCE), float64.
+
+    ``init``: ``"glorot"`` or ``"he"`` — nnlite's own initialisation, which must be the one
+    the table gives ``activation`` —, or ``"normal"``: every W drawn from N(0, 1) instead
+    (biases 0 either way).
+    """
+    model = Sequential([Dense(width, activation) for _ in range(depth)] + [Dense(10, "softmax")],
+                       loss="cce", dtype=F64)  # fmt: skip
+    model.build(n_inputs, seed)
+    if init == "normal":
+        rng = np.random.default_rng([seed, 1])  # a stream of its own, not build's
+        for W, _ in model.param_views(model.theta):
+            W[...] = rng.normal(0.0, 1.0, size=W.shape)
+    elif init != activations.ACTIVATIONS[activations.canonical(activation)].init:
+        raise ConfigError(f"nnlite initialises {activation} layers with "
+                          f"{activations.ACTIVATIONS[activation].init}, not {init}")  # fmt: skip
+    return model
+
+
+@dataclass
+class DeepPass:
+    """One forward and backward pass of a deep network on the batch, by nnlite's kernels.
+
+    Layers are numbered ℓ = 1 … L as in the lesson (L − 1 hidden layers, then the output);
+    index ℓ − 1 in each list. A_ℓ = σ(Z_ℓ), Z_ℓ = A_{ℓ−1}·W_ℓ + b_ℓ, A_0 = X.
+    """
+
+    activation: str
+    init: str
+    seed: int
+    loss: float
+    W: list[np.ndarray]  # W_ℓ, (fan_in, fan_out)
+    Z: list[np.ndarray]  # Z_ℓ, (n, fan_out)
+    A: list[np.ndarray]  # A_ℓ (the output layer's: the probabilities P)
+    dZ: list[np.ndarray]  # ∂L/∂Z_ℓ
+    dA: list[np.ndarray]  # ∂L/∂A_ℓ for the hidden layers ℓ = 1 … L − 1 (the kernel's dA)
+    dW: list[np.ndarray]  # ∂L/∂W_ℓ
+
+
+def deep_pass(model: Sequential, X: Any, y: Any, activation: str, init: str, seed: int) -> DeepPass:
+    """``cpu.forward_pass`` and ``cpu.backward_pass`` (the training kernels, no update), with
+    every layer's Z, A, dZ, dA and dW read back from the kernels' buffers."""
+    X, Y, theta, dims, acts, buf, code, eps, loss = _forward(model, X, y, None)
+    cpu.backward_pass(
+        X, Y, theta, dims, acts, code, eps, buf["Z"], buf["A"], buf["dZ"], buf["dA"], buf["grad"]
+    )
+    n, L = len(X), len(model.layers)
+
+    def layers(name: str, count: int) -> list[np.ndarray]:
+        return [model.layer_view(buf[name], k, n).copy() for k in range(count)]
+
+    return DeepPass(
+        activation, init, seed, loss, [W.copy() for W, _ in model.param_views(theta)],
+        layers("Z", L), layers("A", L), layers("dZ", L), layers("dA", L - 1),
+        [dW.copy() for dW, _ in model.param_views(buf["grad"])],
+    )  # fmt: skip
+
+
+def bound_tightness(p: DeepPass) -> np.ndarray:
+    """For each hidden layer ℓ = 2 … L − 1: the largest over the rows r of
+    ‖dA_{ℓ−1}[r]‖ / (max σ′ · ‖W_ℓ‖₂ · ‖dA_ℓ[r]‖), ‖W_ℓ‖₂ by ``scipy.linalg.svdvals``.
+
+    dA_{ℓ−1}[r] = (dA_ℓ[r] ⊙ σ′(Z_ℓ[r]))·W_ℓᵀ, so each is at most 1 (rows with dA_ℓ[r] = 0
+    have dA_{ℓ−1}[r] = 0 and are left out).
+    """
+    slope = MAX_SLOPE[p.activation]
+    out = []
+    for k in range(1, len(p.dA)):  # layer ℓ = k + 1 takes dA_ℓ = p.dA[k] down to p.dA[k − 1]
+        top = np.linalg.norm(p.dA[k - 1], axis=1)
+        below = slope * float(linalg.svdvals(p.W[k])[0]) * np.linalg.norm(p.dA[k], axis=1)
+        live = below > 0
+        out.append(float(np.max(top[live] / below[live])) if live.any() else 0.0)
+    return np.array(out)
+
+
+@dataclass
+class DeepRuns:
+    """One (σ, initialisation) over many seeds: the figures of every seed's pass."""
+
+    activation: str
+    init: str
+    width: int
+    depth: int  # hidden layers
+    dW_norm: np.ndarray  # (seeds, L): ‖∂L/∂W_ℓ‖ (Frobenius)
+    dA_norm: np.ndarray  # (seeds, L − 1): ‖∂L/∂A_ℓ‖ (Frobenius, over the batch)
+    A_norm: np.ndarray  # (seeds, L − 1): ‖A_ℓ‖ of the hidden layers (Frobenius)
+    saturated: np.ndarray  # (seeds, L − 1): share of σ within 0.05 of 0 or 1 (ReLU: nan)
+    off: np.ndarray  # (seeds, L − 1): share of hidden values with σ′(Z) = 0 (ReLU: Z ≤ 0)
+    mean_slope: np.ndarray  # (seeds, L − 1): mean σ′(Z_ℓ)
+    tightness: np.ndarray  # (seeds, L − 2): ``bound_tightness`` of each seed
+    shown: DeepPass  # seed 0's pass, kept whole
+
+    @property
+    def title(self) -> str:
+        return f"{activations.ACTIVATIONS[self.activation].title}, {INIT_TITLES[self.init]}"
+
+    @property
+    def log_ratio(self) -> np.ndarray:
+        """(seeds,): per seed, the mean over the hidden layers ℓ = 2 … L − 1 of
+        ln(‖dA_{ℓ−1}‖/‖dA_ℓ‖): the log of the geometric-mean factor one layer applies."""
+        return np.mean(np.diff(np.log(self.dA_norm[:, ::-1]), axis=1), axis=1)
+
+    @property
+    def theory(self) -> float:
+        """√(fan_in·Var W·E[σ′²]) with E[σ′²] at its largest: ¼² for sigmoid, ½ for ReLU
+        (half the units on); Var W = 2/(i + o) for Glorot, 2/i for He, 1 for N(0, 1).
+
+        Each layer multiplies E‖dA‖² by fan_in·Var W·E[σ′²] (independent weights, mean 0),
+        so this is the root-mean-square factor for ReLU, and an upper bound for sigmoid.
+        """
+        i = self.width
+        var = {"glorot": 2.0 / (i + i), "he": 2.0 / i, "normal": 1.0}[self.init]
+        slope2 = {"sigmoid": 1.0 / 16.0, "relu": 0.5}[self.activation]
+        return math.sqrt(i * var * slope2)
+
+    def interval(self, confidence: float = 0.999) -> tuple[float, float, float]:
+        """The geometric-mean factor exp(mean log-ratio) and its two-sided ``confidence``
+        interval from Student's t over the seeds (``scipy.stats.t``)."""
+        x = self.log_ratio
+        half = stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * stats.sem(x)
+        return math.exp(x.mean()), math.exp(x.mean() - half), math.exp(x.mean() + half)
+
+    @property
+    def forward_log_ratio(self) -> np.ndarray:
+        """(seeds,): the mean over ℓ = 2 … L − 1 of ln(‖A_ℓ‖/‖A_{ℓ−1}‖), going up."""
+        return np.mean(np.diff(np.log(self.A_norm), axis=1), axis=1)
+
+    @property
+    def first_to_last(self) -> np.ndarray:
+        """(seeds,): ‖∂L/∂W_1‖ / ‖∂L/∂W_{L−1}‖, the first hidden layer's gradient over the last's."""
+        return self.dW_norm[:, 0] / self.dW_norm[:, -2]
+
+
+def deep_runs(
+    activation: str, init: str, X: np.ndarray, y: np.ndarray, seeds: int = 100, depth: int = 10,
+    width: int = 32,
+) -> DeepRuns:  # fmt: skip
+    """``deep_pass`` of ``deep_network(activation, init, seed=s)`` for s = 0 … seeds − 1."""
+    dW, dA, An, sat, off, slope, tight = [], [], [], [], [], [], []
+    shown = None
+    for s in range(seeds):
+        model = deep_network(activation, init, depth, width, X.shape[1], seed=s)
+        p = deep_pass(model, X, y, activation, init, s)
+        shown = p if shown is None else shown
+        hidden = p.A[:-1]
+        grads = [nnlite_activation_grad(activation, Z) for Z in p.Z[:-1]]
+        dW.append([np.linalg.norm(g) for g in p.dW])
+        dA.append([np.linalg.norm(g) for g in p.dA])
+        An.append([np.linalg.norm(A) for A in hidden])
+        # saturation is a sigmoid's: a ReLU has no upper limit (its "off" share is below)
+        sat.append([np.mean(np.minimum(A, 1.0 - A) < SATURATION) if activation == "sigmoid"
+                    else math.nan for A in hidden])  # fmt: skip
+        off.append([np.mean(g == 0.0) for g in grads])
+        slope.append([np.mean(g) for g in grads])
+        tight.append(bound_tightness(p))
+    return DeepRuns(activation, init, width, depth, np.array(dW), np.array(dA), np.array(An),
+                    np.array(sat),
+                    np.array(off), np.array(slope), np.array(tight), shown)  # fmt: skip
+
+
+def deep_data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` shipped 8×8 digits (64 pixels in [0, 1]) and their labels, a seeded draw."""
+    X, y, _, _ = digits_subset(n, 0, seed)
+    return X, y
+
+
+@dataclass
+class VanishingLesson:
+    n_rows: int
+    depth: int
+    width: int
+    seeds: int
+    runs: list[DeepRuns]
+
+
+def vanishing_lesson(
+    seeds: int = 100, depth: int = 10, width: int = 32, n: int = 64
+) -> VanishingLesson:
+    """Every (σ, initialisation) of ``DEEP_CONFIGS`` on the same ``n`` digits, ``seeds`` seeds."""
+    X, y = deep_data(n)
+    runs = [deep_runs(a, i, X, y, seeds, depth, width) for a, i in DEEP_CONFIGS]
+    return VanishingLesson(n, depth, width, seeds, runs)

@@ -9,11 +9,13 @@ tables, which put the scipy reference beside nnlite's result. Reads the plain re
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -41,6 +43,86 @@ def _table(title: str, *columns: str) -> Table:
 
 def _para(text: str) -> Text:
     return Text(" ".join(text.split()), style="default")
+
+
+class Plot:
+    """A text drawing that draws itself narrower in a narrower console, instead of wrapping.
+
+    ``draw(width)`` returns the drawing's lines for a frame ``width`` cells wide. The first
+    ``head`` and the last ``tail`` lines are words (a title, a legend): they may wrap at
+    spaces like any text. The lines between are the frame: never wrapped. When they are
+    wider than the console, the drawing is redrawn with ``width`` smaller by the excess
+    (down to ``min_width``; what still does not fit is cropped, never folded). In a console
+    as wide as the drawing or wider, it is drawn at ``width``, exactly as before.
+    """
+
+    def __init__(
+        self, draw: Callable[[int], list[str]], width: int, head: int = 1, tail: int = 0,
+        min_width: int = 10,
+    ) -> None:  # fmt: skip
+        self.draw, self.width, self.head, self.tail = draw, width, head, tail
+        self.min_width = min(min_width, width)
+
+    def lines(self, max_width: int) -> tuple[list[str], list[str], list[str]]:
+        """(head, frame, tail) lines drawn to fit ``max_width`` cells."""
+        width = self.width
+        for _ in range(4):  # the labels' widths can change with the width: converge
+            lines = self.draw(width)
+            frame = lines[self.head : len(lines) - self.tail]
+            over = max((cell_len(line) for line in frame), default=0) - max_width
+            if over <= 0 or width == self.min_width:
+                break
+            width = max(self.min_width, width - over)
+        return lines[: self.head], frame, lines[len(lines) - self.tail :]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        head, frame, tail = self.lines(options.max_width)
+        for line in head:
+            yield Text(line)
+        for line in frame:
+            yield Text(line, no_wrap=True, overflow="crop")
+        for line in tail:
+            yield Text(line)
+
+
+class Choice:
+    """The first of several renderables whose natural width fits the console; else the last.
+
+    For a table that a narrow console would squeeze to "0…": the same figures as lines of
+    text instead."""
+
+    def __init__(self, *options: RenderableType, uncropped: bool = False) -> None:
+        # uncropped: take a table as long as rich need not crop a cell to "…" (it wraps them
+        # at spaces: nothing lost); else only where it fits unwrapped
+        self.options, self.uncropped = options, uncropped
+
+    def fits(self, choice: RenderableType, console: Console, options: ConsoleOptions) -> bool:
+        if self.uncropped and isinstance(choice, Table):
+            given = str(choice.title or "").count("…") + sum(
+                str(cell).count("…") for col in choice.columns for cell in [col.header, *col.cells]
+            )  # fmt: skip
+            lines = console.render_lines(choice, options, pad=False)
+            return sum(seg.text.count("…") for line in lines for seg in line) <= given
+        unbounded = options.update_width(10_000)  # Measurement.get clamps to the width
+        return Measurement.get(console, unbounded, choice).maximum <= options.max_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for choice in self.options[:-1]:
+            if self.fits(choice, console, options):
+                yield choice
+                return
+        yield self.options[-1]
+
+
+def chart_plot(
+    series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, title: str,
+    width: int = 60, **kw: Any,
+) -> Plot | Text:  # fmt: skip
+    """``chart`` as a ``Plot``: its frame narrows to fit the console."""
+    if not chart(series, title=title, width=width, **kw):
+        return Text("")
+    return Plot(lambda w: chart(series, title=title, width=w, **kw).splitlines(), width,
+                head=1, tail=1)  # fmt: skip
 
 
 def chart(
@@ -101,9 +183,36 @@ def topics_table(topics: dict[str, str]) -> Table:
     return table
 
 
+def _cell(cell: RenderableType) -> Text:
+    return cell.copy() if isinstance(cell, Text) else Text.from_markup(str(cell))
+
+
+def records(table: Table) -> Group:
+    """A table as text, for a console too narrow for its columns: the title, then one
+    paragraph per row, "first cell — header: value; header: value; …"."""
+    headers = [str(column.header) for column in table.columns]
+    rows = list(zip(*(column.cells for column in table.columns)))
+    parts: list[RenderableType] = [Text(str(table.title))] if table.title else []
+    for row in rows:
+        line = _cell(row[0])
+        line.stylize("bold")
+        for k, (header, cell) in enumerate(zip(headers[1:], row[1:])):
+            line.append(" — " if k == 0 else "; ")
+            if header:
+                line.append(f"{header}: ")
+            line.append_text(_cell(cell))
+        parts.append(line)
+    return Group(*parts)
+
+
+def fit_table(table: Table) -> Choice:
+    """The table where its columns fit the console without cropping a cell; else ``records``."""
+    return Choice(table, records(table), uncropped=True)
+
+
 def render(topic: str, result: Any) -> list[RenderableType]:
-    """The renderables of one lesson's result, top to bottom."""
-    return {
+    """The renderables of one lesson's result, top to bottom; each table as ``fit_table``."""
+    parts = {
         "perceptron": _perceptron,
         "activations": _activations,
         "xor": _xor,
@@ -113,7 +222,9 @@ def render(topic: str, result: Any) -> list[RenderableType]:
         "optimum": _optimum,
         "optimizers": _optimizers,
         "overfitting": _overfitting,
+        "vanishing-gradients": _vanishing,
     }[topic](result)
+    return [fit_table(part) if isinstance(part, Table) else part for part in parts]
 
 
 # -- perceptron --------------------------------------------------------------------
@@ -142,7 +253,7 @@ def _perceptron(runs: list[lessons.PerceptronRun]) -> list[RenderableType]:
             str(r.n_updates),
         )  # fmt: skip
     shown = [r for r in runs if r.name in ("AND", "XOR")]
-    plot = chart(
+    plot = chart_plot(
         [(f"{r.name} mistakes", range(1, 21), r.updates_per_epoch[:20]) for r in shown],
         title="mistakes (updates) per epoch, first 20 epochs",
         xlabel="epoch",
@@ -157,7 +268,7 @@ def _perceptron(runs: list[lessons.PerceptronRun]) -> list[RenderableType]:
         if agree
         else "[red]nnlite and scipy disagree: see the table.[/red]"
     )
-    return [intro, table, Text(plot), Text.from_markup(verdict)]
+    return [intro, table, plot, Text.from_markup(verdict)]
 
 
 # -- activations ---------------------------------------------------------------------
@@ -176,11 +287,11 @@ def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
     keep = np.abs(r.z) <= 4
     z = r.z[keep]
     plots = [
-        chart([(name, z, r.nnlite[name][keep]) for name in ("sigmoid", "tanh")],
+        chart_plot([(name, z, r.nnlite[name][keep]) for name in ("sigmoid", "tanh")],
               title="sigmoid and tanh (nnlite's kernels)", xlabel="z", height=9),
-        chart([(name, z, r.nnlite[name][keep]) for name in ("relu", "leaky_relu", "softplus")],
+        chart_plot([(name, z, r.nnlite[name][keep]) for name in ("relu", "leaky_relu", "softplus")],
               title="ReLU, leaky ReLU and softplus", xlabel="z", height=7),
-        chart([(f"{name}′", z, r.grad_nnlite[name][keep]) for name in ("sigmoid", "tanh")],
+        chart_plot([(f"{name}′", z, r.grad_nnlite[name][keep]) for name in ("sigmoid", "tanh")],
               title="their slopes σ′(z): they vanish as σ saturates", xlabel="z", height=7),
     ]  # fmt: skip
     s, t, relu = r.nnlite["sigmoid"], r.nnlite["tanh"], r.nnlite["relu"]
@@ -213,7 +324,7 @@ def _activations(r: lessons.ActivationCurves) -> list[RenderableType]:
     worst = max(float(np.max(np.abs(r.nnlite[a] - r.reference[a]))) for a in r.nnlite)
     worst = max(worst, float(np.max(np.abs(r.softmax_nnlite - r.softmax_reference))))
     last = Text(f"largest |nnlite − scipy| over every value: {worst:.1e}")
-    return [intro, *(Text(p) for p in plots), table, last]
+    return [intro, *plots, table, last]
 
 
 # -- xor -------------------------------------------------------------------------------
@@ -241,14 +352,14 @@ def _xor(r: lessons.XorResult) -> list[RenderableType]:
     summary.add_row("accuracy, linear / tanh hidden layer",
                     f"{r.linear_accuracy:.0%} / {r.hidden_accuracy:.0%}", "")  # fmt: skip
     plots = [
-        chart([("MSE", range(1, len(r.linear_losses) + 1), r.linear_losses)],
+        chart_plot([("MSE", range(1, len(r.linear_losses) + 1), r.linear_losses)],
               title=f"{r.depth} linear layers: loss per epoch (stalls at the lstsq optimum)",
               xlabel="epoch", height=6),
-        chart([("BCE", range(1, len(r.hidden_losses) + 1), r.hidden_losses)],
+        chart_plot([("BCE", range(1, len(r.hidden_losses) + 1), r.hidden_losses)],
               title="one tanh hidden layer: loss per epoch (falls to 0)", xlabel="epoch",
               height=6),
     ]  # fmt: skip
-    return [intro, table, *(Text(p) for p in plots), summary]
+    return [intro, table, *plots, summary]
 
 
 # -- learning rate -------------------------------------------------------------------
@@ -270,7 +381,7 @@ def _learning_rate(r: lessons.LearningRateResult) -> list[RenderableType]:
         excess = np.array(run.losses[:60]) - r.loss_star
         ys = np.log10(np.maximum(excess, 1e-16))
         series.append((f"α = {run.fraction:g}·2/L", range(len(ys)), ys))
-    plot = chart(series, title="log₁₀(L(θ) − L*) for the first 60 steps", xlabel="step",
+    plot = chart_plot(series, title="log₁₀(L(θ) − L*) for the first 60 steps", xlabel="step",
                  height=14)  # fmt: skip
     table = _table(
         "each α beside the theory from scipy's L",
@@ -289,7 +400,7 @@ def _learning_rate(r: lessons.LearningRateResult) -> list[RenderableType]:
         f"steps to converge: until L(θ) − L* ≤ {r.tol:g}·(L(θ₀) − L*); the lstsq optimum "
         f"L* = {r.loss_star:.6f} at θ* = {_vec(r.theta_star)} (scipy)."
     )
-    return [intro, Text(plot), table, note]
+    return [intro, plot, table, note]
 
 
 # -- sgd ---------------------------------------------------------------------------------
@@ -304,7 +415,7 @@ def _sgd(r: lessons.SgdResult) -> list[RenderableType]:
         for the same optimum with many more, cheaper steps and ends jittering around it.
         The reference optimum is scipy.linalg.lstsq's."""
     )
-    plot = chart(
+    plot = chart_plot(
         [(f"m = {m}", range(1, len(c) + 1), c) for m, c in r.curves.items()],
         title=f"training loss per epoch (α = {r.lr:g}, same start)",
         xlabel="epoch",
@@ -329,16 +440,21 @@ def _sgd(r: lessons.SgdResult) -> list[RenderableType]:
     grad.add_row("mean over one epoch's batches", _vec(r.partition_mean))
     grad.add_row(f"mean of {r.draws} random batches", _vec(r.draw_mean))
     grad.add_row("± standard error", _vec(r.draw_stderr))
-    return [intro, Text(plot), table, seeds, grad]
+    return [intro, plot, table, seeds, grad]
 
 
 # -- local minima ------------------------------------------------------------------------
 
 
-def landscape(r: lessons.LandscapeResult) -> str:
-    """The loss over (w, b) as shades, starts as letters, ends as digits, scipy's global as ★."""
+def landscape(r: lessons.LandscapeResult, width: int | None = None) -> str:
+    """The loss over (w, b) as shades, starts as letters, ends as digits, scipy's global as ★.
+
+    ``width``: at most this many columns of the grid, evenly spaced (both edges kept).
+    """
     grid = r.loss_grid
     lo, hi = float(grid.min()), float(np.quantile(grid, 0.9))
+    if width is not None and width < grid.shape[1]:
+        grid = grid[:, np.round(np.linspace(0, grid.shape[1] - 1, max(width, 2))).astype(int)]
     rows = []
     for row in grid[::-1]:  # b grows upwards
         level = np.clip((row - lo) / (hi - lo or 1.0), 0, 1)
@@ -419,7 +535,9 @@ def _local_minima(r: lessons.LandscapeResult, reference: bool = False) -> list[R
         f"scipy differential_evolution: global minimum θ = {_vec(r.global_theta)}, "
         f"loss {r.global_loss:.6f}."
     )
-    return [intro, Text(landscape(r)), Text(basin_map(r)), minima, starts, foot]
+    land = Plot(lambda w: landscape(r, w).splitlines(), r.loss_grid.shape[1])
+    basins = Plot(lambda w: basin_map(r).splitlines(), 0)
+    return [intro, land, basins, minima, starts, foot]
 
 
 # -- optimum -------------------------------------------------------------------------
@@ -450,14 +568,14 @@ def _optimum(r: lessons.OptimumLesson) -> list[RenderableType]:
         minimum: from each start below, nnlite and L-BFGS-B end in the same minimum, and
         different starts end in different minima."""
     )
-    plot = chart(
+    plot = chart_plot(
         [("nnlite SGD", range(1, len(c.losses) + 1), c.losses),
          ("scipy optimum", [1, len(c.losses)], [c.loss_ref, c.loss_ref])],
         title="logistic regression: SGD's loss per epoch and scipy's minimum", xlabel="epoch",
         height=8,
     )  # fmt: skip
     rest = _local_minima(r.nonconvex, reference=True)
-    return [intro, Text(plot), comparison_table(c, "convex: one minimum"), rest[4], rest[5]]
+    return [intro, plot, comparison_table(c, "convex: one minimum"), rest[4], rest[5]]
 
 
 # -- optimizers --------------------------------------------------------------------------
@@ -527,9 +645,9 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
     )
     four = [run for run in q.runs if run.name in PATH_MARKS]
     plots = [
-        path_map(q, ("SGD", "momentum"), steps=120),
-        path_map(q, ("RMSProp", "Adam"), steps=600),
-        chart([(run.name, range(0, 801, 4), _log_excess(run.losses[:801:4], q.loss_ref))
+        Plot(lambda w: path_map(q, ("SGD", "momentum"), steps=120, width=w).splitlines(), 64),
+        Plot(lambda w: path_map(q, ("RMSProp", "Adam"), steps=600, width=w).splitlines(), 64),
+        chart_plot([(run.name, range(0, 801, 4), _log_excess(run.losses[:801:4], q.loss_ref))
                for run in four],
               title="log₁₀(f(θ) − f*) per step: the quadratic", xlabel="step", height=10),
     ]  # fmt: skip
@@ -554,7 +672,7 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
     for run in lg.runs:
         logistic.add_row(run.name, run.setting, f"{run.losses[-1] - lg.loss_ref:.1e}",
                          f"{run.distance:.1e}")  # fmt: skip
-    curve = chart(
+    curve = chart_plot(
         [(run.name, range(1, 301, 3), _log_excess(run.losses[:300:3], lg.loss_ref))
          for run in lg.runs],
         title="log₁₀(loss − scipy's minimum) per epoch: logistic regression",
@@ -582,7 +700,7 @@ def _optimizers(r: lessons.OptimizersLesson) -> list[RenderableType]:
         "Gradient descent needs about κ/2·ln(10⁶) steps, momentum about √κ/2·ln(10⁶): "
         "the advantage grows like √κ."
     )
-    return [intro, *(Text(p) for p in plots), race, logistic, Text(curve), first, first_note,
+    return [intro, *plots, race, logistic, curve, first, first_note,
             speed, speed_note]  # fmt: skip
 
 
@@ -601,10 +719,10 @@ def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
     epochs = list(range(1, len(plain.train) + 1))
     start = min(24, len(epochs) - 2)
     plots = [
-        chart([("training", epochs, np.log10(plain.train)),
+        chart_plot([("training", epochs, np.log10(plain.train)),
                ("validation", epochs, np.log10(plain.val))],
               title="plain network: log₁₀ cross-entropy per epoch", xlabel="epoch", height=8),
-        chart([(run.name, epochs[start:], run.val[start:]) for run in r.runs],
+        chart_plot([(run.name, epochs[start:], run.val[start:]) for run in r.runs],
               title=f"validation cross-entropy per epoch, from epoch {start + 1}",
               xlabel="epoch", height=9),
     ]  # fmt: skip
@@ -676,8 +794,126 @@ def _overfitting(r: lessons.OverfittingLesson) -> list[RenderableType]:
         "its mean without, over its standard error; the p-values (scipy.stats) are large "
         "when the masks keep the expectation."
     )
-    return [intro, *(Text(p) for p in plots), table, settings, early, unique, hessian, none, path,
+    return [intro, *plots, table, settings, early, unique, hessian, none, path,
             ridge, drop, drop_note]  # fmt: skip
+
+
+# -- vanishing gradients ------------------------------------------------------------------
+
+
+def gradient_bars(
+    title: str, labels: Sequence[str], values: Sequence[float], lo: float, hi: float,
+    width: int = 40,
+) -> list[str]:  # fmt: skip
+    """One bar per value on a log scale from 10^lo (no bar) to 10^hi (``width`` cells), the
+    value written after it: the title, then a line per value."""
+    label_w = max(len(x) for x in labels)
+    lines = [title]
+    for label, v in zip(labels, values):
+        share = (math.log10(v) - lo) / (hi - lo) if v > 0 and math.isfinite(v) else 0.0
+        eighths = round(min(max(share, 0.0), 1.0) * width * 8)
+        bar = "█" * (eighths // 8) + ("", *"▏▎▍▌▋▊▉")[eighths % 8]
+        lines.append(f"{label:>{label_w}} │{bar:<{width}} {v:.1e}")
+    lines.append(f"{'':>{label_w}} └{'─' * width}")
+    lines.append(f"{'':>{label_w}}  {f'10^{lo:g}':<{max(width - 6, 1)}}{f'10^{hi:g}':>6}")
+    return lines
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
+
+
+def _vanishing(r: lessons.VanishingLesson) -> list[RenderableType]:
+    by = {(run.activation, run.init): run for run in r.runs}
+    sg, sn, rh, rn = (by[c] for c in lessons.DEEP_CONFIGS)
+    glorot = sg.interval()[0]
+    first = float(np.median(sg.first_to_last))
+    intro = _para(
+        f"""Backpropagation carries the gradient down one layer at a time: dZ_ℓ = dA_ℓ ⊙ σ′(Z_ℓ),
+        then dA_ℓ₋₁ = dZ_ℓ·W_ℓᵀ. So each layer multiplies the gradient's norm by at most
+        max σ′ · ‖W_ℓ‖₂, the largest singular value of W_ℓ (scipy.linalg.svdvals), and on
+        average by about √(fan_in · Var W · E[σ′²]). The sigmoid's slope σ′ = σ(1 − σ) is at
+        most ¼ (at z = 0); Glorot's weights have fan_in · Var W = 1 here, so each sigmoid
+        layer shrinks the gradient about {1 / glorot:.1f}×, and the first hidden layer's
+        ‖∂L/∂W‖ is {first:.0e} of the last's: its weights barely move. ReLU's slope is 1
+        where a unit is on and 0 where it is off, about half the units; He's
+        Var W = 2/fan_in makes up for that half, so the gradient keeps its size from layer
+        to layer. N(0, 1) weights are too large for {r.width} inputs a unit. Sigmoid units
+        saturate: {np.mean(sn.saturated):.0%} of them are within {lessons.SATURATION:g} of
+        0 or 1, where σ′ < 0.048 and they pass almost nothing back (the larger weights
+        make the average factor {sn.interval()[0]:.2f} instead of {glorot:.2f}). With
+        ReLU, dA grows √(fan_in/2) = {rn.theory:.0f}× a layer going down and the
+        activations grow as much going up: every ‖∂L/∂W_ℓ‖ is about
+        {np.median(rn.dW_norm):.0e} (He: {np.median(rh.dW_norm):.1f}). The gradients
+        explode."""
+    )
+    setup = Text(
+        f"{r.depth} hidden layers of {r.width} units, then 10 softmax units, on {r.n_rows} of "
+        f"the 8×8 digits (cross-entropy); {r.seeds} random initialisations of each network. "
+        "Every number is from nnlite's own forward and backward kernels (no training step)."
+    )
+    L = len(sg.shown.dW)
+
+    def norms_table(short: bool) -> Table:
+        titles = [run.title.replace("sigmoid", "σ").replace(", ", " ", 1) if short else run.title
+                  for run in r.runs]  # fmt: skip
+        table = _table("‖∂L/∂W_ℓ‖ layer by layer (seed 0)", "ℓ" if short else "layer ℓ",
+                       *titles)  # fmt: skip
+        if short:
+            table.show_edge, table.padding = False, (0, 1)
+        for k in range(L):
+            name = str(k + 1) + (" out" if short else " (output)") * (k == L - 1)
+            table.add_row(name, *(f"{run.dW_norm[0, k]:.1e}" for run in r.runs))
+        return table
+
+    table = Choice(norms_table(False), norms_table(True))
+    norms = np.array([run.dW_norm[0] for run in r.runs])
+    lo, hi = math.floor(np.log10(norms.min())), math.ceil(np.log10(norms.max()))
+    labels = [str(k + 1) for k in range(L)]
+    bars = [
+        Plot(lambda w, run=run: gradient_bars(
+            f"{run.title}: ‖∂L/∂W_ℓ‖ by layer ℓ (log scale, layer {L} the output)",
+            labels, run.dW_norm[0], lo, hi, w), 40, head=1)
+        for run in r.runs
+    ]  # fmt: skip
+    factors = _table(
+        f"the factor one hidden layer applies, ‖dA_ℓ₋₁‖/‖dA_ℓ‖ (geometric mean over "
+        f"{r.depth - 1} layers × {r.seeds} seeds)",
+        "network", "factor", "99.9 % CI", "theory", "ℓ=1 ÷ ℓ=10", "saturated", "off",
+    )  # fmt: skip
+    factors.columns[0].no_wrap = True
+    for run in r.runs:
+        g, a, b = run.interval()
+        theory = ("≤ " if run.activation == "sigmoid" else "") + _ratio(run.theory)
+        sat = np.mean(run.saturated)
+        factors.add_row(run.title, _ratio(g), f"{_ratio(a)}–{_ratio(b)}", theory,
+                        f"{np.median(run.first_to_last):.0e}",
+                        "—" if math.isnan(sat) else f"{sat:.0%}",
+                        f"{np.mean(run.off):.0%}")  # fmt: skip
+    lines = []
+    for run in r.runs:
+        g, a, b = run.interval()
+        sat = np.mean(run.saturated)
+        lines.append(
+            f"{run.title}: factor {_ratio(g)} (99.9 % CI {_ratio(a)}–{_ratio(b)}, theory "
+            + ("≤ " if run.activation == "sigmoid" else "") + f"{_ratio(run.theory)}); "
+            f"ℓ=1 ÷ ℓ=10 {np.median(run.first_to_last):.0e}; "
+            + ("" if math.isnan(sat) else f"saturated {sat:.0%}; ")
+            + f"off {np.mean(run.off):.0%}"
+        )  # fmt: skip
+    narrow = Group(Text(factors.title or ""), *(Text(line) for line in lines))
+    worst = max(float(run.tightness.max()) for run in r.runs)
+    checks = sum(run.tightness.size for run in r.runs)
+    note = Text(
+        "factor: exp of the mean of ln(‖dA_ℓ₋₁‖/‖dA_ℓ‖) over hidden layers ℓ = 2 … "
+        f"{r.depth} and seeds, its interval from Student's t (scipy.stats); theory: "
+        "√(fan_in · Var W · E[σ′²]) with E[σ′²] ≤ 1/16 for sigmoid, ½ for ReLU; ℓ=1 ÷ ℓ=10: "
+        "‖∂L/∂W₁‖/‖∂L/∂W₁₀‖, the median over seeds; saturated: σ within "
+        f"{lessons.SATURATION:g} of 0 or 1; off: σ′(Z) = 0. Row by row, "
+        "‖dA_ℓ₋₁‖ ≤ max σ′ · ‖W_ℓ‖₂ · ‖dA_ℓ‖ held in all "
+        f"{checks:,} layers checked: the largest left side over right side was {worst:.2f}."
+    )
+    return [intro, setup, table, *bars, Choice(factors, narrow), note]
 
 
 # -- gradcheck ---------------------------------------------------------------------------
