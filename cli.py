@@ -122,6 +122,12 @@ class Device(str, Enum):
     auto = "auto"
 
 
+class Show(str, Enum):
+    regions = "regions"
+    neurons = "neurons"
+    none = "none"
+
+
 class Format(str, Enum):
     table = "table"
     json = "json"
@@ -258,8 +264,9 @@ def train(
     save: Optional[Path] = typer.Option(None, "--save", "-s", help="Write the trained model to this .npz file (and checkpoints, and the state at Ctrl-C). An existing file is refused before training unless --overwrite."),
     checkpoint_every: int = typer.Option(0, "--checkpoint-every", min=0, metavar="N", help="Also save a resumable checkpoint to --save every N epochs."),
     resume: Optional[Path] = typer.Option(None, "--resume", metavar="CHECKPOINT", help="Continue an interrupted run: data set, network and settings come from the checkpoint (giving them other values is refused); it is saved back there unless --save says otherwise."),
-    plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png", help="Write the loss and accuracy curves to a PNG (needs matplotlib)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="PATH.png|PATH.gif", help="Write the loss and accuracy curves to a PNG (with the decision regions on 2-D data), or the decision regions over training to a GIF (needs matplotlib)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --save or --plot file (default: refuse it before training)."),
+    show: Optional[Show] = typer.Option(None, "--show", help="Live picture below the progress bars: regions (the plane coloured by the predicted class, with the data), neurons (also each hidden unit's map; at most 8 units a hidden layer), none. Default in a terminal: regions on 2-input classification data, the fitted curve on 1-input regression data, else none; outside one (a log), the final picture is printed when --show asks for it.", case_sensitive=False),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output; only the summary."),
     stats: bool = typer.Option(False, "--stats", help="Show each layer's health live below the bars (‖W‖, ‖ΔW‖/‖W‖ per epoch, dead ReLUs or saturated units, ‖∂L/∂W‖, with sparklines); outside a terminal, the final table after training. Always recorded in the history and the model file."),
 ) -> None:
@@ -293,7 +300,7 @@ def train(
     if save is not None:
         _check_output(save, "--save", overwrite or own)
     if plot is not None:
-        _check_output(plot, "--plot", overwrite, _plot_check)
+        _check_output(plot, "--plot", overwrite, _train_plot_check)
     with files.claim(save) if save is not None else contextlib.nullcontext():
         if resume is None:
             run = runs.new_run(
@@ -311,9 +318,10 @@ def train(
                 data, run, layers=layers, activation=activation.value, output=output.value,
                 loss=loss.value, dtype=dtype.value, device=device.value,
             )  # fmt: skip
+        view = _regions_view(show, model, data, plot, quiet)  # refuses before any training
         _train(model, run, data, save=save, save_overwrite=overwrite or own, plot=plot,
                plot_overwrite=overwrite, checkpoint_every=checkpoint_every, quiet=quiet,
-               resume=resume, stats=stats)  # fmt: skip
+               resume=resume, stats=stats, view=view)  # fmt: skip
 
 
 def _given(ctx: Any, name: str) -> bool:
@@ -331,6 +339,63 @@ def _plot_check(path: Path, overwrite: bool) -> None:
     from nnlite.ui import plot as plotting
 
     plotting.check_target(path, "--plot", overwrite=overwrite)
+
+
+def _train_plot_check(path: Path, overwrite: bool) -> None:
+    """train's --plot: a PNG (curves, and regions on 2-D data) or a GIF (regions over training)."""
+    from nnlite.ui import plot as plotting
+
+    if path.suffix.lower() == ".gif":
+        plotting.check_gif_target(path, "--plot", overwrite=overwrite)
+    else:
+        plotting.check_target(path, "--plot", overwrite=overwrite)
+
+
+def _regions_view(
+    show: Optional[Show], model: Any, data: tuple, plot: Optional[Path], quiet: bool
+) -> Any:
+    """train's --show: the live regions view (or None), checked against the data and network.
+
+    Also refuses ``--plot x.gif`` on data without 2 inputs, before any training.
+    """
+    from nnlite.errors import ConfigError
+    from nnlite.ui import terminal
+
+    ds, X, y, val, _, _ = data
+    inputs, classes = X.shape[1], ds.n_classes
+    fits = (inputs == 2 and classes is not None) or (inputs == 1 and classes is None)
+    if plot is not None and plot.suffix.lower() == ".gif" and (inputs != 2 or classes is None):
+        what = f"{inputs} inputs" if classes is not None or inputs != 2 else "regression targets"
+        raise ConfigError(
+            f"--plot {plot.name}: the GIF shows decision regions, which need classification "
+            f"data with 2 inputs; {ds.name!r} has {what} (write a .png instead)"
+        )
+    live = terminal.console.is_terminal and not quiet
+    if show is None:
+        # By default only drawn live: a log (outside a terminal) gets the final picture
+        # only when --show asks for it, so its text stays as it was.
+        show = Show.regions if fits and live else Show.none
+    if show is Show.none:
+        return None
+    if not fits:
+        kind = "classification" if classes is not None else "regression"
+        raise ConfigError(
+            f"--show {show.value}: decision regions need 2-input classification data (or a "
+            f"1-input regression: its fitted curve); {ds.name!r} is {kind} with {inputs} inputs"
+        )
+    if show is Show.neurons:
+        if inputs != 2:
+            raise ConfigError("--show neurons: neuron maps need data with 2 inputs")
+        from nnlite.ui.regions import check_neuron_maps
+
+        check_neuron_maps(model)
+    from nnlite.ui.regions import RegionsView
+
+    names = _class_names(ds, classes) if classes is not None else None
+    view = RegionsView(X, y, val, classes, neurons=show is Show.neurons, console=terminal.console,
+                       names=names)  # fmt: skip
+    view.live = live
+    return view
 
 
 def _check_output(
@@ -356,7 +421,7 @@ def _check_output(
 def _train(
     model: Any, run: dict[str, Any], data: tuple, *, save: Optional[Path], save_overwrite: bool,
     plot: Optional[Path], plot_overwrite: bool, checkpoint_every: int, quiet: bool,
-    resume: Optional[Path], stats: bool = False,
+    resume: Optional[Path], stats: bool = False, view: Any = None,
 ) -> None:  # fmt: skip
     """``train`` once its outputs are checked and its model exists: fit, report, save."""
     from nnlite import Sequential, io, runs
@@ -390,6 +455,14 @@ def _train(
         from nnlite.callbacks import EarlyStopping
 
         callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best_weights=True))
+    views = [view] if view is not None and view.live else []
+    gif = None
+    if plot is not None and plot.suffix.lower() == ".gif":
+        import numpy as np
+
+        from nnlite.regions import Recorder
+
+        gif = Recorder(np.concatenate([X] + ([val[0]] if val is not None else [])), epochs - done)
     saved: list[Path] = []
 
     def save_checkpoint(model: Sequential, interrupted: bool) -> None:
@@ -406,15 +479,21 @@ def _train(
     with warnings.catch_warnings():
         # fit's learner warnings are shown after the summary, from history.diagnosis
         warnings.simplefilter("ignore", LearnerWarning)
-        views = _health_views(stats)
-        with progress.TrainingProgress(quiet=quiet, save=save_checkpoint, views=views) as bars, \
-                _stop_on_ctrl_c(bars):  # fmt: skip
+        health = _health_views(stats)
+        views += health
+        bars = progress.TrainingProgress(quiet=quiet, save=save_checkpoint, views=views)
+        with bars, _stop_on_ctrl_c(bars):
             history = model.fit(
                 X, y, epochs=epochs - done, batch_size=batch_size, seed=int(run["seed"]),
                 validation_data=val, callback=bars, optimizer=opt, schedule=schedule,
-                callbacks=callbacks + views, checkpoint_every=checkpoint_every,
-                resume=resume is not None,
+                callbacks=callbacks + views + ([gif] if gif else []),
+                checkpoint_every=checkpoint_every, resume=resume is not None,
             )  # fmt: skip
+    if view is not None and not view.live and not quiet:  # outside a terminal: the last picture
+        view.set_model(model)
+        view.epoch = view.epochs = len(history.loss)
+        view.redraw()
+        terminal.console.print(view.frame)
     rows = tables.training_rows(
         history, model.resume_state, epochs=epochs, samples=len(y), batch_size=batch_size,
         optimizer=opt, schedule=schedule, compile_s=compile_s, device=_describe_device(model),
@@ -429,10 +508,17 @@ def _train(
     if plot is not None and history.loss and failed is None:
         from nnlite.ui import plot as plotting
 
-        rows.append(("plot", str(plotting.training_curves(history, plot, overwrite=plot_overwrite))))
+        if gif is not None:
+            written = plotting.regions_gif(gif, X, y, val, plot, overwrite=plot_overwrite)
+        elif X.shape[1] == 2 and ds.n_classes is not None:
+            written = plotting.training_png(history, plot, model=model, data=(X, y, val),
+                                            overwrite=plot_overwrite)  # fmt: skip
+        else:
+            written = plotting.training_curves(history, plot, overwrite=plot_overwrite)
+        rows.append(("plot", str(written)))
     terminal.console.print(tables.summary_table(rows))
-    if views and not bars.live and views[0].table() is not None:  # --stats, no live display
-        terminal.console.print(views[0].table())
+    if health and not bars.live and health[0].table() is not None:  # --stats, no live display
+        terminal.console.print(health[0].table())
     if failed is not None:
         raise ConfigError(
             f"could not write {str(save)!r} ({_why(failed)}); the trained model is safe in "
@@ -665,14 +751,15 @@ def predict(
     else:
         rows = np.arange(k)
         title = f"predictions: {ds.name}, {desc}"
-    terminal.console.print(tables.predictions_table(P, classes, y, rows, title))
+    plane = X if X.shape[1] == 2 else None  # 2-D data: each prediction's x₁, x₂
+    terminal.console.print(tables.predictions_table(P, classes, y, rows, title, inputs=plane))
     if draw and len(rows):
         labels = _class_names(ds, probs.shape[1])
         terminal.console.print(digits.gallery(digits.digit_cards(X, shape, probs, rows, y, labels)))
     if classes is not None:
         terminal.console.print(f"accuracy on these {len(y):,} samples: {np.mean(classes == y):.2%}")
     if output is not None:
-        metrics.write_predictions(output, P, classes, overwrite=overwrite)
+        metrics.write_predictions(output, P, classes, overwrite=overwrite, inputs=plane)
         terminal.console.print(f"wrote {len(P):,} predictions to {output}")
 
 
@@ -755,6 +842,7 @@ def trace(
     output_format: TraceFormat = typer.Option(TraceFormat.text, "--format", help="text (panels) or json (one object per event and line, full arrays).", case_sensitive=False),
     interactive: bool = typer.Option(False, "--interactive", "-i", help="Wait for Enter before each step (q quits); never waits outside a terminal."),
     device: Device = typer.Option(Device.cpu, "--device", help=DEVICE_HELP, case_sensitive=False),
+    neurons: bool = typer.Option(False, "--neurons", help="After each step, each hidden unit's map over the plane, before and after (2-input data; at most 8 units a hidden layer)."),
 ) -> None:
     """Trace training step by step with the real numbers: forward, loss, backward, update."""
     from nnlite import runs
@@ -767,6 +855,7 @@ def trace(
         output=output, loss=loss, lr=lr, steps=steps, epochs=epochs, sample=sample,
         batch_size=batch_size, seed=seed, dtype=dtype, threshold=threshold, unfused=unfused,
         device=device, optimizer=optimizer, lr_schedule=lr_schedule, l1=l1, l2=l2, dropout=dropout,
+        neurons=neurons,
     )  # fmt: skip
     if output_format == TraceFormat.json:
         trace_view.write_json(events)

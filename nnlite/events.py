@@ -2,7 +2,8 @@
 
 Owns: the event dataclasses — the batch of a step; forward propagation layer
 by layer, left to right; the loss; backward propagation, right to left; the
-update; the loss after it; and each learning-rule step of Rosenblatt's
+update; the loss after it; on request, each hidden unit's map over the plane of 2-D
+data before and after the step; and each learning-rule step of Rosenblatt's
 perceptron — and their JSON form (one object per event, full arrays). They
 sit below the model: ``nnlite.trace`` fills them while it watches the
 training driver (``models.Trainer``) take its steps, and ``nnlite.ui``
@@ -309,11 +310,30 @@ class PerceptronEpoch(Event):
     b: float
 
 
+@dataclass
+class NeuronMaps(Event):
+    """Each hidden unit's activation over the plane of 2-D data, before and after a step.
+
+    Only in a trace that asks for it (``nnlite.trace.run(neurons=True)``; ``nnlite trace
+    --neurons``). ``before`` and ``after`` map a hidden layer's number ("1", "2", …) to its
+    activations A at the centres of a grid over the data's plane, (rows, cols, units): row 0
+    at the top (x₂ = ``x2[0]``, the largest), column 0 at the left (x₁ = ``x1[0]``). Computed
+    with the model's own forward kernels (``nnlite.regions.region_grid``).
+    """
+
+    kind: ClassVar[str] = "neuron-maps"
+    step: int
+    x1: np.ndarray  # (cols,)
+    x2: np.ndarray  # (rows,)
+    before: dict[str, np.ndarray]
+    after: dict[str, np.ndarray]
+
+
 EVENTS: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         NetworkTrace, Step, Forward, Activation, Loss, Backward, Unfused, Update,
-        PerceptronTrace, PerceptronStep, PerceptronEpoch,
+        PerceptronTrace, PerceptronStep, PerceptronEpoch, NeuronMaps,
     )
 }  # fmt: skip
 

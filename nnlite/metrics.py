@@ -222,25 +222,32 @@ def most_confident_wrong(y_true: ArrayLike, probs: ArrayLike, k: int | None = No
     return order if k is None else order[: max(int(k), 0)]
 
 
-def prediction_lines(P: np.ndarray, classes: np.ndarray | None) -> Iterator[str]:
+def prediction_lines(
+    P: np.ndarray, classes: np.ndarray | None, inputs: np.ndarray | None = None
+) -> Iterator[str]:
     """Every prediction as CSV lines (each ending in a newline), the header first.
 
-    Columns ``class`` (the predicted class; left out for regression, ``classes`` None) and
-    ``p0 … p{k−1}`` (the model's outputs, ``P`` of shape (n, k), six significant digits).
+    Columns ``x1 … x{i}`` (the inputs, when ``inputs`` (n, i) is given: 2-D data, so each
+    prediction can be placed on the plane), ``class`` (the predicted class; left out for
+    regression, ``classes`` None) and ``p0 … p{k−1}`` (the model's outputs, ``P`` of shape
+    (n, k)); numbers with six significant digits.
     """
+    xs = [] if inputs is None else [f"x{j + 1}" for j in range(inputs.shape[1])]
     cols = [f"p{j}" for j in range(P.shape[1])]
-    yield ",".join((["class"] if classes is not None else []) + cols) + "\n"
+    yield ",".join(xs + (["class"] if classes is not None else []) + cols) + "\n"
     for i in range(len(P)):
+        x = [] if inputs is None else [f"{v:.6g}" for v in inputs[i]]
         vals = [f"{v:.6g}" for v in P[i]]
-        yield ",".join(([str(classes[i])] if classes is not None else []) + vals) + "\n"
+        yield ",".join(x + ([str(classes[i])] if classes is not None else []) + vals) + "\n"
 
 
 def write_predictions(
-    path: str | os.PathLike, P: np.ndarray, classes: np.ndarray | None, *, overwrite: bool = True
-) -> None:
+    path: str | os.PathLike, P: np.ndarray, classes: np.ndarray | None, *, overwrite: bool = True,
+    inputs: np.ndarray | None = None,
+) -> None:  # fmt: skip
     """Write ``prediction_lines`` to ``path`` atomically (``nnlite.files.atomic_write``)."""
     from nnlite.files import atomic_write
 
     with atomic_write(path, "w", overwrite=overwrite) as handle:
-        for line in prediction_lines(P, classes):
+        for line in prediction_lines(P, classes, inputs):
             handle.write(line)

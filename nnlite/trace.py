@@ -54,6 +54,7 @@ from nnlite.events import (
     Forward,
     Loss,
     NetworkTrace,
+    NeuronMaps,
     PerceptronEpoch,
     PerceptronStep,
     PerceptronTrace,
@@ -70,7 +71,7 @@ from nnlite.schedules import Schedule
 
 __all__ = [  # the events, re-exported: ``nnlite.trace`` is where a learner meets them
     "EVENTS", "Activation", "Backward", "Event", "Forward", "Loss", "NetworkTrace",
-    "PerceptronEpoch", "PerceptronStep", "PerceptronTrace", "Step", "Unfused", "Update",
+    "NeuronMaps", "PerceptronEpoch", "PerceptronStep", "PerceptronTrace", "Step", "Unfused", "Update",
     "from_json", "run",
 ]  # fmt: skip
 
@@ -83,6 +84,8 @@ DEFAULT_ACTIVATION = "sigmoid"
 DEFAULT_LR = 0.5
 DEFAULT_ETA = 1.0
 DEFAULT_PERCEPTRON_EPOCHS = 20  # a trace of XOR shows it never settles; 20 epochs are plenty
+NEURON_GRID = (16, 12)  # the neuron maps' grid: columns × rows (a terminal's 16 × 6 cells)
+MAX_NEURON_UNITS = 8  # neuron maps: hidden layers this wide or narrower
 
 # ---------------------------------------------------------------------------
 # Matt Mazur, "A Step by Step Backpropagation Example" (2015),
@@ -142,6 +145,7 @@ def run(
     l1: float = 0.0,
     l2: float = 0.0,
     dropout: float = 0.0,
+    neurons: bool = False,
 ) -> Iterator[Event]:
     """Check the options and return the trace: an iterator of events, header first.
 
@@ -169,6 +173,11 @@ def run(
     trace then shows each step's α and t, the masks, the penalty in the loss
     and in ∂L/∂W, and the optimiser's state before and after each update.
 
+    ``neurons``: after each step, a ``NeuronMaps`` event with every hidden unit's
+    activation over the plane, before and after the step (networks with 2 inputs and at
+    most ``MAX_NEURON_UNITS`` units a hidden layer). Off by default, so a trace without it
+    is unchanged.
+
     Perceptron (``model="perceptron"``): ``gate`` (default and), ``lr`` (η,
     default 1), ``threshold`` (θ, default 0), ``epochs`` (give up after this
     many, default 20), ``dtype``, ``device``.
@@ -186,7 +195,7 @@ def run(
             "model='perceptron'",
             example=example, dataset=dataset, layers=layers, activation=activation,
             output=output, loss=loss, steps=steps, sample=sample, batch_size=batch_size,
-            unfused=unfused or None, **beyond,
+            unfused=unfused or None, neurons=neurons or None, **beyond,
         )  # fmt: skip
         return _perceptron(
             gate=_choice(gate if gate is not None else "and", ("and", "or", "nand", "xor"), "gate"),
@@ -268,7 +277,45 @@ def run(
     if not plain:
         header.optimizer, header.schedule = opt.as_dict(), schedule.as_dict()
         header.l1, header.l2, header.dropout = l1, l2, dropout
-    return _network_steps(net, X, Y, header, opt, schedule)
+    maps = _neuron_mapper(net, X) if neurons else None
+    return _network_steps(net, X, Y, header, opt, schedule, maps)
+
+
+def _neuron_mapper(net: Sequential, X: np.ndarray) -> Any:
+    """θ → each hidden layer's activations over the data's plane (``regions.region_grid``).
+
+    Refuses (one line) networks with no plane (not 2 inputs), no hidden layer, or a hidden
+    layer wider than ``MAX_NEURON_UNITS``. The maps are computed by a copy of the network
+    (its own kernels, θ set per call), so the traced model's θ is never touched.
+    """
+    from nnlite import regions
+
+    if net.n_inputs != 2:
+        raise ConfigError(
+            f"'neurons' draws maps over the plane of 2-input data; this network has "
+            f"{net.n_inputs} inputs", param="neurons",
+        )  # fmt: skip
+    if len(net.layers) < 2:
+        raise ConfigError("'neurons' maps hidden units, and this network has no hidden layer",
+                          param="neurons")  # fmt: skip
+    for index, layer in enumerate(net.layers[:-1]):
+        if layer.units > MAX_NEURON_UNITS:
+            raise ConfigError(
+                f"'neurons' maps hidden layers of at most {MAX_NEURON_UNITS} units; "
+                f"layer {index + 1} has {layer.units}", param="neurons",
+            )  # fmt: skip
+    copy = Sequential(
+        [Dense(x.units, x.activation) for x in net.layers], loss=net.loss, dtype=net.dtype,
+        device=net.device, n_inputs=2,
+    )  # fmt: skip
+    extent = regions.plane(X)
+    cols, rows = NEURON_GRID
+
+    def maps(theta: np.ndarray) -> regions.Grid:
+        copy.set_parameters(theta)
+        return regions.region_grid(copy, None, cols, rows, hidden=True, extent=extent)
+
+    return maps
 
 
 # ---------------------------------------------------------------------------
@@ -733,7 +780,7 @@ def _mask(seed: int, t: int, layer: int, m: int, width: int, p: float, dtype: An
 
 def _network_steps(
     net: Sequential, X: np.ndarray, Y: np.ndarray, h: NetworkTrace, opt: Optimizer,
-    schedule: Schedule,
+    schedule: Schedule, maps: Any = None,
 ) -> Iterator[Event]:  # fmt: skip
     mem = net.memory
     # The model's own training step; on the CPU its θ is net.theta itself. Dropout's
@@ -759,6 +806,13 @@ def _network_steps(
                 b_now[...] = b_was
             mem.copy_into(trainer.theta, theta)
         watch.events.append(watch.loss_after(trainer, len(rows)))
+        if maps is not None:  # each hidden unit over the plane, before and after
+            was, now = maps(watch.before), maps(watch.host(trainer.theta))
+            watch.events.append(NeuronMaps(
+                step=s + 1, x1=was.x1, x2=was.x2,
+                before={str(i + 1): a for i, a in enumerate(was.hidden)},
+                after={str(i + 1): a for i, a in enumerate(now.hidden)},
+            ))  # fmt: skip
         yield from watch.events
     mem.get(trainer.theta, out=net.theta)  # the trained θ back on the model (a no-op on the CPU)
 

@@ -2,8 +2,12 @@
 
 Owns: ``training_curves`` (loss and accuracy per epoch, training and validation) and
 ``confusion_png`` (the confusion matrix as a heat map, optionally beside the curves).
-Both write a PNG atomically (``nnlite.files.atomic_write``: a failed write leaves an existing
-file untouched) and return the path they wrote.
+Also the decision regions of 2-D data: ``training_png`` (the curves with the regions panel
+beside them) and ``regions_gif`` (the regions over training, from a
+``nnlite.regions.Recorder``: ``nnlite train --plot run.gif``; Pillow, which comes with
+matplotlib, writes the GIF). Each writes a PNG (or GIF) atomically
+(``nnlite.files.atomic_write``: a failed write leaves an existing
+file untouched) and returns the path it wrote.
 
 matplotlib is an optional extra (``pip install matplotlib``, or ``pip install '.[plot]'`` in a
 clone). It is imported inside
@@ -31,7 +35,16 @@ import numpy as np
 from nnlite import files
 from nnlite.errors import ConfigError
 
-__all__ = ["available", "check_target", "confusion_png", "require", "training_curves"]
+__all__ = [
+    "available",
+    "check_gif_target",
+    "check_target",
+    "confusion_png",
+    "regions_gif",
+    "require",
+    "training_curves",
+    "training_png",
+]
 
 # Hints name matplotlib or the clone, never the registry name nnlite (an unrelated package).
 INSTALL_HINT = "pip install matplotlib (or, in a clone of nnlite, pip install '.[plot]')"
@@ -232,3 +245,126 @@ def confusion_png(
     _draw_curves(axes[:-1], panels)
     _draw_confusion(fig, axes[-1], cm, labels)
     return _save(fig, path, overwrite)
+
+
+# -- decision regions (2-D data): the PNG panel and the GIF ---------------------------
+
+
+def check_gif_target(
+    path: str | os.PathLike, what: str = "plotting", *, overwrite: bool = True
+) -> Path:
+    """``check_target`` for a GIF: matplotlib present, ``path`` ending in ``.gif``, writable."""
+    require(what)
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ConfigError(
+            f"{str(path)!r}: animations are written as GIF; give a path ending in .gif"
+        )
+    return files.check_target(path, overwrite=overwrite)
+
+
+def _region_image(P: np.ndarray) -> np.ndarray:
+    """RGB (rows, cols, 3) in 0..1: each pixel its class's colour, paler where less certain."""
+    from nnlite.regions import PALETTE
+
+    k = P.shape[2]
+    cls = P.argmax(axis=2)
+    t = np.clip((P.max(axis=2) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)[..., None]
+    colours = np.array([PALETTE[j % len(PALETTE)] for j in range(k)], np.float64) / 255.0
+    return 1.0 + (colours[cls] - 1.0) * (0.15 + 0.65 * t)  # white (unsure) → the class colour
+
+
+def _draw_points(ax: Any, X: Any, y: Any, held_out: bool) -> None:
+    from nnlite.regions import PALETTE
+
+    X, y = np.asarray(X, np.float64), np.asarray(y).astype(np.int64)
+    colours = np.array([PALETTE[j % len(PALETTE)] for j in y], np.float64).reshape(-1, 3) / 255
+    if held_out:  # hollow: the points the boundary is checked on
+        ax.scatter(X[:, 0], X[:, 1], s=18, facecolors="none", edgecolors=colours, linewidths=1.2)
+    else:
+        ax.scatter(X[:, 0], X[:, 1], s=16, c=colours, edgecolors="black", linewidths=0.4)
+
+
+def _draw_regions(ax: Any, P: np.ndarray, extent: Any, data: tuple, title: str) -> Any:
+    """The regions image with the training points (filled) and held-out points (hollow)."""
+    X, y, val = data
+    image = ax.imshow(_region_image(P), extent=extent, origin="upper", aspect="auto",
+                      interpolation="nearest")  # fmt: skip
+    _draw_points(ax, X, y, held_out=False)
+    if val is not None:
+        _draw_points(ax, val[0], val[1], held_out=True)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_xlabel("x₁")
+    ax.set_ylabel("x₂")
+    ax.set_title(title)
+    return image
+
+
+def _all_points(data: tuple) -> np.ndarray:
+    X, _, val = data
+    return np.concatenate([np.asarray(X)] + ([np.asarray(val[0])] if val is not None else []))
+
+
+def training_png(
+    history: Any, path: str | os.PathLike, *, model: Any, data: tuple, overwrite: bool = True
+) -> Path:
+    """``training_curves`` with the decision regions of a 2-input classifier beside them.
+
+    ``data``: (X (n, 2), y, (X_val, y_val) or None): drawn over the regions, training points
+    filled and held-out points hollow. The regions come from ``nnlite.regions.region_grid``
+    (the model's own forward kernels) on a 200 × 200 grid. Written as ``training_curves``.
+    """
+    from nnlite.regions import region_grid
+
+    require("plotting training curves")
+    path = _png_path(path)
+    panels = _curve_panels(history)
+    if not panels[0][1]:
+        raise ConfigError("the training history has no epochs to plot")
+    grid = region_grid(model, _all_points(data), 200, 200)
+    fig, axes = _figure(len(panels) + 1, 5.0 * len(panels) + 4.5)
+    _draw_curves(axes[:-1], panels)
+    _draw_regions(axes[-1], grid.probabilities, grid.extent, data, "decision regions")
+    return _save(fig, path, overwrite)
+
+
+def regions_gif(
+    recorder: Any, X: Any, y: Any, val: Any, path: str | os.PathLike, *, overwrite: bool = True,
+    ms_per_frame: int = 120,
+) -> Path:  # fmt: skip
+    """Write the decision regions over training (a ``nnlite.regions.Recorder``'s frames) as a GIF.
+
+    One image per recorded frame, titled with its epoch; the last frame is held three
+    times as long. Written atomically (``files.atomic_write``), like the PNGs: a failure
+    leaves no partial file and an existing one untouched.
+    """
+    require("writing a GIF")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    path = Path(path)
+    if path.suffix.lower() != ".gif":
+        raise ConfigError(
+            f"{str(path)!r}: animations are written as GIF; give a path ending in .gif"
+        )
+    if not recorder.frames:
+        raise ConfigError("no frames were recorded: the run trained no epoch")
+    fig = Figure(figsize=(4.2, 4.2), dpi=80, layout="constrained")
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    first_epoch, first = recorder.frames[0]
+    image = _draw_regions(ax, first, recorder.extent, (X, y, val), "")
+    pictures = []
+    for epoch, P in recorder.frames:
+        image.set_data(_region_image(P))
+        ax.set_title(f"decision regions · epoch {epoch}")
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        pictures.append(Image.fromarray(rgb).quantize(colors=128))
+    durations = [ms_per_frame] * (len(pictures) - 1) + [ms_per_frame * 3]
+    with files.atomic_write(path, "wb", overwrite=overwrite) as handle:
+        pictures[0].save(handle, format="GIF", save_all=True, append_images=pictures[1:],
+                         duration=durations, loop=0)  # fmt: skip
+    return path

@@ -38,6 +38,13 @@ class _Board(Progress):
         self.views = list(views)  # before Progress's own __init__, which renders once
         super().__init__(*columns, **kwargs)
 
+    def refresh(self) -> None:
+        # rich's Progress.reset redraws at once, from the training thread, at every epoch's
+        # end: on small data that costs more than the epoch (and the views' pictures more
+        # still). The refresh thread redraws ~10×/s anyway, and stop() draws the last frame.
+        if not self.live.auto_refresh:
+            super().refresh()
+
     def get_renderables(self) -> Iterable[RenderableType]:
         yield from super().get_renderables()
         for view in self.views:

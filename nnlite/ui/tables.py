@@ -214,24 +214,30 @@ def evaluation_rows(
     ]  # fmt: skip
 
 
-def predictions_table(P: Any, classes: Any, y: Any, rows: Sequence[int], title: str) -> Table:
+def predictions_table(
+    P: Any, classes: Any, y: Any, rows: Sequence[int], title: str, inputs: Any = None
+) -> Table:
     """Predictions beside their labels, one row per index in ``rows``.
 
     ``P`` (n, k): the model's outputs; ``classes`` (n,): the predicted classes, or None for
     regression (then the outputs are shown). A classifier's confidence is the probability of
     its class (a single sigmoid unit: p for class 1, 1 − p for class 0); a wrong class is
-    marked ✗.
+    marked ✗. ``inputs`` (n, 2), for 2-D data: x₁ and x₂ before the prediction.
     """
     table = Table(title=title, title_justify="left")
     table.add_column("row", justify="right")
+    if inputs is not None:
+        table.add_column("x₁", justify="right")
+        table.add_column("x₂", justify="right")
     table.add_column("prediction", justify="right")
     table.add_column("confidence", justify="right")
     table.add_column("label", justify="right")
     for i in rows:
+        xs = [] if inputs is None else [f"{inputs[i, 0]:.3g}", f"{inputs[i, 1]:.3g}"]
         if classes is None:
-            table.add_row(str(i), " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
+            table.add_row(str(i), *xs, " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
             continue
         conf = P[i].max() if P.shape[1] > 1 else (P[i, 0] if classes[i] else 1 - P[i, 0])
         mark = "" if classes[i] == y[i] else " [red]✗[/red]"
-        table.add_row(str(i), f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
+        table.add_row(str(i), *xs, f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
     return table

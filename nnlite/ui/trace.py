@@ -628,6 +628,29 @@ def result_line(before: tr.Loss, after: tr.Loss, p: int) -> Text:
     )  # fmt: skip
 
 
+def neuron_maps_panel(e: tr.NeuronMaps, h: tr.NetworkTrace, width: int) -> Panel:
+    """Each hidden unit's activation over the plane, before → after step ``e.step``.
+
+    Shades run from class 0's colour (low) through dark to class 1's (high); without colour,
+    the ramp `` .:-=+*#%@``. Fits ``width`` columns (the panel's border and padding included).
+    """
+    from nnlite.ui import regions as pictures
+
+    tiles = pictures.before_after_maps(e.before, e.after, h.activations, max(20, width - 4))
+    lo1, hi1 = float(e.x1[0]), float(e.x1[-1])
+    lo2, hi2 = float(e.x2[-1]), float(e.x2[0])
+    note = Text(
+        f"x₁ {lo1:.3g} … {hi1:.3g} left to right, x₂ {lo2:.3g} … {hi2:.3g} bottom to top",
+        style="dim",
+    )
+    return Panel(
+        Group(*tiles, note),
+        title=f"neuron maps: before → after step {e.step}",
+        title_align="left",
+        border_style="blue",
+    )
+
+
 class TraceView:
     """Renders trace events as they arrive: one group of panels per step."""
 
@@ -693,6 +716,10 @@ class TraceView:
 
     def _update(self, e: tr.Update) -> None:
         self.parts.update.append(e)
+
+    def _neuron_maps(self, e: tr.NeuronMaps) -> None:
+        self.flush()
+        self.console.print(neuron_maps_panel(e, self.header, self.console.width))
 
     def flush(self) -> None:
         """Print what is left of the current step (the update and the loss after it)."""
