@@ -173,8 +173,12 @@ def training_rows(
         best = stopped_early.best_epoch + 1
         rows.append(("early stopping", f"after epoch {stopped_early.stopped_epoch + 1}; kept the "
                                        f"weights of epoch {best} (best validation loss)"))  # fmt: skip
+    done = str(len(history.loss))
+    if history.interrupted and state is not None and state["position"]:
+        # the interrupted epoch counts: 0.68 epochs, not 0, after 40,960 of 60,000 samples
+        done = f"{state['epochs_done'] + state['position'] / max(samples, 1):.2f}"
     rows += [
-        ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, samples)}"),
+        ("epochs × batch size", f"{done} × {min(batch_size, samples)}"),
         *optimizer_rows(optimizer, schedule, history),
         ("kernel start-up (JIT or cache)", seconds(compile_s)),
         ("device", device),
