@@ -14,10 +14,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
 from nnlite.ui import terminal
+from nnlite.ui.fit import FirstThatFits
 from nnlite.ui.format import num, pct, seconds
 
 
@@ -32,12 +34,20 @@ def model_table(model: Any, title: str = "network") -> Table:
     return table
 
 
+LONG_VALUE = 24  # a summary value longer than this reads left to right when it wraps
+
+
 def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
+    """Two columns, the measure and its value; in a narrow console both wrap inside their
+    cells (a name at its spaces, a value at its spaces or, a path, anywhere), never
+    across the border. Figures are right-aligned; a long value (a path, a sentence) is
+    left-aligned so its wrapped lines read on."""
     table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("what", style="bold", no_wrap=True)
+    table.add_column("what", style="bold")
     table.add_column("value", justify="right", overflow="fold")
     for key, value in rows:
-        table.add_row(key, value)
+        long = len(value) > LONG_VALUE
+        table.add_row(key, Text(value, justify="left", overflow="fold") if long else value)
     return table
 
 
@@ -99,10 +109,15 @@ def curve(
     return "\n".join(line if len(line) <= width else _wrap(line, width) for line in lines)
 
 
+CHART_WIDTH = 80  # a long run's chart: one column per epoch up to this width, then resampled
+
+
 def training_charts(history: Any, width: int = 80) -> list[str]:
     """The charts ``nnlite train`` leaves: loss per epoch, then accuracy per epoch (in %)
     where it was measured, each with the validation figures beside the training ones
-    when the run held data out. ``width``: the terminal's."""
+    when the run held data out. ``width``: the terminal's; the charts take at most
+    ``CHART_WIDTH`` of it."""
+    width = min(width, CHART_WIDTH)
 
     def measured(values: Sequence[float]) -> bool:
         return any(v is not None and math.isfinite(v) for v in values)
@@ -125,24 +140,28 @@ def _wrap(line: str, width: int) -> str:
     return "\n".join(textwrap.wrap(line, width, break_on_hyphens=False)) or line[:width]
 
 
-def datasets_table(rows: Sequence[dict[str, Any]]) -> Table:
+def datasets_table(rows: Sequence[dict[str, Any]]) -> FirstThatFits:
+    """The data sets, one row each; in a console too narrow for the five columns, two:
+    the name, and its size, classes, whether it is here and what it is, on two lines."""
     table = Table(title="data sets", title_justify="left")
     table.add_column("name", no_wrap=True)
     table.add_column("samples × features", justify="right", no_wrap=True)
     table.add_column("classes", justify="right", no_wrap=True)
     table.add_column("here?", justify="center", no_wrap=True)
     table.add_column("what it is", overflow="fold", ratio=1)
+    narrow = Table(title="data sets", title_justify="left", show_lines=True)
+    narrow.add_column("name", no_wrap=True)
+    narrow.add_column("samples × features, classes; what it is", overflow="fold", ratio=1)
     for row in rows:
         samples = "—" if row.get("samples") is None else f"{row['samples']:,}"
         features = "—" if row.get("features") is None else str(row["features"])
-        table.add_row(
-            row["name"],
-            f"{samples} × {features}",
-            "—" if row.get("classes") is None else str(row["classes"]),
-            "yes" if row.get("available") else "[red]no[/red]",
-            f"{row['kind']}: {row.get('description', '')}",
-        )
-    return table
+        classes = "—" if row.get("classes") is None else str(row["classes"])
+        here = "yes" if row.get("available") else "[red]no[/red]"
+        what = f"{row['kind']}: {row.get('description', '')}"
+        table.add_row(row["name"], f"{samples} × {features}", classes, here, what)
+        where = "here" if row.get("available") else "[red]not here[/red]"
+        narrow.add_row(row["name"], f"{samples} × {features}, {classes} classes; {where}\n{what}")
+    return FirstThatFits(table, narrow)
 
 
 def truth_table(X: Any, y: Any, weighted: Any, y_hat: Any, threshold: float) -> Table:
@@ -175,7 +194,7 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
     ``files`` are ``nnlite.datasets.download.FileStatus`` records; ``command`` is the download command.
     The folder and the command are printed unwrapped, so they can be copied whole.
     """
-    terminal.console.print(Text(f"{name}: {folder}", style="bold"), soft_wrap=True)
+    _copyable(f"{name}:", str(folder), style="bold")
     table = Table()
     table.add_column("file", no_wrap=True)
     table.add_column("state", overflow="fold", ratio=1)
@@ -192,12 +211,20 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
             soft_wrap=True,
         )
     elif states <= {"verified", "unverified", "differs", "missing", "partial"}:
-        terminal.console.print(Text(f"to get the missing files: {command}"), soft_wrap=True)
+        _copyable("to get the missing files:", command)
     else:
-        terminal.console.print(
-            Text(f"training refuses this set; to get the published files: {command}"),
-            soft_wrap=True,
-        )
+        _copyable("training refuses this set; to get the published files:", command)
+
+
+def _copyable(words: str, whole: str, style: str = "") -> None:
+    """``words`` then ``whole`` (a folder, a command) on one line when it fits the console;
+    else ``whole`` on a line of its own. ``whole`` is never broken, so it copies whole."""
+    console = terminal.console
+    if cell_len(f"{words} {whole}") <= console.width:
+        console.print(Text(f"{words} {whole}", style=style), soft_wrap=True)
+        return
+    console.print(Text(words, style=style), soft_wrap=True)
+    console.print(Text(whole, style=style), soft_wrap=True)
 
 
 def training_rows(
