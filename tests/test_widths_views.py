@@ -226,3 +226,27 @@ def test_summary_rows_wrap_inside_their_cells(width):
     keys = " ".join(line.split("│")[1].strip() for line in body)
     assert values.replace(" ", "") == "".join(v for _, v in rows).replace(" ", "")
     assert " ".join(keys.split()) == " ".join(k for k, _ in rows)
+
+
+def test_fits_rejects_cut_cells_and_overflowing_grids_and_accepts_wrapping():
+    from rich.table import Table
+    from rich.text import Text
+
+    from nnlite.ui.fit import FirstThatFits, fits
+
+    assert fits(Text("word " * 40), 50)  # text wraps at spaces: it fits
+    grid = Table()
+    for c in range(12):
+        grid.add_column(f"column {c}", no_wrap=True)
+    grid.add_row(*(f"{1000 + c}" for c in range(12)))
+    assert not fits(grid, 80) and fits(grid, 200)
+    cut = Table()
+    cut.add_column("name", no_wrap=True)
+    cut.add_column("text")
+    cut.add_row("a-name-of-forty-characters-that-is-long", "words " * 10)
+    assert not fits(cut, 30)  # rich would shorten the name to "a-name-of-…"
+    named = Text("a name nnlite shortened itself: Ankle bo…")
+    assert fits(named, 80)  # its own "…" is not a cut
+    choice = FirstThatFits(grid, Text("the narrow layout"))
+    assert choice.chosen(200) is grid and choice.chosen(80).plain == "the narrow layout"
+    assert render(choice, 80) == ["the narrow layout"]

@@ -23,32 +23,25 @@ def fits(renderable: RenderableType, width: int) -> bool:
 
     Rendered rather than printed: printing crops a line that overflows, hiding it. A
     cell that rich shortened shows "…": more of them than the view shows unconstrained
-    (a name it cuts itself) means something was cut; so do fewer written characters (a
-    column squeezed to nothing).
+    (a name it cuts itself) means something was cut. A view wider at its narrowest
+    than ``width`` (a grid of no-wrap columns) does not fit: rich would squeeze it.
     """
     console = Console(width=10_000, file=io.StringIO(), color_system=None)
     measured = Measurement.get(console, console.options, renderable)  # unclamped
     if measured.maximum <= width:  # drawn at its natural width: nothing squeezed
-        return cell_len_ok(renderable, width)
+        return _within(renderable, width)
     if measured.minimum > width:  # would have to be squeezed below its narrowest
         return False
     lines = _lines(renderable, width)
     if any(cell_len(line) > width for line in lines):
         return False
     wide = _lines(renderable, 10_000)
-    if sum(line.count("…") for line in lines) > sum(line.count("…") for line in wide):
-        return False
-    # a column squeezed to nothing loses its text without any "…": count what is written
-    return _ink(lines) >= _ink(wide)
+    return sum(line.count("…") for line in lines) <= sum(line.count("…") for line in wide)
 
 
-def cell_len_ok(renderable: RenderableType, width: int) -> bool:
+def _within(renderable: RenderableType, width: int) -> bool:
+    """Every line of ``renderable`` drawn ``width`` wide is at most ``width`` cells."""
     return all(cell_len(line) <= width for line in _lines(renderable, width))
-
-
-def _ink(lines: list[str]) -> int:
-    """The characters written, borders and blanks aside (wrapping keeps every one)."""
-    return sum(1 for line in lines for ch in line if not ch.isspace() and not "─" <= ch <= "╿")
 
 
 def _lines(renderable: RenderableType, width: int) -> list[str]:
