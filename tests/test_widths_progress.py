@@ -135,3 +135,21 @@ def test_train_in_a_real_terminal_ends_cleanly_and_never_writes_past_its_width(w
     assert not too_wide, too_wide[:3]
     assert any("validation accuracy" in line for line in lines)  # the summary was printed
     assert any("○ validation" in line for line in lines)  # and the chart with both series
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_download_bars_start_in_a_terminal_and_fit(width):
+    """DownloadProgress passed a ``views=`` that rich's Progress does not take: a crash in
+    a terminal before the first byte."""
+    from nnlite.datasets.download import DownloadEvent
+    from nnlite.ui.progress import DownloadProgress
+
+    out = Console(file=io.StringIO(), force_terminal=True, width=width, color_system=None)
+    mirror = "https://storage.example.org/mnist/"
+    with DownloadProgress(out=out) as bars:
+        for kind, done in (("start", 0), ("progress", 4_000_000), ("done", 9_912_422)):
+            bars(DownloadEvent(kind=kind, file="train-images-idx3-ubyte.gz", done=done,
+                               total=9_912_422, mirror=mirror))  # fmt: skip
+    lines = [line for line in _screen_lines(out.file.getvalue()) if line.strip()]
+    assert any("train-images" in line for line in lines)
+    assert all(cell_len(line) <= width for line in lines), lines
