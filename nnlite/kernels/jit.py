@@ -477,3 +477,10 @@ kernel = _cached()
 # calls is optimised again by LLVM inside every caller). See ``cpu.py`` for
 # which, and what it saved.
 inline = _cached(inline="always")
+# A kernel whose divisions follow IEEE 754 (x/0 is ±inf or NaN) instead of Python's
+# ZeroDivisionError. Numba's default error model guards every float division with a
+# test and a raise, and that branch keeps LLVM from vectorising the loop: Adam's update
+# of MNIST's 101,632 weights took 440 µs per step with it, 56 µs without (one core,
+# CPU time), the same bits wherever the divisor is not zero. For the optimisers'
+# updates, whose zero divisor (ε = 0) the fit reports as a divergence (NaN).
+ieee_kernel = _cached(error_model="numpy")
