@@ -34,20 +34,15 @@ def model_table(model: Any, title: str = "network") -> Table:
     return table
 
 
-LONG_VALUE = 24  # a summary value longer than this reads left to right when it wraps
-
-
 def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
-    """Two columns, the measure and its value; in a narrow console both wrap inside their
-    cells (a name at its spaces, a value at its spaces or, a path, anywhere), never
-    across the border. Figures are right-aligned; a long value (a path, a sentence) is
-    left-aligned so its wrapped lines read on."""
+    """Two columns, the measure and its value. The measure is never broken (the longest,
+    30 characters, leaves a 50-column console 13 for the value); a value wraps inside its
+    cell (at its spaces or, a path, anywhere), never across the border."""
     table = Table(title=title, title_justify="left", show_header=False)
-    table.add_column("what", style="bold")
+    table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", justify="right", overflow="fold")
     for key, value in rows:
-        long = len(value) > LONG_VALUE
-        table.add_row(key, Text(value, justify="left", overflow="fold") if long else value)
+        table.add_row(key, value)
     return table
 
 
