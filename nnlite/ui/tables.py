@@ -14,7 +14,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -189,7 +188,7 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
     ``files`` are ``nnlite.datasets.download.FileStatus`` records; ``command`` is the download command.
     The folder and the command are printed unwrapped, so they can be copied whole.
     """
-    _copyable(f"{name}:", str(folder), style="bold")
+    terminal.console.print(Text(f"{name}: {folder}", style="bold"), soft_wrap=True)
     table = Table()
     table.add_column("file", no_wrap=True)
     table.add_column("state", overflow="fold", ratio=1)
@@ -206,20 +205,12 @@ def data_status(name: str, folder: Any, files: Sequence[Any], command: str) -> N
             soft_wrap=True,
         )
     elif states <= {"verified", "unverified", "differs", "missing", "partial"}:
-        _copyable("to get the missing files:", command)
+        terminal.console.print(Text(f"to get the missing files: {command}"), soft_wrap=True)
     else:
-        _copyable("training refuses this set; to get the published files:", command)
-
-
-def _copyable(words: str, whole: str, style: str = "") -> None:
-    """``words`` then ``whole`` (a folder, a command) on one line when it fits the console;
-    else ``whole`` on a line of its own. ``whole`` is never broken, so it copies whole."""
-    console = terminal.console
-    if cell_len(f"{words} {whole}") <= console.width:
-        console.print(Text(f"{words} {whole}", style=style), soft_wrap=True)
-        return
-    console.print(Text(words, style=style), soft_wrap=True)
-    console.print(Text(whole, style=style), soft_wrap=True)
+        terminal.console.print(
+            Text(f"training refuses this set; to get the published files: {command}"),
+            soft_wrap=True,
+        )
 
 
 def training_rows(
