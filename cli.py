@@ -531,9 +531,8 @@ def _train(
     for line in history.diagnosis:  # chance level, dead ReLUs, overshoot: nnlite.diagnose
         terminal.warn(line)
     if not quiet:
-        curve = tables.curve(history.loss, title="training loss per epoch")
-        if curve:
-            terminal.console.print(curve, highlight=False)
+        for chart in tables.training_charts(history, width=terminal.console.width):
+            terminal.console.print(chart, highlight=False, soft_wrap=True)
 
 
 def _health_views(stats: bool) -> list[Any]:

@@ -610,6 +610,7 @@ class Sequential:
                     callback.on_batch_end(epoch, done, _logs(mem.read_stats(stats)))
                     if callback.stop_training and stop < n:  # stopped inside the epoch
                         self._record_start(mem.read_stats(stats))
+                        self.history.samples += stop - begin  # the partial epoch's samples count
                         return stop_early(epoch, stop, order, stats)
                 stats = mem.read_stats(stats)
                 self._record_start(stats)
@@ -624,7 +625,7 @@ class Sequential:
                 last = epoch == first + epochs - 1
                 measured = probe.due(epoch, last)  # θ is on the host here, on every device
                 self.history.health.append(probe.measure(self) if measured else nan_health())
-                self.history.samples += n
+                self.history.samples += n - begin  # a resumed epoch's first part counted before
                 callback.on_epoch_end(epoch, logs)
                 if self.stop_training:  # a callback ended the fit (early stopping): a normal end
                     break

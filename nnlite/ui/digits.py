@@ -32,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnlite import metrics
+from nnlite.ui.fit import FirstThatFits
 
 RAMP = " .:-=+*#%@"  # dark to bright: a plain-text grey scale for consoles without colour
 HALF_BLOCK = "▀"
@@ -248,8 +249,11 @@ def gallery(cards: Sequence[DigitCard], title: str | None = None) -> Group:
 
 
 def confusion_table(
-    cm: Any, labels: Sequence[str] | None = None, worst: int = 3, title: str | None = None
-) -> Table:
+    cm: Any,
+    labels: Sequence[str] | None = None,
+    worst: int = 3,
+    title: str | None = None,
+) -> FirstThatFits:
     """The confusion matrix: rows true class, columns predicted; the worst mistakes in red.
 
     Parameters
@@ -263,40 +267,90 @@ def confusion_table(
         How many of the largest off-diagonal cells to highlight (``metrics.worst_confusions``);
         the caption names them too, so they show on a console without colour.
 
-    The diagonal (right answers) is green, a zero is a dim ``·``, the last column holds
-    each class's support and the last row how often each class was predicted.
+    Drawn in the first layout that fits the console (``nnlite.ui.fit.FirstThatFits``):
+    the full table; the compact one (no totals, one space between columns: ten classes of
+    four-digit counts fit 50 columns); else one row per true class with its right answers
+    and its mistakes (``9 (26), 7 (8)``), which fits from about 40 columns. Every class and
+    every diagonal count is shown in each.
+
+    The diagonal (right answers) is green, a zero is a dim ``·``; the full table's last
+    column holds each class's support and its last row how often each class was predicted.
     """
     cm = np.asarray(cm)
-    k = cm.shape[0]
     worst_cells = metrics.worst_confusions(cm, worst)
     caption = "most frequent mistakes (true → predicted): " + (
         ", ".join(f"{_name(labels, t)} → {_name(labels, p)} ({n})" for t, p, n in worst_cells)
         or "none"
     )
     if labels is not None:  # the columns and rows are numbered; the names go underneath
-        caption += "\nclasses: " + ", ".join(f"{c} {_name(labels, c)}" for c in range(k))
-    table = Table(
-        title=title or "confusion matrix (rows: true class, columns: predicted)",
-        title_justify="left", caption=caption, caption_justify="left",
-        box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-    )  # fmt: skip
+        caption += "\nclasses: " + ", ".join(f"{c} {_name(labels, c)}" for c in range(cm.shape[0]))
     bad = {(t, p) for t, p, _ in worst_cells}
-    table.add_column("true", no_wrap=True)
+    return FirstThatFits(
+        _confusion_grid(cm, bad, caption, title, compact=False),
+        _confusion_grid(cm, bad, caption, title, compact=True),
+        _confusion_list(cm, bad, caption, title),
+    )
+
+
+def _cell(cm: np.ndarray, t: int, p: int, bad: set) -> Text:
+    n = int(cm[t, p])
+    if (t, p) in bad:
+        return Text(str(n), style="bold white on red")
+    if n == 0:
+        return Text("·", style="dim")
+    return Text(str(n), style="green" if t == p else "")
+
+
+def _confusion_grid(
+    cm: np.ndarray, bad: set, caption: str, title: str | None, compact: bool
+) -> Table:
+    """The matrix as a grid; ``compact``: no totals, one space between columns."""
+    k = cm.shape[0]
+    default = "confusion matrix (rows: true class, columns: predicted)"
+    if compact:
+        default = "confusion matrix (rows true, columns predicted)"
+    table = Table(
+        title=title or default, title_justify="left", caption=caption, caption_justify="left",
+        box=box.SIMPLE_HEAD, padding=(0, 0 if compact else 1), pad_edge=False,
+    )  # fmt: skip
+    table.add_column("" if compact else "true", no_wrap=True)
     for p in range(k):
         table.add_column(str(p), justify="right", no_wrap=True)
-    table.add_column("total", justify="right", style="dim", no_wrap=True)
+    if not compact:
+        table.add_column("total", justify="right", style="dim", no_wrap=True)
     for t in range(k):
-        cells = []
-        for p in range(k):
-            n = int(cm[t, p])
-            if (t, p) in bad:
-                cells.append(Text(str(n), style="bold white on red"))
-            elif n == 0:
-                cells.append(Text("·", style="dim"))
-            else:
-                cells.append(Text(str(n), style="green" if t == p else ""))
+        cells = [_cell(cm, t, p, bad) for p in range(k)]
+        if compact:
+            table.add_row(str(t), *cells)
+            continue
         table.add_row(str(t), *cells, str(int(cm[t].sum())), end_section=t == k - 1)
-    table.add_row("total", *(str(int(v)) for v in cm.sum(axis=0)), str(int(cm.sum())), style="dim")
+    if not compact:
+        table.add_row(
+            "total", *(str(int(v)) for v in cm.sum(axis=0)), str(int(cm.sum())), style="dim"
+        )
+    return table
+
+
+def _confusion_list(cm: np.ndarray, bad: set, caption: str, title: str | None) -> Table:
+    """Too many classes for a grid: per true class its right answers and its mistakes."""
+    table = Table(
+        title=title or "confusion matrix, by true class", title_justify="left",
+        caption=caption, caption_justify="left", box=box.SIMPLE_HEAD,
+    )  # fmt: skip
+    table.add_column("true", no_wrap=True)
+    table.add_column("right", justify="right", no_wrap=True)
+    table.add_column("of", justify="right", no_wrap=True)
+    table.add_column("mistaken for: class (count), most often first", ratio=1)
+    for t in range(cm.shape[0]):
+        row = cm[t].copy()
+        row[t] = 0
+        order = [int(p) for p in np.argsort(-row, kind="stable") if row[p] > 0]
+        mistakes = Text()
+        for j, p in enumerate(order):
+            mistakes.append(", " if j else "")
+            mistakes.append(f"{p} ({int(row[p])})", style="bold white on red" if (t, p) in bad else "")
+        total = f"{int(cm[t].sum()):,}"
+        table.add_row(str(t), _cell(cm, t, t, bad), total, mistakes or Text("—"))
     return table
 
 
@@ -304,20 +358,26 @@ def _ratio(x: float) -> str:
     return "n/a" if not math.isfinite(x) else f"{x:.1%}"
 
 
-def class_report_table(cm: Any, labels: Sequence[str] | None = None) -> Table:
+def class_report_table(cm: Any, labels: Sequence[str] | None = None) -> FirstThatFits:
     """Per class: precision, recall, support, and the class it is most often mistaken for.
 
     Precision and recall come from ``metrics.precision_recall``; a class never predicted
-    (or never present) shows "n/a" there.
+    (or never present) shows "n/a" there. In a narrow console (``FirstThatFits``) the
+    columns sit closer and the last header is shortened, so no header is cut.
     """
+    return FirstThatFits(_class_report(cm, labels, False), _class_report(cm, labels, True))
+
+
+def _class_report(cm: Any, labels: Sequence[str] | None, narrow: bool) -> Table:
     cm = np.asarray(cm)
     precision, recall, support = metrics.precision_recall(cm)
-    table = Table(title="per class", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("class", no_wrap=True)
+    table = Table(title="per class", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=not narrow, padding=(0, 0 if narrow else 1))  # fmt: skip
+    table.add_column("class", no_wrap=not narrow)  # narrow: a long name wraps in its cell
     table.add_column("precision", justify="right")
     table.add_column("recall", justify="right")
     table.add_column("support", justify="right")
-    table.add_column("most often mistaken for", justify="left")
+    table.add_column("mistaken for" if narrow else "most often mistaken for", justify="left")
     for c in range(cm.shape[0]):
         row = cm[c].copy()
         row[c] = 0

@@ -28,10 +28,14 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
+from rich.text import Text
 
 from nnlite.errors import ConfigError
 from nnlite.models import Callback
@@ -69,6 +73,32 @@ def epoch_line(
     head = f"Epoch {epoch}/{epochs} - {batches}/{batches} - {seconds(took)}"
     shown = figures(logs, with_lr)
     return f"{head} - {shown}" if shown else head
+
+
+class _Shown(ProgressColumn):
+    """The running figures, on one line: what does not fit is cut with "…"."""
+
+    def render(self, task: Task) -> Text:
+        return Text(task.fields["shown"], no_wrap=True, overflow="ellipsis")
+
+
+def _columns(head: str, width: int) -> list[Any]:
+    """The live bar's columns for a terminal ``width`` columns wide: one line, never wrapped.
+
+    The running figures (training figures: Keras's ``loss: … - accuracy: …``) are the
+    one column that narrows, cut with "…"; below 100 columns the elapsed time goes, below
+    70 the bar too.
+    """
+    fixed = Column(no_wrap=True)
+    shown = _Shown(table_column=Column(overflow="ellipsis"))
+    count = MofNCompleteColumn(table_column=fixed)
+    if width >= 100:
+        return [TextColumn(head, table_column=fixed), BarColumn(bar_width=min(30, width - 90)),
+                count, TimeElapsedColumn(), TimeRemainingColumn(), shown]  # fmt: skip
+    if width >= 70:
+        return [TextColumn(head, table_column=fixed), BarColumn(bar_width=10), count,
+                TimeRemainingColumn(), shown]  # fmt: skip
+    return [TextColumn(head, table_column=fixed), count, shown]
 
 
 class FitProgress(Callback):
@@ -111,12 +141,7 @@ class FitProgress(Callback):
             return
         self._stop()
         self.progress = Progress(
-            TextColumn(f"[bold]Epoch {epoch - self.offset + 1}/{self.epochs}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[shown]}"),
+            *_columns(f"[bold]Epoch {epoch - self.offset + 1}/{self.epochs}", self.console.width),
             console=self.console,
             transient=True,  # the epoch's line replaces it
         )

@@ -117,9 +117,10 @@ def _draw_curves(axes: Sequence[Any], panels: list) -> None:
 
     for ax, (title, train, val) in zip(axes, panels):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-        ax.plot(np.arange(1, len(train) + 1), train, marker=".", label="training")
+        # solid dots and dashed crosses: the two stay apart in grey print too
+        ax.plot(np.arange(1, len(train) + 1), train, marker=".", linestyle="-", label="training")
         if _has_values(val):
-            ax.plot(np.arange(1, len(val) + 1), val, marker=".", label="validation")
+            ax.plot(np.arange(1, len(val) + 1), val, marker="x", linestyle="--", label="validation")
         ax.set_title(f"{title} per epoch")
         ax.set_xlabel("epoch")
         ax.set_ylabel(title)

@@ -16,10 +16,13 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column, Table
 from rich.text import Text
 
 from nnlite.models import Callback
@@ -27,15 +30,63 @@ from nnlite.ui import terminal
 from nnlite.ui.format import num, pct
 
 
+class _Figures(ProgressColumn):
+    """A bar's loss and accuracy, labelled: ``val loss 0.1234  val acc 97.12%``.
+
+    The task's fields: ``kind`` (``"train"`` for the running figures of the batches,
+    ``"val"`` for the validation figures an epoch ends on), ``loss``, ``acc`` and ``lr``
+    (``"  α 0.001"`` once a schedule has changed α, else empty). ``compact``: the
+    narrow form ``val: loss 0.1234 acc 97.12%``, the label said once. One line, never
+    wrapped: what does not fit is cut with an ellipsis.
+    """
+
+    def __init__(self, compact: bool = False) -> None:
+        self.compact = compact
+        # the one column the table may narrow (the others are no_wrap); the text is cut
+        super().__init__(table_column=Column(overflow="ellipsis"))
+
+    def render(self, task: Task) -> Text:
+        f = task.fields
+        kind = f.get("kind", "train")
+        rate = f.get("lr", "")
+        if self.compact:
+            shown = f"{kind}: loss {f['loss']} acc {f['acc']}{rate.replace('  ', ' ')}"
+        else:
+            shown = f"{kind} loss {f['loss']}  {kind} acc {f['acc']}{rate}"
+        return Text(shown, no_wrap=True, overflow="ellipsis")
+
+
+# The bars' columns by terminal width: each layout's line fits its narrowest width
+# (epoch numbers up to three digits, batch counts up to five, α with four digits).
+# Narrower terminals drop the elapsed time, then the bar and the time left; the
+# figures always stay (the last part cut with "…" only below about 60 columns).
+_WIDE, _MEDIUM = 120, 80
+
+
+def _columns(width: int) -> list[ProgressColumn]:
+    head = TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True))
+    count = MofNCompleteColumn(table_column=Column(no_wrap=True))
+    if width >= _WIDE:
+        return [head, BarColumn(), count, _Figures(), TimeElapsedColumn(), TimeRemainingColumn()]
+    if width >= _MEDIUM:
+        bar = BarColumn(bar_width=min(40, width - 72))  # 8 cells at 80 columns
+        return [head, bar, count, _Figures(), TimeRemainingColumn()]
+    return [head, count, _Figures(compact=True)]
+
+
 class _Board(Progress):
     """A rich ``Progress`` that also draws ``views`` below its bars, refreshed with them.
 
     A view is any object with ``__rich__()`` returning a renderable, or None while it has
-    nothing to show (see ``TrainingProgress``'s ``views``).
+    nothing to show (see ``TrainingProgress``'s ``views``). The bars' columns follow the
+    terminal's width as it is at each refresh (``_columns``): one line per bar, never
+    wrapped.
     """
 
     def __init__(self, *columns: Any, views: Sequence[Any] = (), **kwargs: Any) -> None:
         self.views = list(views)  # before Progress's own __init__, which renders once
+        self._width = -1
+        self._out = kwargs.get("console") or terminal.console
         super().__init__(*columns, **kwargs)
 
     def refresh(self) -> None:
@@ -44,6 +95,12 @@ class _Board(Progress):
         # still). The refresh thread redraws ~10×/s anyway, and stop() draws the last frame.
         if not self.live.auto_refresh:
             super().refresh()
+
+    def make_tasks_table(self, tasks: Iterable[Task]) -> Table:
+        width = self._out.width
+        if width != self._width:  # the terminal was resized (or this is the first frame)
+            self.columns, self._width = tuple(_columns(width)), width
+        return super().make_tasks_table(tasks)
 
     def get_renderables(self) -> Iterable[RenderableType]:
         yield from super().get_renderables()
@@ -56,8 +113,10 @@ class _Board(Progress):
 class TrainingProgress(Callback):
     """Progress of ``Sequential.fit``: a live rich bar in a terminal, plain lines otherwise.
 
-    In a terminal: an epoch bar and a transient batch bar, with the running
-    loss and accuracy as fields. Outside a terminal (a log file, CI): one
+    In a terminal: an epoch bar and a transient batch bar. The batch bar shows the
+    running training figures (``train loss … train acc …``), the epoch bar the last
+    epoch's validation figures (``val loss … val acc …``) when the run holds data out,
+    else its training figures; each bar stays one line at any width (``_columns``). Outside a terminal (a log file, CI): one
     line per epoch. ``quiet`` shows nothing.
 
     ``views``: live pictures drawn below the bars in a terminal (the decision regions,
@@ -85,12 +144,7 @@ class TrainingProgress(Callback):
     def __enter__(self) -> TrainingProgress:
         if self.live:
             self.progress = _Board(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  acc {task.fields[acc]}{task.fields[lr]}"),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
+                *_columns(self.console.width),
                 console=self.console,
                 views=self.views,
             )
@@ -106,11 +160,13 @@ class TrainingProgress(Callback):
         self.epochs = first + info["epochs"]
         self.batches = info["batches_per_epoch"]
         if self.progress is not None:
+            # the epoch bar shows validation figures when there are any (set at epoch end)
             self.epoch_task = self.progress.add_task(
-                "epochs", total=self.epochs, completed=first, loss="—", acc="—", lr=""
-            )
+                "epochs", total=self.epochs, completed=first, loss="—", acc="—", lr="",
+                kind="train",
+            )  # fmt: skip
             self.batch_task = self.progress.add_task(
-                "batches", total=self.batches, loss="—", acc="—", lr=""
+                "batches", total=self.batches, loss="—", acc="—", lr="", kind="train"
             )
         self.first_lr: float | None = None
 
@@ -142,14 +198,21 @@ class TrainingProgress(Callback):
             return
         rate = self._rate(logs)
         if self.progress is not None:
+            val = "val_loss" in logs
             self.progress.update(
                 self.epoch_task,
                 advance=1,
-                loss=num(logs.get("val_loss", logs["loss"])),
-                acc=pct(logs.get("val_accuracy", logs["accuracy"])),
+                loss=num(logs["val_loss"] if val else logs["loss"]),
+                acc=pct(logs["val_accuracy"] if val else logs["accuracy"]),
                 lr=rate,
+                kind="val" if val else "train",
             )
-            self.progress.reset(self.batch_task, total=self.batches, loss="—", acc="—", lr="")
+            if epoch + 1 < self.epochs:
+                self.progress.reset(
+                    self.batch_task, total=self.batches, loss="—", acc="—", lr="", kind="train"
+                )
+            else:  # the last frame stays on screen: the epochs bar, not an empty batch bar
+                self.progress.remove_task(self.batch_task)
             return
         line = f"epoch {epoch + 1}/{self.epochs}  loss {num(logs['loss'])}"
         line += f"  acc {pct(logs['accuracy'])}"

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nnlite.ui import terminal
+from nnlite.ui.fit import FirstThatFits
 from nnlite.ui.format import num, pct, seconds
 
 
@@ -33,6 +34,9 @@ def model_table(model: Any, title: str = "network") -> Table:
 
 
 def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Table:
+    """Two columns, the measure and its value. The measure is never broken (the longest,
+    30 characters, leaves a 50-column console 13 for the value); a value wraps inside its
+    cell (at its spaces or, a path, anywhere), never across the border."""
     table = Table(title=title, title_justify="left", show_header=False)
     table.add_column("what", style="bold", no_wrap=True)
     table.add_column("value", justify="right", overflow="fold")
@@ -41,51 +45,117 @@ def summary_table(rows: Sequence[tuple[str, str]], title: str = "summary") -> Ta
     return table
 
 
-def curve(values: Sequence[float], *, title: str, height: int = 8, width: int = 60) -> str:
-    """A line chart of ``values`` drawn with text, one column per epoch (resampled to ``width``)."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
+TRAIN_MARK, VAL_MARK, BOTH_MARK = "•", "○", "◉"  # a cell both series pass through: ◉
+
+
+def _resample(values: Sequence[float | None], cols: int) -> list[float | None]:
+    n = len(values)
+    return [values[round(c * (n - 1) / max(cols - 1, 1))] for c in range(cols)]
+
+
+def curve(
+    values: Sequence[float],
+    *,
+    title: str,
+    height: int = 8,
+    width: int = 60,
+    val: Sequence[float] | None = None,
+    fmt: str = ".4g",
+) -> str:
+    """A line chart drawn with text, one column per epoch (resampled when there are more).
+
+    ``values``: the training figures per epoch, drawn ``•``; ``val``: the validation
+    figures of the same epochs, drawn ``○`` on the same scale (a cell both pass through:
+    ``◉``), so a validation curve that rises above a falling training curve — overfitting
+    — shows; a legend line names the marks. ``width``: the whole chart's width in
+    characters, labels included (the terminal's width): no line is longer. Empty when
+    fewer than two finite figures. Plain characters: it reads the same without colour.
+    """
+    series = [(TRAIN_MARK, list(values))]
+    if val is not None and any(v is not None and math.isfinite(v) for v in val):
+        series.append((VAL_MARK, list(val)))
+    finite = [v for _, vs in series for v in vs if v is not None and math.isfinite(v)]
     if len(finite) < 2:
         return ""
-    n = len(values)
-    cols = min(width, n)
-    sampled = [values[round(c * (n - 1) / max(cols - 1, 1))] for c in range(cols)]
+    n = max(len(vs) for _, vs in series)
     lo, hi = min(finite), max(finite)
     span = hi - lo or 1.0
+    label_w = max(len(f"{hi:{fmt}}"), len(f"{lo:{fmt}}"))
+    cols = max(1, min(width - label_w - 2, n))
     grid = [[" "] * cols for _ in range(height)]
-    for c, v in enumerate(sampled):
-        if v is None or not math.isfinite(v):
-            continue
-        r = round((hi - v) / span * (height - 1))
-        grid[r][c] = "•"
-    label_w = max(len(f"{hi:.4g}"), len(f"{lo:.4g}"))
+    for mark, vs in series:
+        vs = vs + [None] * (n - len(vs))
+        for c, v in enumerate(_resample(vs, cols)):
+            if v is None or not math.isfinite(v):
+                continue
+            r = round((hi - v) / span * (height - 1))
+            grid[r][c] = BOTH_MARK if grid[r][c] not in (" ", mark) else mark
     lines = [title]
+    if len(series) > 1:
+        lines.append(f"{TRAIN_MARK} training  {VAL_MARK} validation  {BOTH_MARK} both")
     for r, row in enumerate(grid):
-        label = f"{hi:.4g}" if r == 0 else (f"{lo:.4g}" if r == height - 1 else "")
+        label = f"{hi:{fmt}}" if r == 0 else (f"{lo:{fmt}}" if r == height - 1 else "")
         lines.append(f"{label:>{label_w}} │{''.join(row)}")
     lines.append(f"{'':>{label_w}} └{'─' * cols}")
     right = f"epoch {n}"
-    lines.append(f"{'':>{label_w}}  1{' ' * max(cols - 1 - len(right), 1)}{right}")
-    return "\n".join(lines)
+    axis = f"1{' ' * max(cols - 1 - len(right), 1)}{right}"
+    lines.append(f"{'':>{label_w}}  {axis}"[: max(width, 1)])
+    return "\n".join(line if len(line) <= width else _wrap(line, width) for line in lines)
 
 
-def datasets_table(rows: Sequence[dict[str, Any]]) -> Table:
+CHART_WIDTH = 80  # a long run's chart: one column per epoch up to this width, then resampled
+
+
+def training_charts(history: Any, width: int = 80) -> list[str]:
+    """The charts ``nnlite train`` leaves: loss per epoch, then accuracy per epoch (in %)
+    where it was measured, each with the validation figures beside the training ones
+    when the run held data out. ``width``: the terminal's; the charts take at most
+    ``CHART_WIDTH`` of it."""
+    width = min(width, CHART_WIDTH)
+
+    def measured(values: Sequence[float]) -> bool:
+        return any(v is not None and math.isfinite(v) for v in values)
+
+    val = history.val_loss if measured(history.val_loss) else None
+    both = " (training and validation)" if val is not None else ""
+    charts = [curve(history.loss, val=val, width=width,
+                    title=f"{'loss' if val is not None else 'training loss'} per epoch{both}")]  # fmt: skip
+    if measured(history.accuracy):
+        val_acc = [100 * a for a in history.val_accuracy] if val is not None else None
+        charts.append(curve([100 * a for a in history.accuracy], val=val_acc, width=width,
+                            title=f"accuracy per epoch, %{both}"))  # fmt: skip
+    return [chart for chart in charts if chart]
+
+
+def _wrap(line: str, width: int) -> str:
+    """A title or legend longer than the chart: broken at spaces, never past ``width``."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, width, break_on_hyphens=False)) or line[:width]
+
+
+def datasets_table(rows: Sequence[dict[str, Any]]) -> FirstThatFits:
+    """The data sets, one row each; in a console too narrow for the five columns, two:
+    the name, and its size, classes, whether it is here and what it is, on two lines."""
     table = Table(title="data sets", title_justify="left")
     table.add_column("name", no_wrap=True)
     table.add_column("samples × features", justify="right", no_wrap=True)
     table.add_column("classes", justify="right", no_wrap=True)
     table.add_column("here?", justify="center", no_wrap=True)
     table.add_column("what it is", overflow="fold", ratio=1)
+    narrow = Table(title="data sets", title_justify="left", show_lines=True)
+    narrow.add_column("name", no_wrap=True)
+    narrow.add_column("samples × features, classes; what it is", overflow="fold", ratio=1)
     for row in rows:
         samples = "—" if row.get("samples") is None else f"{row['samples']:,}"
         features = "—" if row.get("features") is None else str(row["features"])
-        table.add_row(
-            row["name"],
-            f"{samples} × {features}",
-            "—" if row.get("classes") is None else str(row["classes"]),
-            "yes" if row.get("available") else "[red]no[/red]",
-            f"{row['kind']}: {row.get('description', '')}",
-        )
-    return table
+        classes = "—" if row.get("classes") is None else str(row["classes"])
+        here = "yes" if row.get("available") else "[red]no[/red]"
+        what = f"{row['kind']}: {row.get('description', '')}"
+        table.add_row(row["name"], f"{samples} × {features}", classes, here, what)
+        where = "here" if row.get("available") else "[red]not here[/red]"
+        narrow.add_row(row["name"], f"{samples} × {features}, {classes} classes; {where}\n{what}")
+    return FirstThatFits(table, narrow)
 
 
 def truth_table(X: Any, y: Any, weighted: Any, y_hat: Any, threshold: float) -> Table:
@@ -173,8 +243,12 @@ def training_rows(
         best = stopped_early.best_epoch + 1
         rows.append(("early stopping", f"after epoch {stopped_early.stopped_epoch + 1}; kept the "
                                        f"weights of epoch {best} (best validation loss)"))  # fmt: skip
+    done = str(len(history.loss))
+    if history.interrupted and state is not None and state["position"]:
+        # the interrupted epoch counts: 0.68 epochs, not 0, after 40,960 of 60,000 samples
+        done = f"{state['epochs_done'] + state['position'] / max(samples, 1):.2f}"
     rows += [
-        ("epochs × batch size", f"{len(history.loss)} × {min(batch_size, samples)}"),
+        ("epochs × batch size", f"{done} × {min(batch_size, samples)}"),
         *optimizer_rows(optimizer, schedule, history),
         ("kernel start-up (JIT or cache)", seconds(compile_s)),
         ("device", device),

@@ -39,6 +39,7 @@ from nnlite.losses import LOSSES
 from nnlite.optim import OPTIMIZERS
 from nnlite.schedules import Schedule
 from nnlite.ui import terminal
+from nnlite.ui.fit import FirstThatFits
 
 MAX_ROWS = 5  # a matrix with more rows or columns is elided to its corners
 MAX_COLS = 5
@@ -772,22 +773,29 @@ class TraceView:
                 out.append_text(Text(" ") + g(x) if j else g(x))
             return out + Text("]")
 
-        table = Table(
-            title=f"epoch {e.epoch}: {e.updates} update{'s' * (e.updates != 1)}",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-        )
+        title = f"epoch {e.epoch}: {e.updates} update{'s' * (e.updates != 1)}"
+        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for col in ("x", "y", "w", "b", "Σ wᵢxᵢ + b", f"≥ θ={h.threshold:g}?", "ŷ", "y − ŷ", "w after", "b after"):  # fmt: skip
             table.add_column(col, justify="right", no_wrap=True)
+        # narrow consoles: ŷ says what "≥ θ?" says, w and b share a cell, columns sit closer
+        compact = Table(title=f"{title} (ŷ = 1 where Σ ≥ θ = {h.threshold:g})",
+                        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0))  # fmt: skip
+        for col in ("x", "y", "w; b", "Σ wᵢxᵢ+b", "ŷ", "y−ŷ", "w; b after"):
+            compact.add_column(col, justify="right", no_wrap=True)
         for s in self.epoch_rows:
             err = Text(f"{s.error:+d}" if s.error else "0", style=_style(s.error))
+            x = Text(" ".join(f"{x:g}" for x in np.asarray(s.x).tolist()))
+            after = Text("same", style="dim")
             table.add_row(
-                Text(" ".join(f"{x:g}" for x in np.asarray(s.x).tolist())), str(s.y), vec(s.w),
-                g(s.b), g(s.weighted_sum), "yes" if s.y_hat else "no", str(s.y_hat), err,
-                vec(s.w_after) if s.error else Text("same", style="dim"),
-                g(s.b_after) if s.error else Text("same", style="dim"),
+                x, str(s.y), vec(s.w), g(s.b), g(s.weighted_sum), "yes" if s.y_hat else "no",
+                str(s.y_hat), err, vec(s.w_after) if s.error else after,
+                g(s.b_after) if s.error else after,
             )  # fmt: skip
+            compact.add_row(
+                x, str(s.y), vec(s.w) + "; " + g(s.b), g(s.weighted_sum), str(s.y_hat), err,
+                vec(s.w_after) + "; " + g(s.b_after) if s.error else after,
+            )  # fmt: skip
+        table = FirstThatFits(table, compact)
         self.epoch_rows = []
         self.console.print(table)
         if e.outcome == "converged":
