@@ -250,3 +250,19 @@ def test_fits_rejects_cut_cells_and_overflowing_grids_and_accepts_wrapping():
     choice = FirstThatFits(grid, Text("the narrow layout"))
     assert choice.chosen(200) is grid and choice.chosen(80).plain == "the narrow layout"
     assert render(choice, 80) == ["the narrow layout"]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_predictions_with_inputs_keep_every_value_whole(width):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6, 2)) * [1, 150]  # x₂ up to three digits before the point
+    P = rng.dirichlet(np.ones(3), size=6)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    view = tables.predictions_table(P, P.argmax(1), y, range(6), "predictions", inputs=X)
+    lines = render(view, width)
+    assert_fits(lines, width)
+    assert not any("…" in line for line in lines)
+    shown = " ".join(lines)
+    for i in range(6):  # each coordinate, as printed, and each confidence
+        assert tables._coordinate(X[i, 0]) in shown and tables._coordinate(X[i, 1]) in shown
+        assert f"{P[i].max():.1%}" in shown

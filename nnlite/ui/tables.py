@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -290,28 +291,38 @@ def evaluation_rows(
 
 def predictions_table(
     P: Any, classes: Any, y: Any, rows: Sequence[int], title: str, inputs: Any = None
-) -> Table:
+) -> FirstThatFits:
     """Predictions beside their labels, one row per index in ``rows``.
 
     ``P`` (n, k): the model's outputs; ``classes`` (n,): the predicted classes, or None for
     regression (then the outputs are shown). A classifier's confidence is the probability of
     its class (a single sigmoid unit: p for class 1, 1 − p for class 0); a wrong class is
-    marked ✗. ``inputs`` (n, 2), for 2-D data: x₁ and x₂ before the prediction.
+    marked ✗. ``inputs`` (n, 2), for 2-D data: x₁ and x₂ before the prediction. Where the
+    terminal is too narrow for the full headers, a compact layout ("pred", "conf", no
+    vertical rules) is drawn instead of cells cut to "…".
     """
-    table = Table(title=title, title_justify="left")
-    table.add_column("row", justify="right")
-    if inputs is not None:
-        table.add_column("x₁", justify="right")
-        table.add_column("x₂", justify="right")
-    table.add_column("prediction", justify="right")
-    table.add_column("confidence", justify="right")
-    table.add_column("label", justify="right")
+    cells = []
     for i in rows:
-        xs = [] if inputs is None else [f"{inputs[i, 0]:.3g}", f"{inputs[i, 1]:.3g}"]
+        xs = [] if inputs is None else [_coordinate(inputs[i, 0]), _coordinate(inputs[i, 1])]
         if classes is None:
-            table.add_row(str(i), *xs, " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i]))
+            cells.append((str(i), *xs, " ".join(f"{v:.4g}" for v in P[i]), "", str(y[i])))
             continue
         conf = P[i].max() if P.shape[1] > 1 else (P[i, 0] if classes[i] else 1 - P[i, 0])
         mark = "" if classes[i] == y[i] else " [red]✗[/red]"
-        table.add_row(str(i), *xs, f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i]))
-    return table
+        cells.append((str(i), *xs, f"{classes[i]}{mark}", f"{conf:.1%}", str(y[i])))
+    layouts = []
+    for names, compact in ((("prediction", "confidence"), False), (("pred", "conf"), True)):
+        table = Table(title=title, title_justify="left",
+                      box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD)  # fmt: skip
+        heads = ["row"] + (["x₁", "x₂"] if inputs is not None else []) + [*names, "label"]
+        for head in heads:
+            table.add_column(head, justify="right")
+        for row in cells:
+            table.add_row(*row)
+        layouts.append(table)
+    return FirstThatFits(*layouts)
+
+
+def _coordinate(x: float) -> str:
+    """An input coordinate in at most about 7 characters: 3 decimals, or 3 significant digits."""
+    return f"{x:.3f}" if abs(x) < 100 else f"{x:.3g}"
