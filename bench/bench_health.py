@@ -8,7 +8,7 @@ start stays in both), alternating the two, and reports the best of each and the 
    epoch is itself ~50 µs of fixed cost — the health figures are measured every 16th epoch
    there (``health.MAX_EVERY``) and on the last;
 2. the digits as ``nnlite train`` trains them by default (1,437 rows after the 20 % split;
-   64-64-10, batch 32, 100 epochs): measured every 2nd epoch;
+   64-64-10, batch 32, 100 epochs): measured every 6th epoch;
 3. ``--mnist DIR``: MNIST 784-128-10 (60,000 rows, batch 32, 2 epochs): every epoch.
 
 4. the live view (``--stats``): the digits fit above inside ``TrainingProgress`` drawing to a

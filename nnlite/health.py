@@ -55,7 +55,9 @@ SATURATED_ROWS = 0.9
 # Measured every ``every`` epochs (and on a fit's last epoch), where every = ⌈EVERY_ROWS / n⌉
 # for n training rows, at most MAX_EVERY: on a tiny data set one measurement costs more than an
 # epoch's training (XOR: 4 rows, 35 µs against 50 µs), so there it is spread over epochs.
-EVERY_ROWS = 8 * diagnose.SAMPLE_ROWS
+# 32 × 256 rows: the default ``nnlite train`` (1,437 digits) measures every 6th epoch, 3–4 %
+# of its training time (every 2nd with 8 × 256: 10 %; bench/bench_health.py).
+EVERY_ROWS = 32 * diagnose.SAMPLE_ROWS
 MAX_EVERY = 16
 _SIGMOID_LIMIT = SATURATION * 0.25  # a(1 − a) below this
 _TANH_LIMIT = SATURATION * 1.0  # 1 − a² below this

@@ -163,15 +163,18 @@ def _quiet_fit(model, *args, **kwargs):
 
 def test_fit_records_every_kth_epoch_and_the_last_each_over_its_own_epoch(digits):
     X, y = digits
-    X, y = X[:300], y[:300]  # 300 rows: measured every ⌈2048 / 300⌉ = 7 epochs
+    X, y = X[:300], y[:300]  # 300 rows: measured every min(16, ⌈EVERY_ROWS / 300⌉) epochs
+    every = min(health.MAX_EVERY, -(-health.EVERY_ROWS // len(X)))
+    assert 3 < every < 20
+    epochs = every + 3
     model = Sequential([Dense(12, "tanh"), Dense(10, "softmax")], n_inputs=64, seed=3)
     start = model.theta.copy()
     thetas = _Thetas()
-    history = _quiet_fit(model, X, y, epochs=10, callbacks=[thetas], lr=0.5)
+    history = _quiet_fit(model, X, y, epochs=epochs, callbacks=[thetas], lr=0.5)
     table = health.table(history)
-    assert table.shape == (10, 2, len(health.FIGURES))
-    measured = [e for e in range(10) if not np.isnan(table[e]).all()]
-    assert measured == [6, 9]  # the 7th and the last
+    assert table.shape == (epochs, 2, len(health.FIGURES))
+    measured = [e for e in range(epochs) if not np.isnan(table[e]).all()]
+    assert measured == [every - 1, epochs - 1]  # the every-th and the last
     Y = model.targets(y).astype(np.float32)
     rows = np.linspace(0, len(X) - 1, diagnose.SAMPLE_ROWS).astype(int)
     before = [start, *thetas.seen]
@@ -402,7 +405,7 @@ def test_early_stopping_on_an_unmeasured_epoch_still_measures_the_last(digits):
     X, y = digits
     model = Sequential([Dense(8, "relu"), Dense(10, "softmax")], n_inputs=64, seed=8)
     history = _quiet_fit(model, X[:300], y[:300], epochs=10, callbacks=[_StopAfter()])
-    table = health.table(history)  # measured every 7th epoch: epoch 3 would not be
+    table = health.table(history)  # measured every 16th epoch: epoch 3 would not be
     assert table.shape[0] == 3 and np.isnan(table[:2]).all()
     assert not np.isnan(table[2, :, health.GRAD_NORM]).any()
 

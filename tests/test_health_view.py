@@ -132,6 +132,7 @@ def test_the_view_keeps_every_measured_epoch_and_shows_a_continued_runs_record(m
     ds = datasets.load_digits()
     model = Sequential([Dense(8, "tanh"), Dense(10, "softmax")], n_inputs=64)
     monkeypatch.setattr(HealthView, "REDRAW_S", 0.0)
+    monkeypatch.setattr(health, "EVERY_ROWS", 2 * len(ds.X) - 1)  # every 2nd epoch
     view = HealthView()
     history = model.fit(ds.X, ds.y, epochs=40, callbacks=[view])  # 20 measured: it grows
     table = health.table(history)
