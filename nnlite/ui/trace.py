@@ -641,7 +641,8 @@ def neuron_maps_panel(e: tr.NeuronMaps, h: tr.NetworkTrace, width: int) -> Panel
     lo1, hi1 = float(e.x1[0]), float(e.x1[-1])
     lo2, hi2 = float(e.x2[-1]), float(e.x2[0])
     note = Text(
-        f"x₁ {lo1:.3g} … {hi1:.3g} left to right, x₂ {lo2:.3g} … {hi2:.3g} bottom to top",
+        f"x₁ {lo1:.3g} … {hi1:.3g} left to right, x₂ {lo2:.3g} … {hi2:.3g} bottom to top; "
+        f"activation low → high: {pictures.RAMP.strip()} (or the colours)",
         style="dim",
     )
     return Panel(
