@@ -343,12 +343,19 @@ def _plot_check(path: Path, overwrite: bool) -> None:
 
 def _train_plot_check(path: Path, overwrite: bool) -> None:
     """train's --plot: a PNG (curves, and regions on 2-D data) or a GIF (regions over training)."""
+    from nnlite.errors import ConfigError
     from nnlite.ui import plot as plotting
 
-    if path.suffix.lower() == ".gif":
+    suffix = path.suffix.lower()
+    if suffix == ".gif":
         plotting.check_gif_target(path, "--plot", overwrite=overwrite)
-    else:
+    elif suffix == ".png":
         plotting.check_target(path, "--plot", overwrite=overwrite)
+    else:
+        raise ConfigError(
+            f"{str(path)!r}: give a path ending in .png (the curves) or .gif (the decision "
+            "regions over training)"
+        )
 
 
 def _regions_view(

@@ -354,3 +354,9 @@ def test_mnist_evaluate_and_predict_show_28x28_digits(tmp_path):
     picture = [line[:28] for line in lines[head + 1 : head + 15]]  # 28 rows → 14 lines
     assert picture == reference_picture(ds.X_test[0], (28, 28), scale=1)
     assert re.findall(r"predicted (\d) [✓✗]", shown) == [str(pred[0]), str(pred[1])]
+
+
+def test_train_plot_names_both_formats_it_writes(tmp_path):
+    result = invoke("train", "-d", "moons", "-e", "1", "--plot", str(tmp_path / "run.jpg"))
+    clean_error(result, "ending in .png (the curves) or .gif")
+    assert not (tmp_path / "run.jpg").exists()
