@@ -460,8 +460,8 @@ class Sequential:
 
         Records each layer's health at the end of each epoch in ``history.health``
         (``nnlite.health``: ‖W‖, ‖ΔW‖/‖W‖, saturated and dead shares, ‖∂L/∂W‖ on
-        ``SAMPLE_ROWS`` fixed training rows; every k-th epoch on data sets under 2,048
-        rows, and always the last), without changing θ.
+        ``SAMPLE_ROWS`` fixed training rows; every k-th epoch on data sets under
+        ``health.EVERY_ROWS`` rows, and always the last), without changing θ.
 
         Warns (``LearnerWarning``, texts from ``nnlite.diagnose``) when X looks like
         raw 0–255 pixels, and at the end when the run ended at chance level or with
