@@ -178,7 +178,9 @@ def gradient_norms(model: Any, X: np.ndarray, Y: np.ndarray) -> list[float]:
     Xs, Ys = np.ascontiguousarray(sample_rows(X)), np.ascontiguousarray(sample_rows(Y))
     buf = model.buffers(Xs.shape[0])
     backprop(model, Xs, Ys, buf)
-    return [float(np.linalg.norm(dW.astype(np.float64))) for dW, _ in model.param_views(buf["grad"])]
+    return [
+        float(np.linalg.norm(dW.astype(np.float64))) for dW, _ in model.param_views(buf["grad"])
+    ]
 
 
 def after_fit(

@@ -93,7 +93,10 @@ def test_the_png_draws_training_and_validation_apart_with_a_legend(tmp_path, mon
     loss_ax = drawn["fig"].axes[0]
     lines = {line.get_label(): line for line in loss_ax.get_lines()}
     assert set(lines) == {"training", "validation"}
-    assert list(lines["validation"].get_ydata()) == VAL and list(lines["training"].get_ydata()) == TRAIN
+    assert (
+        list(lines["validation"].get_ydata()) == VAL
+        and list(lines["training"].get_ydata()) == TRAIN
+    )
     styles = {(ln.get_linestyle(), ln.get_marker()) for ln in lines.values()}
     assert len(styles) == 2  # told apart without colour
     legend = [t.get_text() for t in loss_ax.get_legend().get_texts()]

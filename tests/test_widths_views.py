@@ -105,7 +105,9 @@ def test_class_report_and_named_classes_fit(width):
                 assert re.search(rf"^ *{c} ", text, re.M) and name in flat, name
             assert "93.4%" in text and "1135" in text  # class 0's precision, class 1's support
         else:
-            assert "Ankle boot" in " ".join(lines) and sorted(grid_rows(lines, 10)) == list(range(10))
+            assert "Ankle boot" in " ".join(lines) and sorted(grid_rows(lines, 10)) == list(
+                range(10)
+            )
 
 
 def _compare_result() -> dict:
@@ -126,9 +128,13 @@ def test_compare_keeps_kernel_names_whole_and_distinct_one_unit_per_column(width
     for name in names:  # each name whole (a variant may sit on the next line)
         assert all(part in words for part in name.split()), name
     if width >= 80:  # names on one line: as many distinct as there are kernels
-        shown = {m.group(1) for m in re.finditer(r"^ ((?:[a-z_0-9]+)(?: \([a-z_0-9]+\))?) ", text, re.M)}
+        shown = {
+            m.group(1) for m in re.finditer(r"^ ((?:[a-z_0-9]+)(?: \([a-z_0-9]+\))?) ", text, re.M)
+        }
         assert names <= shown
-    headers = [line for line in lines if re.search(r"\b(CPU|GPU kernel|copies H↔D)\b.*\b(ms|µs)\b", line)]
+    headers = [
+        line for line in lines if re.search(r"\b(CPU|GPU kernel|copies H↔D)\b.*\b(ms|µs)\b", line)
+    ]
     assert headers and not any("µs" in cell for cell in _time_cells(lines))
     slowest = max(result["kernels"], key=lambda r: 1 / r["speedup"])
     assert f"{1 / slowest['speedup']:,.0f}× slower" in text
@@ -194,7 +200,9 @@ def test_model_tables_fit(width):
     model_summary.print_summary("sequential", rows, 203530, 4, console=out)
     lines = out.file.getvalue().splitlines()
     assert_fits(lines, width)
-    assert any("dense_1 (Dense)" in line for line in lines) and any("203,530" in line for line in lines)
+    assert any("dense_1 (Dense)" in line for line in lines) and any(
+        "203,530" in line for line in lines
+    )
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -221,7 +229,9 @@ def test_summary_rows_wrap_inside_their_cells(width):
     lines = render(tables.summary_table(rows), width)
     assert_fits(lines, width)
     body = [line for line in lines[2:-1]]  # between the top and bottom borders
-    assert all(line.startswith("│") and line.endswith("│") and line.count("│") == 3 for line in body)
+    assert all(
+        line.startswith("│") and line.endswith("│") and line.count("│") == 3 for line in body
+    )
     values = "".join(line.split("│")[2].strip() for line in body)
     keys = [line.split("│")[1].strip() for line in body]
     assert values.replace(" ", "") == "".join(v for _, v in rows).replace(" ", "")

@@ -348,7 +348,9 @@ def _confusion_list(cm: np.ndarray, bad: set, caption: str, title: str | None) -
         mistakes = Text()
         for j, p in enumerate(order):
             mistakes.append(", " if j else "")
-            mistakes.append(f"{p} ({int(row[p])})", style="bold white on red" if (t, p) in bad else "")
+            mistakes.append(
+                f"{p} ({int(row[p])})", style="bold white on red" if (t, p) in bad else ""
+            )
         total = f"{int(cm[t].sum()):,}"
         table.add_row(str(t), _cell(cm, t, t, bad), total, mistakes or Text("—"))
     return table
