@@ -199,6 +199,20 @@ def test_gradcheck_default_network_passes_with_a_row_per_layer_and_parameter():
     assert len(errors) == 4 and max(errors) < 1e-6
 
 
+@pytest.mark.parametrize("width", [50, 80, 200])
+def test_gradcheck_fits_the_terminal_and_keeps_every_row_whole(width):
+    result = lessons.gradient_check(hidden=[4], activation="tanh", output="softmax", loss="cce",
+                                    n_inputs=3, n_outputs=2, n_samples=5, seed=0)  # fmt: skip
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=True, color_system=None)
+    console.print(lesson_view.gradcheck_table(result))
+    out = ANSI.sub("", buf.getvalue())
+    assert all(cell_len(line) <= width for line in out.splitlines()), out
+    assert "…" not in out  # no layer name or figure cut
+    assert len(re.findall(r"Dense\(2, 'softmax'\)", out)) == 2
+    assert all(f"{row.error:.2e}" in out for row in result.rows) and len(result.rows) == 4
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -946,4 +946,4 @@ def gradcheck_table(g: lessons.GradCheck) -> Group:
         if g.passed
         else Text(f"gradient check failed: largest relative error {g.max_error:.1e}", style="red")
     )
-    return Group(table, *lines, verdict)
+    return Group(fit_table(table), *lines, verdict)
