@@ -15,19 +15,11 @@ times on the project's 2-core machine are in the README beside each command.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-import cli
-from nnlite import datasets, io
+from readme_mnist import run_and_count
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
 # The commands in README.md; keep the two in step.
 README_KERAS_TUTORIAL = (
     "train --dataset mnist --layers 128 --dropout 0.2 --optimizer adam --lr 0.001 "
@@ -39,28 +31,11 @@ README_98_5 = (
 )
 
 
-def _test_accuracy(command: str, tmp_path: Path) -> float:
-    """Run the README's ``nnlite`` command, save its model, count correct test predictions."""
-    if not (MNIST / "t10k-labels-idx1-ubyte.gz").is_file():
-        pytest.skip(f"real MNIST not found in {MNIST} (the four IDX .gz files)")
-    readme = (ROOT / "README.md").read_text()
-    assert f"nnlite {command}" in readme, "README's MNIST command changed: update this test"
-    model_path = tmp_path / "mnist.npz"
-    args = [*command.split(), "--data-dir", str(MNIST), "--quiet", "--save", str(model_path)]
-    result = CliRunner().invoke(cli.app, args)
-    assert result.exit_code == 0, result.output
-    model = io.load(model_path)
-    test = datasets.load_mnist(MNIST)
-    assert test.y_test.shape == (10_000,)
-    predicted = model.predict(test.X_test).argmax(axis=1)
-    return float(np.mean(predicted == test.y_test))
-
-
 def test_the_keras_tutorial_command_reaches_97_5_percent_on_the_test_set(tmp_path):
-    accuracy = _test_accuracy(README_KERAS_TUTORIAL, tmp_path)
+    accuracy = run_and_count(README_KERAS_TUTORIAL, tmp_path)[0]
     assert accuracy >= 0.975, f"test accuracy {accuracy:.4f}"
 
 
 def test_the_readme_98_5_command_reaches_98_5_percent_on_the_test_set(tmp_path):
-    accuracy = _test_accuracy(README_98_5, tmp_path)
+    accuracy = run_and_count(README_98_5, tmp_path)[0]
     assert accuracy >= 0.985, f"test accuracy {accuracy:.4f}"
