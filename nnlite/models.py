@@ -692,7 +692,8 @@ class Sequential:
         """Compile (or load from numba's cache) the kernels ``fit`` and ``evaluate`` use.
 
         Runs them once on one row of zeros with a copy of θ, so the model is
-        unchanged. ``optimizer``: warm up the loop that ``fit`` runs with it
+        unchanged; and the layer-health probe (``nnlite.health``) with θ, which
+        it only reads. ``optimizer``: warm up the loop that ``fit`` runs with it
         (default plain SGD; the CPU compiles one loop per update code). Returns
         the seconds it took (the JIT cost a first run pays).
         """
@@ -711,6 +712,11 @@ class Sequential:
             trainer.buf["Z"], trainer.buf["A"], stats,
         )  # fmt: skip
         self.memory.synchronize()
+        # The layer-health probe that fit runs at its measured epochs' ends (the CPU kernels,
+        # on host arrays whatever the device; it writes only its own scratch, θ is read).
+        host_X = np.zeros((1, self.n_inputs), self.dtype)
+        host_Y = np.zeros((1, self.n_outputs), self.dtype)
+        diagnose.backprop(self, host_X, host_Y, self.buffers(1))
         return time.perf_counter() - start
 
     # -- inference ---------------------------------------------------------

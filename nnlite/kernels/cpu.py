@@ -989,18 +989,53 @@ _NO_SCHEDULE = np.zeros(codes.SCHEDULE_SIZE, np.float64)  # constant α
 _NO_CLOCK = np.zeros(3, np.int64)
 
 
-@kernel
 def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
     """Backward propagation from the loss to every W and b (right to left), no update.
 
     Needs the forward pass's Z and A in ``Zbuf``/``Abuf``. Writes ∂L/∂Z and
     ∂L/∂A per layer into ``dZbuf``/``dAbuf`` and ∂L/∂θ into ``grad`` (laid out
-    like ``theta``).
+    like ``theta``). Compiled for this loss and output activation
+    (``_backprop_for_config``).
     """
-    out_act = acts[acts.shape[0] - 1]
-    _backward(X, Y, theta, dims, acts, out_act, loss, FUSED_WITH[loss] == out_act, eps, Zbuf,
-              Abuf, dZbuf, dAbuf, grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)),
-              0.0, 1, False, False, _NO_LAYERS, Zbuf, 0)  # fmt: skip
+    compiled = _backprop_for_config(int(loss), int(acts[-1]), False)
+    compiled(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+
+
+def backprop(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """``forward_pass`` then ``backward_pass`` on the rows X, Y, in one compiled call.
+
+    Every Aˡ and Zˡ into ``Zbuf``/``Abuf``, ∂L/∂θ into ``grad``; θ unchanged.
+    What the layer-health probe runs each measured epoch (``nnlite.health``).
+    """
+    compiled = _backprop_for_config(int(loss), int(acts[-1]), True)
+    compiled(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+
+
+@functools.cache
+def _backprop_for_config(loss: int, out_act: int, forward: bool):
+    """``_backward`` without update (and ``forward_pass`` first, if ``forward``) for one loss.
+
+    Like ``_for_config``: the loss and the output activation are constants of
+    the closure, so Numba compiles only the output gradient this run needs (a
+    runtime loss code compiled every loss's gradient: ``loss_grad`` alone was
+    1.0 of the 3.2 CPU-seconds the health probe's ``backward_pass`` took to
+    compile on a default run's first start), and the forward pass runs inside
+    the same compiled function instead of a second one (``forward_pass``, 0.6).
+    """
+    if loss not in codes.LOSS_CODES or out_act not in codes.ACTIVATION_CODES:
+        raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
+    LOSS, OUT, FORWARD = int(loss), int(out_act), bool(forward)
+    FUSED = FUSED_WITH[LOSS] == OUT
+
+    @kernel
+    def backprop_for_config(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+        if FORWARD:
+            forward_pass(X, theta, dims, acts, Zbuf, Abuf)
+        _backward(X, Y, theta, dims, acts, OUT, LOSS, FUSED, eps, Zbuf, Abuf, dZbuf, dAbuf,
+                  grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)), 0.0, 1, False,
+                  False, _NO_LAYERS, Zbuf, 0)  # fmt: skip
+
+    return backprop_for_config
 
 
 @inline

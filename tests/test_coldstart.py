@@ -1,0 +1,79 @@
+"""What the first run of a default ``nnlite train`` compiles: exactly the kernels it needs.
+
+A cold start compiles every function a run reaches (issue 20: a first run's compile time).
+These tests pin the set, in a fresh process (which functions a process compiled or loaded
+shows in the dispatchers' ``signatures``, whether from Numba's disk cache or not, so the
+test needs no empty cache and asserts no times). A kernel that creeps in, or a runtime
+code that makes Numba compile every loss again, fails here before it costs every learner
+a second or two.
+"""
+
+from __future__ import annotations
+
+from fresh_process import run_python
+
+# The module-level dispatchers a default run (digits, 64 ReLU, softmax + cross-entropy, plain
+# SGD, the layer-health probe) compiles: the training loop's leaves (``_for_config``), and the
+# probe's (``_backprop_for_config``: ``dense_backward`` and its ``matmul_tn``). The two
+# closures are counted apart.
+DEFAULT_RUN = {
+    "blas.matmul", "blas.matmul_nt", "blas.matmul_tn", "blas.matmul_tn_add",
+    "cpu._param_offset", "cpu._buffer_offset", "cpu._param_views", "cpu._act_view",
+    "cpu.dense_forward", "cpu._softmax_row", "cpu.activation_grad", "cpu.dense_sgd_update",
+    "cpu.dense_backward", "cpu.column_sum", "cpu.sgd_update", "cpu.cce_loss",
+    "cpu.softmax_cce_grad", "cpu.count_correct",
+}  # fmt: skip
+
+_COMPILED = """
+import sys
+from numba.core.registry import CPUDispatcher
+from nnlite.kernels import blas, codes, cpu
+
+def compiled():
+    names, seen = set(), set()
+    for module in (blas, cpu):  # cpu imports blas's products: each dispatcher under its home
+        for name, value in vars(module).items():
+            if isinstance(value, CPUDispatcher) and value.signatures and id(value) not in seen:
+                seen.add(id(value))
+                names.add(f"{module.__name__.rsplit('.', 1)[1]}.{name}")
+    return names
+"""
+
+
+def test_a_default_train_compiles_only_what_it_runs_all_in_warm_up(tmp_path):
+    """``nnlite train`` (one epoch), cold: one loop, one probe, DEFAULT_RUN, all in ``warm_up``.
+
+    With an empty cache: a kernel loaded from the disk cache inside a compiled caller
+    never shows in its own dispatcher's ``signatures`` (the caller's machine code holds
+    it), so only a cold start lists what a run compiles.
+    """
+    run = f"""
+from nnlite import models
+warm_up = models.Sequential.warm_up
+after_warm_up = []
+
+def watched(self, *args, **kwargs):
+    seconds = warm_up(self, *args, **kwargs)
+    after_warm_up.append(compiled())
+    return seconds
+
+models.Sequential.warm_up = watched
+sys.argv = ["nnlite", "train", "-q", "--epochs", "1"]
+import cli
+try:
+    cli.main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+names, expected = compiled(), set({sorted(DEFAULT_RUN)!r})
+assert names == expected, ("extra", sorted(names - expected), "missing", sorted(expected - names))
+assert after_warm_up == [names], ("compiled after warm_up", sorted(names - after_warm_up[0]))
+"""
+    checks = """
+key = (codes.CCE, codes.SOFTMAX)
+assert cpu._for_config.cache_info().currsize == 1, "a second training loop"
+assert cpu._for_config(*key, codes.SGD, False, False, False).signatures
+assert cpu._backprop_for_config.cache_info().currsize == 1, "a second probe"
+assert cpu._backprop_for_config(*key, True).signatures
+print("ok")
+"""
+    run_python(_COMPILED + run + checks, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
