@@ -166,8 +166,7 @@ def backprop(model: Any, X: np.ndarray, Y: np.ndarray, buf: dict[str, np.ndarray
     from nnlite.config import CLIP_EPS
     from nnlite.kernels import cpu
 
-    cpu.forward_pass(X, model.theta, model._dims, model._acts, buf["Z"], buf["A"])
-    cpu.backward_pass(
+    cpu.backprop(
         X, Y, model.theta, model._dims, model._acts, losses.code(model.loss),
         CLIP_EPS[model.dtype], buf["Z"], buf["A"], buf["dZ"], buf["dA"], buf["grad"],
     )  # fmt: skip
