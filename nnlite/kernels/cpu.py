@@ -995,47 +995,58 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     Needs the forward pass's Z and A in ``Zbuf``/``Abuf``. Writes ∂L/∂Z and
     ∂L/∂A per layer into ``dZbuf``/``dAbuf`` and ∂L/∂θ into ``grad`` (laid out
     like ``theta``). Compiled for this loss and output activation
-    (``_backprop_for_config``).
+    (``_backward_for_config``).
     """
-    compiled = _backprop_for_config(int(loss), int(acts[-1]), False)
-    compiled(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
-
-
-def backprop(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
-    """``forward_pass`` then ``backward_pass`` on the rows X, Y, in one compiled call.
-
-    Every Aˡ and Zˡ into ``Zbuf``/``Abuf``, ∂L/∂θ into ``grad``; θ unchanged.
-    What the layer-health probe runs each measured epoch (``nnlite.health``).
-    """
-    compiled = _backprop_for_config(int(loss), int(acts[-1]), True)
+    compiled = _backward_for_config(int(loss), int(acts[-1]))
     compiled(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
 
 
 @functools.cache
-def _backprop_for_config(loss: int, out_act: int, forward: bool):
-    """``_backward`` without update (and ``forward_pass`` first, if ``forward``) for one loss.
+def _backward_for_config(loss: int, out_act: int):
+    """``_backward`` without update, compiled for one loss and output activation.
 
-    Like ``_for_config``: the loss and the output activation are constants of
-    the closure, so Numba compiles only the output gradient this run needs (a
-    runtime loss code compiled every loss's gradient: ``loss_grad`` alone was
-    1.0 of the 3.2 CPU-seconds the health probe's ``backward_pass`` took to
-    compile on a default run's first start), and the forward pass runs inside
-    the same compiled function instead of a second one (``forward_pass``, 0.6).
+    Like ``_for_config``: the loss and the output are constants of the closure,
+    so Numba compiles only the output gradient they need (a runtime loss code
+    compiled every loss's gradient, ``loss_grad``: 1.0 CPU-second of a first run).
+    For the lessons' step-by-step passes; ``fit``'s health probe runs ``backprop``.
     """
     if loss not in codes.LOSS_CODES or out_act not in codes.ACTIVATION_CODES:
         raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
-    LOSS, OUT, FORWARD = int(loss), int(out_act), bool(forward)
+    LOSS, OUT = int(loss), int(out_act)
     FUSED = FUSED_WITH[LOSS] == OUT
 
     @kernel
-    def backprop_for_config(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
-        if FORWARD:
-            forward_pass(X, theta, dims, acts, Zbuf, Abuf)
-        _backward(X, Y, theta, dims, acts, OUT, LOSS, FUSED, eps, Zbuf, Abuf, dZbuf, dAbuf,
-                  grad, False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)), 0.0, 1, False,
-                  False, _NO_LAYERS, Zbuf, 0)  # fmt: skip
+    def backward_for_config(X, Y, theta, dims, acts, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+        _gradient(X, Y, theta, dims, acts, OUT, LOSS, FUSED, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
 
-    return backprop_for_config
+    return backward_for_config
+
+
+@inline
+def _gradient(X, Y, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """``_backward`` without update: ∂L/∂θ into ``grad``, θ unchanged (constants inlined)."""
+    _backward(X, Y, theta, dims, acts, out_act, loss, fused, eps, Zbuf, Abuf, dZbuf, dAbuf, grad,
+              False, False, SGD, _NO_HYPER, theta[:0].reshape((0, 0)), 0.0, 1, False, False,
+              _NO_LAYERS, Zbuf, 0)  # fmt: skip
+
+
+def backprop(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """``forward_pass`` then ``backward_pass`` on the rows X, Y, by the compiled training loop.
+
+    Every Aˡ and Zˡ into ``Zbuf``/``Abuf``, ∂L/∂θ into ``grad``; θ unchanged.
+    What the layer-health probe runs at a measured epoch's end (``nnlite.health``).
+    The training loop's third mode (``batch_size`` 0, see ``_for_config``): the
+    probe needs no compiled function of its own. Measured on a default ``nnlite
+    train``'s first run, compile CPU-seconds minus a warm run's, median of 4
+    interleaved pairs: 11.2 with a runtime loss code (every loss's gradient and a
+    separate ``forward_pass``), 9.7 with a closure of its own for the loss and
+    output, 9.0 as this mode of the training loop (better in each pair, 0.4–1.1).
+    """
+    _compiled_loop(int(loss), int(acts[-1]))(
+        X, Y, _NO_ORDER, 0, X.shape[0], 0, theta, dims, acts, False, _NO_HYPER,
+        Zbuf[:0].reshape((0, 0)), eps, X, Y, Zbuf, Abuf, dZbuf, dAbuf, grad, _NO_STATS,
+        _NO_LAYERS, _NO_SCHEDULE, _NO_CLOCK, Zbuf[:0],
+    )  # fmt: skip
 
 
 @inline
@@ -1269,6 +1280,10 @@ def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool, sch
     general update, nor dropout (measured: the first run's compile 15–17 →
     9–11 CPU-seconds). The closure is cached on disk under its constants
     (Numba hashes a closure's cell values into the cache key).
+
+    Its third mode, ``batch_size`` 0: one forward and one backward pass over
+    all of X, Y, ∂L/∂θ into ``grad`` and no update (``backprop``: the
+    layer-health probe), so that the probe needs no compiled function of its own.
     """
     if loss not in codes.LOSS_CODES or out_act not in codes.ACTIVATION_CODES:
         raise ValueError(f"unknown loss or activation code ({loss}, {out_act})")
@@ -1283,6 +1298,11 @@ def _for_config(loss: int, out_act: int, opt: int, reg: bool, dropout: bool, sch
         X, Y, order, start, stop, batch_size, theta, dims, acts, learn, hyper, state, eps,
         Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper, schedule, clock, Dbuf,
     ):  # fmt: skip
+        if batch_size == 0:  # the third mode (``backprop``): ∂L/∂θ on X, Y, no update
+            forward_pass(X, theta, dims, acts, Zbuf, Abuf)
+            _gradient(X, Y, theta, dims, acts, OUT, LOSS, FUSED, eps, Zbuf, Abuf, dZbuf, dAbuf,
+                      grad)  # fmt: skip
+            return -1
         return _train_batches(
             X, Y, order, start, stop, batch_size, theta, dims, acts, LOSS, OUT, FUSED, FUSED_SGD,
             learn, OPT, hyper, state, eps, Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats,
@@ -1336,6 +1356,7 @@ def train_batches(
 
 
 _NO_ORDER = np.zeros(0, np.int64)
+_NO_STATS = np.zeros(4, np.float64)  # the probe's mode writes none
 
 
 def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, stats):
@@ -1347,18 +1368,21 @@ def evaluate_rows(X, Y, start, stop, theta, dims, acts, loss, eps, Zbuf, Abuf, s
     penalty (the caller adds the penalty). ``Zbuf``/``Abuf`` hold at least
     ``stop − start`` rows per layer.
     """
-    compiled = _for_config(int(loss), int(acts[-1]), SGD, False, False, False)
-    for key in _configs(int(loss), int(acts[-1])):
-        candidate = _for_config(*key)
-        if candidate.signatures:
-            compiled = candidate
-            break
     unused = Zbuf[:0]
-    compiled(
+    _compiled_loop(int(loss), int(acts[-1]))(
         X, Y, _NO_ORDER, start, stop, max(stop - start, 1), theta, dims, acts, False, _NO_HYPER,
         unused.reshape((0, 0)), eps, X, Y, Zbuf, Abuf, Zbuf, Abuf, unused, stats, _NO_LAYERS,
         _NO_SCHEDULE, _NO_CLOCK, unused,
     )  # fmt: skip
+
+
+def _compiled_loop(loss: int, out_act: int):
+    """The training loop for this loss and output already compiled (or loaded), else plain SGD's."""
+    for key in _configs(loss, out_act):
+        candidate = _for_config(*key)
+        if candidate.signatures:
+            return candidate
+    return _for_config(loss, out_act, SGD, False, False, False)
 
 
 def _configs(loss: int, out_act: int):
