@@ -345,6 +345,12 @@ def test_forward_and_backward_pass_match_the_cpu():
         *(dbuf[k] for k in ("Z", "A", "dZ", "dA", "grad")),
     )  # fmt: skip
     np.testing.assert_allclose(dbuf["grad"].copy_to_host(), buf["grad"], rtol=1e-4, atol=1e-6)
+    both = {k: to_device(np.full_like(v, np.nan)) for k, v in buf.items()}  # backprop: the two
+    gpu.backprop(
+        to_device(X), to_device(Y), to_device(theta), dims, acts, 2, eps,
+        *(both[k] for k in ("Z", "A", "dZ", "dA", "grad")),
+    )  # fmt: skip
+    np.testing.assert_array_equal(both["grad"].copy_to_host(), dbuf["grad"].copy_to_host())
 
 
 def _train(k, mem, X, Y, theta, dims, acts, loss, lr, batch, order, mu=0.0, nesterov=False):

@@ -1740,6 +1740,12 @@ def backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, 
     _backward(X, views, acts)
 
 
+def backprop(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad):
+    """``forward_pass`` then ``backward_pass`` on the rows X, Y (the CPU twin: one compiled call)."""
+    forward_pass(X, theta, dims, acts, Zbuf, Abuf)
+    backward_pass(X, Y, theta, dims, acts, loss, eps, Zbuf, Abuf, dZbuf, dAbuf, grad)
+
+
 def train_batches(
     X, Y, order, start, stop, batch_size, theta, dims, acts, loss, opt, hyper, state, eps,
     Xb, Yb, Zbuf, Abuf, dZbuf, dAbuf, grad, stats, layer_hyper=None, schedule=None, clock=None,
