@@ -10,7 +10,11 @@ a second or two.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from fresh_process import run_python
+
+from nnlite.kernels import codes, cpu
 
 # The module-level dispatchers a default run (digits, 64 ReLU, softmax + cross-entropy, plain
 # SGD, the layer-health probe) compiles: the leaves of its one training loop (``_for_config``),
@@ -76,3 +80,30 @@ assert cpu._backward_for_config.cache_info().currsize == 0, "the probe compiled 
 print("ok")
 """
     run_python(_COMPILED + run + checks, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+
+
+@pytest.mark.parametrize(
+    ("acts", "loss"),
+    [((codes.RELU, codes.SOFTMAX), codes.CCE), ((codes.TANH, codes.IDENTITY), codes.MSE)],
+    ids=["fused", "unfused"],
+)
+def test_backprop_is_forward_pass_then_backward_pass_bit_for_bit(acts, loss):
+    """The probe's pass (the training loop's third mode) = the two passes the lessons run."""
+    rng = np.random.default_rng(3)
+    dims, acts = np.array([5, 4, 3], np.int64), np.array(acts, np.int64)
+    theta = rng.normal(size=5 * 4 + 4 + 4 * 3 + 3).astype(np.float32)
+    X = rng.normal(size=(7, 5)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 7)]
+    one, two = ({k: np.full(7 * 7, np.nan, np.float32) for k in ("Z", "A", "dZ", "dA")}
+                | {"grad": np.full(theta.size, np.nan, np.float32)} for _ in range(2))  # fmt: skip
+    eps = 1e-7
+    cpu.backprop(
+        X, Y, theta, dims, acts, loss, eps, *(one[k] for k in ("Z", "A", "dZ", "dA", "grad"))
+    )
+    cpu.forward_pass(X, theta, dims, acts, two["Z"], two["A"])
+    cpu.backward_pass(
+        X, Y, theta, dims, acts, loss, eps, *(two[k] for k in ("Z", "A", "dZ", "dA", "grad"))
+    )
+    for k in one:
+        np.testing.assert_array_equal(one[k], two[k], err_msg=k)
+    assert np.isfinite(one["grad"]).all()
