@@ -762,10 +762,11 @@ def samples_for(args, batch: int) -> int:
 
 def size_samples(args, dims) -> int:
     """Samples per pass of one --sizes net: the costliest net runs SIZE_SAMPLES (quick: 1/8),
-    a cheaper one proportionally more (same FLOPs per pass), at most 60,000; whole batches."""
+    a cheaper one proportionally more (same FLOPs per pass), at most 60,000 (quick: 8,192);
+    whole batches."""
     base = args.samples or (SIZE_SAMPLES // 8 if args.quick else SIZE_SAMPLES)
     costliest = max(step_flops(net, 1) for net in SIZE_NETS)
-    n = min(60_000, int(base * costliest / step_flops(dims, 1)))
+    n = min(8_192 if args.quick else 60_000, int(base * costliest / step_flops(dims, 1)))
     return max(SIZE_BATCH, n // SIZE_BATCH * SIZE_BATCH)
 
 
@@ -942,8 +943,10 @@ def report(res: dict) -> str:
         f"- command: `{res['command']}`",
         f"- net {net_name(net)} ({n_weights(net):,} weights), ReLU hidden, softmax + "
         f"cross-entropy, float32; {a['repeats']} timed passes per system after one warm-up "
-        f"pass; samples per pass: {samples} (slower systems fewer: a pass is capped at "
-        f"{a['pass_budget']:g} s)",
+        f"pass; samples per pass: "
+        + (f"{samples}, " if a.get("train", True) else "")
+        + ("the size table's in its table, " if a.get("sizes") else "")
+        + f"slower systems fewer (a pass is capped at {a['pass_budget']:g} s)",
         f"- threads: {', '.join(map(str, a['threads']))} (env + threadpoolctl + "
         "torch.set_num_threads, each worker its own process)"
         + (
@@ -1328,7 +1331,7 @@ def _variant_table(batches: dict, systems: list[str]) -> list[str]:
         "nnlite Adam ÷ torch Adam", "Adam step ÷ SGD step", "nnlite SGD+dropout samples/s",
         "dropout step ÷ plain step",
     ]  # fmt: skip
-    lines = ["", "Adam and dropout (issue 18; α = 10⁻³ for Adam, dropout 0.2 after the hidden "
+    lines = ["", "Adam and dropout (issue 18; α = 10⁻³ for Adam, dropout 0.2 after each hidden "
              "layer with SGD α = 0.1; same interleaved passes):", ""]  # fmt: skip
     lines += ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for batch, r in batches.items():
@@ -1569,6 +1572,7 @@ def main() -> None:
             "batches": batches,
             "net": list(args.net),
             "sizes": args.sizes,
+            "train": not args.no_train,
             "openblas_env": envs,
             "openblas_env_asked": args.openblas_env,
             "openblas_env_note": env_note,
@@ -1581,7 +1585,7 @@ def main() -> None:
         "settings": {},
     }
     if skipped:
-        log(f"not measured: {skipped} threads: this machine has {cpus} CPUs")
+        log(f"not measured: {', '.join(map(str, skipped))} threads: this machine has {cpus} CPUs")
     if env_note:
         log(env_note)
     start_wall, (start_busy, start_mine) = time.perf_counter(), cpu_seconds()
