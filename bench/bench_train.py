@@ -972,7 +972,8 @@ def report(res: dict) -> str:
             "`--threads 1`."
         )
     for setting, runs in res.get("settings", {}).items():
-        lines += _setting_section(res, setting, runs)
+        if any(run for run in runs["threads"].values()):  # not with --no-train alone
+            lines += _setting_section(res, setting, runs)
     lines += _extras(res)
     return "\n".join(lines) + "\n"
 
