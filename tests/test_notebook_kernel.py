@@ -125,6 +125,11 @@ def _view(outputs, kind: str) -> str:
     return page
 
 
+def _text(page: str) -> str:
+    """What an HTML view reads as: tags removed, entities decoded (rich styles split words)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
 def _stdout(outputs) -> str:
     return "".join(out["text"] for out in outputs
                    if out["output_type"] == "stream" and out["name"] == "stdout")  # fmt: skip
@@ -210,7 +215,7 @@ def test_the_lessons_show_as_their_panels(lesson):
 
 def test_a_whole_perceptron_trace_shows_at_once(lesson):
     page = _view(lesson["trace-perceptron"], "trace")
-    assert "epoch 1" in page.lower()
+    assert "epoch 1" in _text(page).lower()
 
 
 def test_the_xor_network_learns_and_shows_its_summary_and_history(lesson):
@@ -234,10 +239,11 @@ def test_the_decision_regions_are_one_png_picture(lesson):
 def test_the_trace_cell_shows_one_step_each_time_it_runs(lesson):
     assert not _html(lesson["trace-make"])  # making the trace shows nothing yet
     first = _view(lesson["trace-step"], "trace-step")
-    assert 'data-step="1"' in first.split(">", 1)[0] and "step 1 of" in first
+    assert 'data-step="1"' in first.split(">", 1)[0] and "step 1 of 2" in _text(first)
+    assert "network 2-4-1 (tanh, sigmoid)" in _text(first)  # the header: the learner's shape
     second = _view(lesson["trace-step-2"], "trace-step")
-    assert 'data-step="2"' in second.split(">", 1)[0] and "step 2 of" in second
-    assert "step 1 of" not in second  # the next step, not the trace again
+    assert 'data-step="2"' in second.split(">", 1)[0] and "step 2 of 2" in _text(second)
+    assert "step 1 of" not in _text(second)  # the next step, not the trace again
     assert _stdout(lesson["trace-step-end"]).strip() == "None"  # steps=2: then the end
 
 
