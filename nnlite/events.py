@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnlite.display import Displayable
 from nnlite.errors import DataError
 
 
@@ -39,10 +40,15 @@ def optional() -> Any:
 
 
 @dataclass
-class Event:
-    """Base of every trace event; ``kind`` names it in the JSON form."""
+class Event(Displayable):
+    """Base of every trace event; ``kind`` names it in the JSON form.
+
+    In a notebook an event shows as one line and its arrays as labelled matrices
+    (``nnlite.ui.notebook.EventView``); a whole step shows through ``nnlite.trace.Trace``.
+    """
 
     kind: ClassVar[str] = "event"
+    view_kind: ClassVar[str] = "event"
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
@@ -336,6 +342,12 @@ EVENTS: dict[str, type[Event]] = {
         PerceptronTrace, PerceptronStep, PerceptronEpoch, NeuronMaps,
     )
 }  # fmt: skip
+
+
+def starts_step(event: Event) -> bool:
+    """True for the event that opens what a learner takes at a time: a network's ``Step``,
+    or the first sample of a perceptron's epoch."""
+    return isinstance(event, Step) or (isinstance(event, PerceptronStep) and event.sample == 0)
 
 
 def _plain(value: Any) -> Any:

@@ -33,6 +33,7 @@ from scipy import linalg, optimize, special, stats
 from nnlite import activations, datasets, losses
 from nnlite.callbacks import EarlyStopping
 from nnlite.config import CLIP_EPS, network_parameters
+from nnlite.display import Displayable
 from nnlite.errors import ConfigError, DivergenceError, LearnerWarning
 from nnlite.kernels import cpu
 from nnlite.layers import Dense, Dropout
@@ -449,9 +450,16 @@ def perceptron_run(
     )  # fmt: skip
 
 
-def perceptron_lesson(seed: int = 0) -> list[PerceptronRun]:
+class PerceptronLesson(Displayable, list):
+    """The perceptron lesson's runs (a list of ``PerceptronRun``), shown as the lesson."""
+
+    view_kind = "lesson"
+    topic = "perceptron"
+
+
+def perceptron_lesson(seed: int = 0) -> PerceptronLesson:
     """The four gates, a random separable set and a random overlapping set."""
-    runs = []
+    runs = PerceptronLesson()
     for gate in ("and", "or", "nand", "xor"):
         ds = datasets.gate(gate)
         runs.append(perceptron_run(gate.upper(), ds.X, ds.y))
@@ -466,8 +474,11 @@ def perceptron_lesson(seed: int = 0) -> list[PerceptronRun]:
 
 
 @dataclass
-class ActivationCurves:
+class ActivationCurves(Displayable):
     """σ(z) and σ′(z) on a grid by nnlite's kernels beside scipy/numpy, and a softmax example."""
+
+    view_kind = "lesson"
+    topic = "activations"
 
     z: np.ndarray
     nnlite: dict[str, np.ndarray]
@@ -516,8 +527,11 @@ def activation_curves(lo: float = -6.0, hi: float = 6.0, points: int = 241) -> A
 
 
 @dataclass
-class XorResult:
+class XorResult(Displayable):
     """A deep linear network and a one-hidden-layer tanh network on XOR."""
+
+    view_kind = "lesson"
+    topic = "xor"
 
     X: np.ndarray
     y: np.ndarray
@@ -739,8 +753,11 @@ class LearningRateRun:
 
 
 @dataclass
-class LearningRateResult:
+class LearningRateResult(Displayable):
     """Linear regression on one feature: the loss is a quadratic bowl in (w, b)."""
+
+    view_kind = "lesson"
+    topic = "learning-rate"
 
     X: np.ndarray
     y: np.ndarray
@@ -808,8 +825,11 @@ def learning_rate_lesson(
 
 
 @dataclass
-class SgdResult:
+class SgdResult(Displayable):
     """Mini-batch SGD against full-batch gradient descent on linear regression."""
+
+    view_kind = "lesson"
+    topic = "sgd"
 
     X: np.ndarray
     y: np.ndarray
@@ -931,8 +951,11 @@ class Minimum:
 
 
 @dataclass
-class LandscapeResult:
+class LandscapeResult(Displayable):
     """The loss over (w, b), the ends of gradient descent, and scipy's global minimum."""
+
+    view_kind = "lesson"
+    topic = "local-minima"
 
     X: np.ndarray
     y: np.ndarray
@@ -1043,7 +1066,10 @@ def local_minima_lesson(
 
 
 @dataclass
-class OptimumLesson:
+class OptimumLesson(Displayable):
+    view_kind = "lesson"
+    topic = "optimum"
+
     convex: OptimumComparison
     nonconvex: LandscapeResult
 
@@ -1097,8 +1123,11 @@ class GradCheckRow:
 
 
 @dataclass
-class GradCheck:
+class GradCheck(Displayable):
     """∂L/∂θ from nnlite's backward propagation beside central finite differences."""
+
+    view_kind = "lesson"
+    topic = "gradient-check"
 
     spec: str
     loss: str
@@ -1539,7 +1568,10 @@ def momentum_advantage(
 
 
 @dataclass
-class OptimizersLesson:
+class OptimizersLesson(Displayable):
+    view_kind = "lesson"
+    topic = "optimizers"
+
     quadratic: QuadraticRace
     logistic: LogisticRace
     first: FirstStep
@@ -1966,7 +1998,10 @@ def hidden_activations(model: Sequential, X: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class OverfittingLesson:
+class OverfittingLesson(Displayable):
+    view_kind = "lesson"
+    topic = "overfitting"
+
     n_params: int  # of the 64-64-10 network
     n_train: int
     n_val: int
@@ -2185,7 +2220,10 @@ def deep_data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass
-class VanishingLesson:
+class VanishingLesson(Displayable):
+    view_kind = "lesson"
+    topic = "vanishing-gradients"
+
     n_rows: int
     depth: int
     width: int
