@@ -265,6 +265,9 @@ def test_the_digits_confusion_matrix_counts_the_held_out_images(lesson):
     assert {t for t, _ in cells} == set(range(10))
     correct = sum(n for (t, p), n in cells.items() if t == p)
     assert correct / DIGITS_VAL > 0.5  # 5 epochs learn the digits well past chance
+    last = _progress(lesson["digits-fit"], epochs=5)[-1]  # the fit's own validation figure
+    val_accuracy = float(re.search(r"val_accuracy: ([\d.]+)", last).group(1))
+    assert correct / DIGITS_VAL == pytest.approx(val_accuracy, abs=5.1e-5)  # 4 decimals shown
 
 
 def _check_digits(outputs, side: int) -> None:
