@@ -12,6 +12,7 @@ import io
 
 import numpy as np
 import pytest
+from fresh_process import assert_prints_ok
 from rich.console import Console
 
 import nnlite
@@ -246,3 +247,19 @@ def test_keras_fit_verbose_1_in_a_notebook_uses_the_notebook_display(monkeypatch
     assert [line[:18] for line in lines] == ["Epoch 1/2 - 10/10 "] * 1 + [
         "Epoch 2/2 - 10/10 ", "Epoch 1/1 - 10/10 "]  # fmt: skip
     assert all("loss: " in line and "accuracy: " in line for line in lines)
+
+
+def test_ipython_is_imported_only_for_a_notebook_display():
+    assert_prints_ok("""
+import io, sys
+import numpy as np
+from rich.console import Console
+import nnlite
+from nnlite.ui import terminal
+terminal.console = Console(file=io.StringIO(), force_terminal=True)
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+model = nnlite.Sequential([nnlite.Dense(2, "tanh"), nnlite.Dense(1, "sigmoid")], loss="mse")
+model.fit(X, np.array([0, 1, 1, 0]), epochs=2, batch_size=4, seed=1, verbose=1)
+assert "IPython" not in sys.modules, "a terminal's fit imported IPython"
+print("ok")
+""")
