@@ -118,11 +118,17 @@ def test_png_refuses_a_shape_it_cannot_write(shape):
 def test_rich_html_keeps_styles_but_leaves_the_default_colour_to_the_notebook():
     from rich.text import Text
 
-    html = notebook.html_of(Text("plain "), Text("bold", style="bold"), Text("<red>", style="red"))
-    assert "font-weight: bold" in html
-    assert "#010203" not in html and "#030201" not in html  # the stand-ins are gone
+    html = notebook.html_of(
+        Text("plain "),
+        Text("bold", style="bold"),
+        Text("<red>", style="red"),
+        Text(" dim", style="dim"),
+    )
+    assert "font-weight: bold" in html and "opacity: 0.6" in html
+    assert not re.search(r"#0[1-3]0[1-3]0[1-3]", html)  # the stand-ins are gone
+    assert "decoration-color" not in html.replace("text-decoration-color: #", "")
     assert "&lt;red&gt;" in html and "color: #" in html  # escaped, and red is a colour
-    assert plain(html).split() == ["plain", "bold", "<red>"]
+    assert plain(html).split() == ["plain", "bold", "<red>", "dim"]
 
 
 def test_curves_svg_puts_the_smallest_value_at_the_bottom_and_the_largest_at_the_top():
@@ -368,7 +374,8 @@ def test_digits_shows_each_picture_with_the_models_prediction(digits_model):
     found = images(shown._repr_html_(), "nnlite-digit")
     assert len(found) == 5
     probs = metrics.class_probabilities(model.predict(X[:5]))
-    scale = notebook.DigitsView.SCALE
+    scale = notebook.DigitsView(shown).scale()
+    assert scale * max(shape) >= 40  # big enough to read, even for 8 × 8 digits
     for i, (attrs, pixels) in enumerate(found):
         assert int(attrs["data-pred"]) == int(probs[i].argmax())
         assert int(attrs["data-label"]) == int(y[i])
@@ -400,7 +407,7 @@ def test_digits_refuses_what_it_cannot_draw(digits_model):
 
 def test_regions_colour_the_plane_by_the_predicted_class_with_the_data_on_top(xor_model):
     from nnlite import regions
-    from nnlite.ui import regions as region_view
+    from nnlite.regions import PALETTE
 
     model, _ = xor_model
     shown = show_.regions(model, XOR_X, XOR_Y, labels=["zero", "one"])
@@ -409,17 +416,23 @@ def test_regions_colour_the_plane_by_the_predicted_class_with_the_data_on_top(xo
     side = notebook.RegionsView.PIXELS
     assert rgb.shape == (side, side, 3)
     grid = regions.region_grid(model, XOR_X, side, side)
-    cls = grid.classes
-    # Away from the data, a pixel has its predicted class's colour family.
+    p1 = grid.P[..., 0]  # P(class 1), the sigmoid output
+    # Each data point: a disc of its class's colour at its place (x₁ right, x₂ up).
+    lo1, hi1, lo2, hi2 = grid.extent
     far = np.ones((side, side), bool)
-    c, r = region_view._cell_of(XOR_X, grid.extent, side, side)
-    for i, (cc, rr) in enumerate(zip(c, r)):
-        far[max(rr - 3, 0) : rr + 4, max(cc - 3, 0) : cc + 4] = False
-        assert tuple(rgb[rr, cc]) == region_view._mark_rgb(int(XOR_Y[i]))
-    for j in (0, 1):
-        expected = {region_view._pixel_rgb(j, v) for v in range(region_view.LEVELS)}
-        got = {tuple(p) for p in rgb[far & (cls == j)]}
-        assert got and got <= expected
+    for (x1, x2), label in zip(XOR_X, XOR_Y):
+        col = int((x1 - lo1) / (hi1 - lo1) * side)
+        row = int((hi2 - x2) / (hi2 - lo2) * side)
+        assert tuple(rgb[row, col]) == PALETTE[label]
+        far[max(row - 8, 0) : row + 9, max(col - 8, 0) : col + 9] = False
+    # Elsewhere: white mixed with the predicted class's colour, more of it where the
+    # network is surer: share = 0.1 + 0.6·t, t = 2·|p − ½| for two classes.
+    cls = (p1 >= 0.5).astype(int)
+    t = np.abs(2 * p1 - 1)
+    colour = np.array(PALETTE, float)[cls]
+    expected = 255 + (0.1 + 0.6 * t)[..., None] * (colour - 255)
+    assert np.abs(rgb[far].astype(float) - expected[far]).max() <= 1.0
+    assert (cls[far] == 0).any() and (cls[far] == 1).any()
     assert "zero" in plain(html) and "one" in plain(html)
 
 

@@ -30,6 +30,7 @@ import base64
 import html as _html
 import io
 import math
+import re
 import struct
 import zlib
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ _THEME = TerminalTheme(
      (20, 240, 240), (233, 235, 235)],
 )  # fmt: skip
 _PRE = (
-    '<pre class="nnlite-rich" style="white-space: pre; overflow-x: auto; line-height: 1.25; '
+    '<pre class="nnlite-rich" style="white-space: pre; overflow-x: auto; line-height: normal; '
     "font-family: Menlo, 'DejaVu Sans Mono', Consolas, 'Courier New', monospace; "
     'font-size: 12px; margin: 0 0 0.5em 0; background: none">{code}</pre>'
 )
@@ -87,13 +88,24 @@ def html_of(*renderables: RenderableType, width: int = WIDTH) -> str:
     out = record(*renderables, width=width).export_html(
         theme=_THEME, code_format=_PRE, inline_styles=True
     )
-    for stand_in in (_FG, _BG):
-        hex_ = _hex(stand_in)
-        out = out.replace(f"color: {hex_}; ", "").replace(f"color: {hex_}", "")
-        out = out.replace(f"background-color: {hex_}; ", "").replace(
-            f"background-color: {hex_}", ""
-        )
-    return out
+    return re.sub(r'<span style="([^"]*)">', _own_colours, out)
+
+
+def _own_colours(match: re.Match) -> str:
+    """One span's style without the stand-ins: the default colours are the notebook's, and
+    "dim" (rich blends the foreground halfway to the background) is half opacity."""
+    default, dim = {_hex(_FG), _hex(_BG)}, _hex(tuple((a + b) // 2 for a, b in zip(_FG, _BG)))
+    kept = []
+    for rule in match.group(1).split("; "):
+        _, _, value = rule.partition(": ")
+        if value in default:
+            continue
+        if value == dim:
+            if rule.startswith("color"):
+                kept.append("opacity: 0.6")
+            continue
+        kept.append(rule)
+    return f'<span style="{"; ".join(kept)}">' if kept else "<span>"
 
 
 def text_of(*renderables: RenderableType, width: int = WIDTH) -> str:
@@ -161,7 +173,8 @@ def curves_svg(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="nnlite-curves" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" style="font: 11px sans-serif">',
+        f'height="{height}" viewBox="0 0 {width} {height}" '
+        'style="font: 11px sans-serif; fill: currentColor">',
         f'<text x="{left}" y="14" style="font-weight: bold">{_html.escape(title)}</text>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" '
         'stroke="#999" stroke-width="0.5"/>',
@@ -502,7 +515,8 @@ class ConfusionView(View):
                 v = int(cm[t, p])
                 shade = 0.08 + 0.6 * v / top if v else 0.0
                 colour = "44, 160, 44" if t == p else "214, 39, 40"
-                style = f' style="background: rgba({colour}, {shade:.2f})"' if v else ""
+                style = (f' style="padding: 1px 6px; background: rgba({colour}, {shade:.2f})"'
+                         if v else ' style="padding: 1px 6px; opacity: 0.4"')  # fmt: skip
                 cells.append(f'<td data-true="{t}" data-pred="{p}"{style}>{v}</td>')
             rows.append(f"<tr><th>{_html.escape(self._name(t))}</th>{''.join(cells)}</tr>")
         return (
@@ -528,7 +542,11 @@ class DigitsView(View):
     """Digit pictures with the label, the prediction and the three likeliest classes."""
 
     kind = "digits"
-    SCALE = 3  # screen pixels per image pixel
+    SIDE = 84  # a picture's longer side in screen pixels, about (28 × 3 for MNIST)
+
+    def scale(self) -> int:
+        """Screen pixels per image pixel: whole, at least 2."""
+        return max(2, self.SIDE // max(self.obj.shape))
 
     def line(self) -> str:
         d = self.obj
@@ -546,7 +564,7 @@ class DigitsView(View):
         cards = []
         for i in d.indices:
             image = np.asarray(d.X[i], np.float64).reshape(d.shape)
-            uri = data_uri(png(grey_pixels(_unit(image), self.SCALE)))
+            uri = data_uri(png(grey_pixels(_unit(image), self.scale())))
             pred = int(d.predicted[i])
             classes, values = metrics.top_k(d.probs[i][None, :], min(3, d.probs.shape[1]))
             bars = "".join(
@@ -562,7 +580,7 @@ class DigitsView(View):
                 mark = f' <span style="color: {"#2ca02c" if right else "#d62728"}">{"✓" if right else "✗"}</span>'  # fmt: skip
             head = f"#{i}" + ("" if d.y is None else f" label {_html.escape(d.name(label))}")
             cards.append(
-                '<div class="nnlite-card" style="font-size: 12px; width: 110px">'
+                f'<div class="nnlite-card" style="font-size: 12px; width: {max(110, d.shape[1] * self.scale())}px">'
                 f"<div>{head}</div>"
                 f'<img class="nnlite-digit" data-index="{i}" data-label="{label}" '
                 f'data-pred="{pred}" alt="sample {i}, predicted {_html.escape(d.name(pred))}" '
@@ -597,6 +615,9 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return (image - lo) / (hi - lo) if hi > lo else np.zeros_like(image)
 
 
+DOT = 5  # a data point's radius on the regions picture, in pixels
+
+
 class RegionsView(View):
     """The plane of a 2-input network's data, coloured by the class it predicts there."""
 
@@ -618,21 +639,23 @@ class RegionsView(View):
         r = self.obj
         side = self.PIXELS
         grid = regions.region_grid(r.model, r.X, side, side)
-        cls, level, _ = region_view._region_colours(grid)
+        cls, _, t = region_view._region_colours(grid)
         k = grid.probabilities.shape[2]
-        lut = np.array(
-            [region_view._pixel_rgb(j, v) for j in range(k) for v in range(region_view.LEVELS)],
-            np.uint8,
-        )
-        rgb = lut[cls * region_view.LEVELS + level]  # (side, side, 3)
+        # On a page: the class colour over white, 10 % where the classes are equally
+        # likely, 70 % where one is certain (the terminal mixes over a dark grey instead).
+        colours = np.array([region_view._colour(j) for j in range(k)], np.float64)
+        share = (0.1 + 0.6 * t)[..., None]
+        rgb = np.round(255 + share * (colours[cls] - 255)).astype(np.uint8)  # (side, side, 3)
         c, rr = region_view._cell_of(np.asarray(r.X, np.float64), grid.extent, side, side)
         y = np.asarray(r.y).astype(np.int64)
-        for dx in range(-2, 3):  # each point a 5 × 5 square in its class's colour, dark rim
-            for dy in range(-2, 3):
+        dots = np.array([region_view._colour(int(j) % 10) for j in y], np.uint8)
+        for dx in range(-DOT, DOT + 1):  # each point a disc in its class's colour, dark rim
+            for dy in range(-DOT, DOT + 1):
+                d2 = dx * dx + dy * dy
+                if d2 > DOT * DOT:
+                    continue
                 cc, rrr = np.clip(c + dx, 0, side - 1), np.clip(rr + dy, 0, side - 1)
-                rim = max(abs(dx), abs(dy)) == 2
-                colours = np.array([region_view._mark_rgb(int(j)) for j in y], np.uint8)
-                rgb[rrr, cc] = (40, 40, 40) if rim else colours
+                rgb[rrr, cc] = (30, 30, 30) if d2 > (DOT - 1.5) ** 2 else dots
         uri = data_uri(png(rgb))
         lo1, hi1, lo2, hi2 = grid.extent
         names = [r.name(j) for j in range(max(k, 2) if k > 1 else 2)]
