@@ -39,7 +39,7 @@ def optional() -> Any:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(repr=False)
 class Event(Displayable):
     """Base of every trace event; ``kind`` names it in the JSON form.
 
@@ -49,6 +49,23 @@ class Event(Displayable):
 
     kind: ClassVar[str] = "event"
     view_kind: ClassVar[str] = "event"
+
+    def __repr__(self) -> str:
+        """One line: the scalars with their values, the arrays with their shapes."""
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                parts.append(f"{f.name} {'×'.join(map(str, value.shape)) or 'scalar'}")
+            elif isinstance(value, (bool, int, float, str)) or value is None or (
+                isinstance(value, list) and len(value) <= 8
+                and all(isinstance(v, (bool, int, float, str)) for v in value)
+            ):  # fmt: skip
+                if value is not None or not f.metadata.get("optional"):
+                    parts.append(f"{f.name}={value!r}")
+            else:
+                parts.append(f"{f.name}=…")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
@@ -65,7 +82,7 @@ class Event(Displayable):
         return json.dumps(self.to_json())
 
 
-@dataclass
+@dataclass(repr=False)
 class NetworkTrace(Event):
     """First event of a network trace: the network, the data and the settings."""
 
@@ -101,7 +118,7 @@ class NetworkTrace(Event):
     dropout_seed: int | None = optional()
 
 
-@dataclass
+@dataclass(repr=False)
 class Step(Event):
     """The start of one training step: its mini-batch."""
 
@@ -115,7 +132,7 @@ class Step(Event):
     t: int | None = optional()  # the update's number, from 1 (Adam's t)
 
 
-@dataclass
+@dataclass(repr=False)
 class Forward(Event):
     """The linear step of layer ℓ: Z = A_prev·W + b.
 
@@ -136,7 +153,7 @@ class Forward(Event):
     D: np.ndarray | None = optional()  # (m, i): A_prev ⊙ mask
 
 
-@dataclass
+@dataclass(repr=False)
 class Activation(Event):
     """The activation of layer ℓ: A = σ(Z)."""
 
@@ -148,7 +165,7 @@ class Activation(Event):
     A: np.ndarray
 
 
-@dataclass
+@dataclass(repr=False)
 class Loss(Event):
     """L(P, Y) before the update (``when="before"``) or after it (``"after"``).
 
@@ -170,7 +187,7 @@ class Loss(Event):
     penalty: float | None = optional()  # λ₁·Σ|W| + λ₂·ΣW², summed over the layers
 
 
-@dataclass
+@dataclass(repr=False)
 class Backward(Event):
     """Backward through layer ℓ: ∂L/∂Z, then ∂L/∂W, ∂L/∂b and ∂L/∂A_prev.
 
@@ -211,7 +228,7 @@ class Backward(Event):
     dD_prev: np.ndarray | None = optional()  # dZ·Wᵀ, before the mask
 
 
-@dataclass
+@dataclass(repr=False)
 class Unfused(Event):
     """The long way round beside a fused output gradient (``--unfused``).
 
@@ -235,7 +252,7 @@ class Unfused(Event):
     eps: float
 
 
-@dataclass
+@dataclass(repr=False)
 class Update(Event):
     """One update of a parameter; plain SGD: ``after`` = ``before`` − lr·``grad``.
 
@@ -269,7 +286,7 @@ class Update(Event):
     change: np.ndarray | None = optional()
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronTrace(Event):
     """First event of a perceptron trace: the gate's truth table and the settings."""
 
@@ -284,7 +301,7 @@ class PerceptronTrace(Event):
     device: str
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronStep(Event):
     """The learning rule on one sample: Σ wᵢxᵢ + b, ŷ = [Σ ≥ θ], y − ŷ, the update."""
 
@@ -304,7 +321,7 @@ class PerceptronStep(Event):
     b_after: float
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronEpoch(Event):
     """End of a pass over the truth table; ``outcome`` is set on the last one."""
 
@@ -316,7 +333,7 @@ class PerceptronEpoch(Event):
     b: float
 
 
-@dataclass
+@dataclass(repr=False)
 class NeuronMaps(Event):
     """Each hidden unit's activation over the plane of 2-D data, before and after a step.
 

@@ -450,10 +450,23 @@ def perceptron_run(
     )  # fmt: skip
 
 
-class PerceptronLesson(Displayable, list):
-    """The perceptron lesson's runs (a list of ``PerceptronRun``), shown as the lesson."""
+class LessonResult(Displayable):
+    """What a lesson returns: shown in a notebook as ``nnlite lesson TOPIC`` prints it.
+
+    ``topic``: the lesson's name in ``TOPICS``. Its text (``repr``, IPython's) is one line:
+    the arrays a result holds are for tests and plots, not for reading.
+    """
 
     view_kind = "lesson"
+    topic = ""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: lesson {self.topic!r}>"
+
+
+class PerceptronLesson(LessonResult, list):
+    """The perceptron lesson's runs (a list of ``PerceptronRun``), shown as the lesson."""
+
     topic = "perceptron"
 
 
@@ -473,11 +486,10 @@ def perceptron_lesson(seed: int = 0) -> PerceptronLesson:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class ActivationCurves(Displayable):
+@dataclass(repr=False)
+class ActivationCurves(LessonResult):
     """σ(z) and σ′(z) on a grid by nnlite's kernels beside scipy/numpy, and a softmax example."""
 
-    view_kind = "lesson"
     topic = "activations"
 
     z: np.ndarray
@@ -526,11 +538,10 @@ def activation_curves(lo: float = -6.0, hi: float = 6.0, points: int = 241) -> A
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class XorResult(Displayable):
+@dataclass(repr=False)
+class XorResult(LessonResult):
     """A deep linear network and a one-hidden-layer tanh network on XOR."""
 
-    view_kind = "lesson"
     topic = "xor"
 
     X: np.ndarray
@@ -752,11 +763,10 @@ class LearningRateRun:
         return self.stiff[1:] / self.stiff[:-1]
 
 
-@dataclass
-class LearningRateResult(Displayable):
+@dataclass(repr=False)
+class LearningRateResult(LessonResult):
     """Linear regression on one feature: the loss is a quadratic bowl in (w, b)."""
 
-    view_kind = "lesson"
     topic = "learning-rate"
 
     X: np.ndarray
@@ -824,11 +834,10 @@ def learning_rate_lesson(
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class SgdResult(Displayable):
+@dataclass(repr=False)
+class SgdResult(LessonResult):
     """Mini-batch SGD against full-batch gradient descent on linear regression."""
 
-    view_kind = "lesson"
     topic = "sgd"
 
     X: np.ndarray
@@ -950,11 +959,10 @@ class Minimum:
     starts: int = 0  # how many grid starts ended here
 
 
-@dataclass
-class LandscapeResult(Displayable):
+@dataclass(repr=False)
+class LandscapeResult(LessonResult):
     """The loss over (w, b), the ends of gradient descent, and scipy's global minimum."""
 
-    view_kind = "lesson"
     topic = "local-minima"
 
     X: np.ndarray
@@ -1065,9 +1073,8 @@ def local_minima_lesson(
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class OptimumLesson(Displayable):
-    view_kind = "lesson"
+@dataclass(repr=False)
+class OptimumLesson(LessonResult):
     topic = "optimum"
 
     convex: OptimumComparison
@@ -1122,11 +1129,10 @@ class GradCheckRow:
         return float(np.max(np.abs(self.analytic))) if self.analytic.size else 0.0
 
 
-@dataclass
-class GradCheck(Displayable):
+@dataclass(repr=False)
+class GradCheck(LessonResult):
     """∂L/∂θ from nnlite's backward propagation beside central finite differences."""
 
-    view_kind = "lesson"
     topic = "gradient-check"
 
     spec: str
@@ -1567,9 +1573,8 @@ def momentum_advantage(
     return rows
 
 
-@dataclass
-class OptimizersLesson(Displayable):
-    view_kind = "lesson"
+@dataclass(repr=False)
+class OptimizersLesson(LessonResult):
     topic = "optimizers"
 
     quadratic: QuadraticRace
@@ -1997,9 +2002,8 @@ def hidden_activations(model: Sequential, X: np.ndarray) -> np.ndarray:
     return model.layer_view(buf["A"], 0, len(Xd)).astype(F64)
 
 
-@dataclass
-class OverfittingLesson(Displayable):
-    view_kind = "lesson"
+@dataclass(repr=False)
+class OverfittingLesson(LessonResult):
     topic = "overfitting"
 
     n_params: int  # of the 64-64-10 network
@@ -2219,9 +2223,8 @@ def deep_data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-@dataclass
-class VanishingLesson(Displayable):
-    view_kind = "lesson"
+@dataclass(repr=False)
+class VanishingLesson(LessonResult):
     topic = "vanishing-gradients"
 
     n_rows: int

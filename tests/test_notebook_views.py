@@ -323,10 +323,19 @@ def test_a_lesson_result_shows_the_panels_of_nnlite_lesson():
 
 
 def test_every_lesson_result_type_names_a_topic_nnlite_lesson_knows():
-    kinds = [cls for cls in vars(lessons).values()
-             if isinstance(cls, type) and getattr(cls, "view_kind", None) == "lesson"]  # fmt: skip
-    topics = {cls.topic for cls in kinds}
-    assert topics == set(lessons.TOPICS) | {"gradient-check"}
+    kinds = [cls for cls in vars(lessons).values() if isinstance(cls, type)
+             and issubclass(cls, lessons.LessonResult) and cls is not lessons.LessonResult]  # fmt: skip
+    assert {cls.topic for cls in kinds} == set(lessons.TOPICS) | {"gradient-check"}
+    assert len(kinds) == len(lessons.TOPICS) + 1  # one type per topic
+
+
+def test_lesson_results_and_events_have_one_line_reprs():
+    result = lessons.run("activations")
+    assert repr(result) == "<ActivationCurves: lesson 'activations'>"
+    events = list(trace_.run(steps=1, seed=0))
+    for event in events:
+        assert "\n" not in repr(event) and repr(event).startswith(type(event).__name__ + "(")
+    assert repr(events[1]) == "Step(step=1, epoch=1, rows=[0], X 1×2, Y 1×1)"
 
 
 # -- show: confusion, digits, regions -------------------------------------------------

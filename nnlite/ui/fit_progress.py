@@ -106,19 +106,21 @@ def _columns(head: str, width: int) -> list[Any]:
     return [TextColumn(head, table_column=fixed), count, shown]
 
 
-class FitProgress(Callback):
-    """Keras-like progress of a fit (see the module docstring); ``live``: draw the bar.
+# The progress views' clock; a module name, so a test can set the time.
+_clock = time.perf_counter
+
+
+class _EpochCount(Callback):
+    """What every progress view of a fit counts: the epochs (``head``), the batches, each
+    epoch's time, and whether α is shown; ``finish_epoch`` gives the line an epoch leaves.
 
     ``per_fit``: number the epochs within this fit (Keras's way: every fit starts at
     ``Epoch 1``), not from the model's first (nnlite's: a resumed run counts on).
     """
 
-    def __init__(self, live: bool, console: Console, per_fit: bool = False) -> None:
+    def __init__(self, per_fit: bool = False) -> None:
         self.per_fit = per_fit
         self.offset = 0
-        self.live = live
-        self.console = console
-        self.progress: Progress | None = None
         self.epochs = self.batches = 0
         self.with_lr = False
         self._lr: float | None = None
@@ -136,17 +138,59 @@ class FitProgress(Callback):
         self.with_lr = info.get("schedule") not in (None, "constant")
         self._lr = None
         self._epoch = None
-        self._started = time.perf_counter()  # a fit without on_epoch_begin: from here
+        self._started = _clock()  # a fit without on_epoch_begin: from here
+
+    def head(self, epoch: int) -> str:
+        return f"Epoch {epoch - self.offset + 1}/{self.epochs}"
+
+    def begin_epoch(self, epoch: int, now: bool) -> None:
+        self._epoch = epoch
+        if now:
+            self._started = _clock()
+
+    def finish_epoch(self, epoch: int, logs: dict[str, float]) -> str:
+        """The epoch's line (``epoch_line``); α joins the figures once it has changed."""
+        now = _clock()
+        took, self._started = now - self._started, now
+        lr = logs.get("lr")
+        if lr is not None:
+            self.with_lr = self.with_lr or (self._lr is not None and lr != self._lr)
+            self._lr = lr
+        self._epoch = None
+        return epoch_line(
+            epoch - self.offset + 1, self.epochs, self.batches, took, logs, self.with_lr
+        )
+
+    def on_train_end(self, logs: dict[str, float]) -> None:
+        self._stop()
+
+    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
+        if interrupted:  # the fit ends here, without on_train_end
+            self._stop()
+
+    def close(self) -> None:  # the fit returned or raised (a divergence, Ctrl-C)
+        self._stop()
+
+    def _stop(self) -> None:
+        pass
+
+
+class FitProgress(_EpochCount):
+    """Keras-like progress of a fit (see the module docstring); ``live``: draw the bar."""
+
+    def __init__(self, live: bool, console: Console, per_fit: bool = False) -> None:
+        super().__init__(per_fit)
+        self.live = live
+        self.console = console
+        self.progress: Progress | None = None
 
     def on_epoch_begin(self, epoch: int, _now: bool = True) -> None:
-        self._epoch = epoch
-        if _now:
-            self._started = time.perf_counter()
+        self.begin_epoch(epoch, _now)
         if not self.live:
             return
         self._stop()
         self.progress = Progress(
-            *_columns(f"[bold]Epoch {epoch - self.offset + 1}/{self.epochs}", self.console.width),
+            *_columns(f"[bold]{self.head(epoch)}", self.console.width),
             console=self.console,
             transient=True,  # the epoch's line replaces it
         )
@@ -164,28 +208,9 @@ class FitProgress(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self._epoch != epoch:
             self.on_epoch_begin(epoch, _now=False)
-        now = time.perf_counter()
-        took, self._started = now - self._started, now
         self._stop()
-        lr = logs.get("lr")
-        if lr is not None:
-            self.with_lr = self.with_lr or (self._lr is not None and lr != self._lr)
-            self._lr = lr
-        line = epoch_line(
-            epoch - self.offset + 1, self.epochs, self.batches, took, logs, self.with_lr
-        )
+        line = self.finish_epoch(epoch, logs)
         self.console.print(line, highlight=False, soft_wrap=True)
-        self._epoch = None
-
-    def on_train_end(self, logs: dict[str, float]) -> None:
-        self._stop()
-
-    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
-        if interrupted:  # the fit ends here, without on_train_end
-            self._stop()
-
-    def close(self) -> None:  # the fit returned or raised (a divergence, Ctrl-C)
-        self._stop()
 
     def _stop(self) -> None:
         if self.progress is not None:
@@ -193,8 +218,6 @@ class FitProgress(Callback):
             self.progress = None
 
 
-# The notebook display's clock; a module name, so a test can set the time.
-_clock = time.perf_counter
 UPDATES_PER_SECOND = 4  # at most this many in-place updates of an epoch's display
 
 
@@ -222,7 +245,7 @@ class _Frame:
         p.text(self.text)
 
 
-class NotebookProgress(Callback):
+class NotebookProgress(_EpochCount):
     """``fit(verbose=1)`` in a notebook: one display per epoch, updated in place.
 
     At an epoch's first batch, ``display(frame, display_id=True)``; while the epoch runs,
@@ -237,36 +260,15 @@ class NotebookProgress(Callback):
     """
 
     def __init__(self, display: Callable[..., Any] | None = None, per_fit: bool = False) -> None:
+        super().__init__(per_fit)
         self.display = display
-        self.per_fit = per_fit
-        self.offset = 0
-        self.epochs = self.batches = 0
-        self.with_lr = False
-        self._lr: float | None = None
-        self._epoch: int | None = None  # the epoch running, when it has begun
-        self._started = 0.0
         self.handle: Any = None  # the running epoch's display, once shown
         self._shown_at = 0.0  # when the display was last drawn
         self._pending: _Frame | None = None  # a state not drawn yet (throttled)
 
-    def set_model(self, model: Any) -> None:
-        self.model = model
-
-    def on_train_begin(self, info: dict[str, Any]) -> None:
-        first = int(info.get("first_epoch", 0))
-        self.offset = first if self.per_fit else 0
-        self.epochs = first - self.offset + int(info["epochs"])
-        self.batches = int(info["batches_per_epoch"])
-        self.with_lr = info.get("schedule") not in (None, "constant")
-        self._lr = None
-        self._epoch = None
-        self._started = _clock()
-
     def on_epoch_begin(self, epoch: int, _now: bool = True) -> None:
         self._stop()
-        self._epoch = epoch
-        if _now:
-            self._started = _clock()
+        self.begin_epoch(epoch, _now)
 
     def on_batch_end(self, epoch: int, batches_done: int, logs: dict[str, float]) -> None:
         if self._epoch != epoch:  # a fit that does not call on_epoch_begin
@@ -283,15 +285,8 @@ class NotebookProgress(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self._epoch != epoch:
             self.on_epoch_begin(epoch, _now=False)
+        line = self.finish_epoch(epoch, logs)
         now = _clock()
-        took, self._started = now - self._started, now
-        lr = logs.get("lr")
-        if lr is not None:
-            self.with_lr = self.with_lr or (self._lr is not None and lr != self._lr)
-            self._lr = lr
-        line = epoch_line(
-            epoch - self.offset + 1, self.epochs, self.batches, took, logs, self.with_lr
-        )
         done = _Frame(
             '<div class="nnlite-view nnlite-progress" data-kind="progress" data-done="1">'
             f"<pre>{html.escape(line)}</pre></div>",
@@ -303,17 +298,6 @@ class NotebookProgress(Callback):
             self._update(done, now)
         self.handle = None
         self._pending = None
-        self._epoch = None
-
-    def on_train_end(self, logs: dict[str, float]) -> None:
-        self._stop()
-
-    def on_checkpoint(self, model: Any, interrupted: bool) -> None:
-        if interrupted:  # the fit ends here, without on_train_end
-            self._stop()
-
-    def close(self) -> None:  # the fit returned or raised (a divergence, Ctrl-C)
-        self._stop()
 
     def _stop(self) -> None:
         """Leave the running epoch's display showing what was done, and let it go."""
@@ -323,7 +307,7 @@ class NotebookProgress(Callback):
         self._pending = None
 
     def _running(self, epoch: int, done: int, took: float, logs: dict[str, float]) -> _Frame:
-        head = f"Epoch {epoch - self.offset + 1}/{self.epochs}"
+        head = self.head(epoch)
         count = f"{done}/{self.batches}"
         left = took * (self.batches - done) / done if done else 0.0
         times = f"{seconds(took)} (left {seconds(left)})"

@@ -430,20 +430,7 @@ class EventView(View):
     kind = "event"
 
     def line(self) -> str:
-        from dataclasses import fields
-
-        e = self.obj
-        scalars = [
-            f"{f.name}={getattr(e, f.name)!r}"
-            for f in fields(e)
-            if isinstance(getattr(e, f.name), (int, float, str, bool)) and f.name != "kind"
-        ]
-        arrays = [
-            f"{f.name} {'×'.join(map(str, np.shape(getattr(e, f.name))))}"
-            for f in fields(e)
-            if isinstance(getattr(e, f.name), np.ndarray)
-        ]
-        return f"{type(e).__name__}({', '.join(scalars + arrays)})"
+        return repr(self.obj)
 
     def renderables(self, width: int = WIDTH) -> list[RenderableType]:
         from dataclasses import fields
