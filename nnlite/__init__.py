@@ -31,6 +31,7 @@ _LAZY = {
     "load": "nnlite.io",
     "save": "nnlite.io",
     "datasets": "nnlite.datasets",
+    "show": "nnlite.show",
 }
 
 __all__ = [
@@ -46,5 +47,5 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = import_module(_LAZY[name])
-        return module if name == "datasets" else getattr(module, name)
+        return module if name in ("datasets", "show") else getattr(module, name)
     raise AttributeError(f"module 'nnlite' has no attribute {name!r}")

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from nnlite.display import Displayable
 from nnlite.errors import DataError
 
 
@@ -38,11 +39,33 @@ def optional() -> Any:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Event:
-    """Base of every trace event; ``kind`` names it in the JSON form."""
+@dataclass(repr=False)
+class Event(Displayable):
+    """Base of every trace event; ``kind`` names it in the JSON form.
+
+    In a notebook an event shows as one line and its arrays as labelled matrices
+    (``nnlite.ui.notebook.EventView``); a whole step shows through ``nnlite.trace.Trace``.
+    """
 
     kind: ClassVar[str] = "event"
+    view_kind: ClassVar[str] = "event"
+
+    def __repr__(self) -> str:
+        """One line: the scalars with their values, the arrays with their shapes."""
+        parts = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                parts.append(f"{f.name} {'×'.join(map(str, value.shape)) or 'scalar'}")
+            elif isinstance(value, (bool, int, float, str)) or value is None or (
+                isinstance(value, list) and len(value) <= 8
+                and all(isinstance(v, (bool, int, float, str)) for v in value)
+            ):  # fmt: skip
+                if value is not None or not f.metadata.get("optional"):
+                    parts.append(f"{f.name}={value!r}")
+            else:
+                parts.append(f"{f.name}=…")
+        return f"{type(self).__name__}({', '.join(parts)})"
 
     def to_json(self) -> dict[str, Any]:
         """The event as a JSON-able dict: ``{"kind": ..., field: value, ...}``."""
@@ -59,7 +82,7 @@ class Event:
         return json.dumps(self.to_json())
 
 
-@dataclass
+@dataclass(repr=False)
 class NetworkTrace(Event):
     """First event of a network trace: the network, the data and the settings."""
 
@@ -95,7 +118,7 @@ class NetworkTrace(Event):
     dropout_seed: int | None = optional()
 
 
-@dataclass
+@dataclass(repr=False)
 class Step(Event):
     """The start of one training step: its mini-batch."""
 
@@ -109,7 +132,7 @@ class Step(Event):
     t: int | None = optional()  # the update's number, from 1 (Adam's t)
 
 
-@dataclass
+@dataclass(repr=False)
 class Forward(Event):
     """The linear step of layer ℓ: Z = A_prev·W + b.
 
@@ -130,7 +153,7 @@ class Forward(Event):
     D: np.ndarray | None = optional()  # (m, i): A_prev ⊙ mask
 
 
-@dataclass
+@dataclass(repr=False)
 class Activation(Event):
     """The activation of layer ℓ: A = σ(Z)."""
 
@@ -142,7 +165,7 @@ class Activation(Event):
     A: np.ndarray
 
 
-@dataclass
+@dataclass(repr=False)
 class Loss(Event):
     """L(P, Y) before the update (``when="before"``) or after it (``"after"``).
 
@@ -164,7 +187,7 @@ class Loss(Event):
     penalty: float | None = optional()  # λ₁·Σ|W| + λ₂·ΣW², summed over the layers
 
 
-@dataclass
+@dataclass(repr=False)
 class Backward(Event):
     """Backward through layer ℓ: ∂L/∂Z, then ∂L/∂W, ∂L/∂b and ∂L/∂A_prev.
 
@@ -205,7 +228,7 @@ class Backward(Event):
     dD_prev: np.ndarray | None = optional()  # dZ·Wᵀ, before the mask
 
 
-@dataclass
+@dataclass(repr=False)
 class Unfused(Event):
     """The long way round beside a fused output gradient (``--unfused``).
 
@@ -229,7 +252,7 @@ class Unfused(Event):
     eps: float
 
 
-@dataclass
+@dataclass(repr=False)
 class Update(Event):
     """One update of a parameter; plain SGD: ``after`` = ``before`` − lr·``grad``.
 
@@ -263,7 +286,7 @@ class Update(Event):
     change: np.ndarray | None = optional()
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronTrace(Event):
     """First event of a perceptron trace: the gate's truth table and the settings."""
 
@@ -278,7 +301,7 @@ class PerceptronTrace(Event):
     device: str
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronStep(Event):
     """The learning rule on one sample: Σ wᵢxᵢ + b, ŷ = [Σ ≥ θ], y − ŷ, the update."""
 
@@ -298,7 +321,7 @@ class PerceptronStep(Event):
     b_after: float
 
 
-@dataclass
+@dataclass(repr=False)
 class PerceptronEpoch(Event):
     """End of a pass over the truth table; ``outcome`` is set on the last one."""
 
@@ -310,7 +333,7 @@ class PerceptronEpoch(Event):
     b: float
 
 
-@dataclass
+@dataclass(repr=False)
 class NeuronMaps(Event):
     """Each hidden unit's activation over the plane of 2-D data, before and after a step.
 
@@ -336,6 +359,12 @@ EVENTS: dict[str, type[Event]] = {
         PerceptronTrace, PerceptronStep, PerceptronEpoch, NeuronMaps,
     )
 }  # fmt: skip
+
+
+def starts_step(event: Event) -> bool:
+    """True for the event that opens what a learner takes at a time: a network's ``Step``,
+    or the first sample of a perceptron's epoch."""
+    return isinstance(event, Step) or (isinstance(event, PerceptronStep) and event.sample == 0)
 
 
 def _plain(value: Any) -> Any:

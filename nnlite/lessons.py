@@ -33,6 +33,7 @@ from scipy import linalg, optimize, special, stats
 from nnlite import activations, datasets, losses
 from nnlite.callbacks import EarlyStopping
 from nnlite.config import CLIP_EPS, network_parameters
+from nnlite.display import Displayable
 from nnlite.errors import ConfigError, DivergenceError, LearnerWarning
 from nnlite.kernels import cpu
 from nnlite.layers import Dense, Dropout
@@ -449,9 +450,29 @@ def perceptron_run(
     )  # fmt: skip
 
 
-def perceptron_lesson(seed: int = 0) -> list[PerceptronRun]:
+class LessonResult(Displayable):
+    """What a lesson returns: shown in a notebook as ``nnlite lesson TOPIC`` prints it.
+
+    ``topic``: the lesson's name in ``TOPICS``. Its text (``repr``, IPython's) is one line:
+    the arrays a result holds are for tests and plots, not for reading.
+    """
+
+    view_kind = "lesson"
+    topic = ""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: lesson {self.topic!r}>"
+
+
+class PerceptronLesson(LessonResult, list):
+    """The perceptron lesson's runs (a list of ``PerceptronRun``), shown as the lesson."""
+
+    topic = "perceptron"
+
+
+def perceptron_lesson(seed: int = 0) -> PerceptronLesson:
     """The four gates, a random separable set and a random overlapping set."""
-    runs = []
+    runs = PerceptronLesson()
     for gate in ("and", "or", "nand", "xor"):
         ds = datasets.gate(gate)
         runs.append(perceptron_run(gate.upper(), ds.X, ds.y))
@@ -465,9 +486,11 @@ def perceptron_lesson(seed: int = 0) -> list[PerceptronRun]:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class ActivationCurves:
+@dataclass(repr=False)
+class ActivationCurves(LessonResult):
     """σ(z) and σ′(z) on a grid by nnlite's kernels beside scipy/numpy, and a softmax example."""
+
+    topic = "activations"
 
     z: np.ndarray
     nnlite: dict[str, np.ndarray]
@@ -515,9 +538,11 @@ def activation_curves(lo: float = -6.0, hi: float = 6.0, points: int = 241) -> A
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class XorResult:
+@dataclass(repr=False)
+class XorResult(LessonResult):
     """A deep linear network and a one-hidden-layer tanh network on XOR."""
+
+    topic = "xor"
 
     X: np.ndarray
     y: np.ndarray
@@ -738,9 +763,11 @@ class LearningRateRun:
         return self.stiff[1:] / self.stiff[:-1]
 
 
-@dataclass
-class LearningRateResult:
+@dataclass(repr=False)
+class LearningRateResult(LessonResult):
     """Linear regression on one feature: the loss is a quadratic bowl in (w, b)."""
+
+    topic = "learning-rate"
 
     X: np.ndarray
     y: np.ndarray
@@ -807,9 +834,11 @@ def learning_rate_lesson(
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class SgdResult:
+@dataclass(repr=False)
+class SgdResult(LessonResult):
     """Mini-batch SGD against full-batch gradient descent on linear regression."""
+
+    topic = "sgd"
 
     X: np.ndarray
     y: np.ndarray
@@ -930,9 +959,11 @@ class Minimum:
     starts: int = 0  # how many grid starts ended here
 
 
-@dataclass
-class LandscapeResult:
+@dataclass(repr=False)
+class LandscapeResult(LessonResult):
     """The loss over (w, b), the ends of gradient descent, and scipy's global minimum."""
+
+    topic = "local-minima"
 
     X: np.ndarray
     y: np.ndarray
@@ -1042,8 +1073,10 @@ def local_minima_lesson(
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class OptimumLesson:
+@dataclass(repr=False)
+class OptimumLesson(LessonResult):
+    topic = "optimum"
+
     convex: OptimumComparison
     nonconvex: LandscapeResult
 
@@ -1096,9 +1129,11 @@ class GradCheckRow:
         return float(np.max(np.abs(self.analytic))) if self.analytic.size else 0.0
 
 
-@dataclass
-class GradCheck:
+@dataclass(repr=False)
+class GradCheck(LessonResult):
     """∂L/∂θ from nnlite's backward propagation beside central finite differences."""
+
+    topic = "gradient-check"
 
     spec: str
     loss: str
@@ -1538,8 +1573,10 @@ def momentum_advantage(
     return rows
 
 
-@dataclass
-class OptimizersLesson:
+@dataclass(repr=False)
+class OptimizersLesson(LessonResult):
+    topic = "optimizers"
+
     quadratic: QuadraticRace
     logistic: LogisticRace
     first: FirstStep
@@ -1965,8 +2002,10 @@ def hidden_activations(model: Sequential, X: np.ndarray) -> np.ndarray:
     return model.layer_view(buf["A"], 0, len(Xd)).astype(F64)
 
 
-@dataclass
-class OverfittingLesson:
+@dataclass(repr=False)
+class OverfittingLesson(LessonResult):
+    topic = "overfitting"
+
     n_params: int  # of the 64-64-10 network
     n_train: int
     n_val: int
@@ -2184,8 +2223,10 @@ def deep_data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-@dataclass
-class VanishingLesson:
+@dataclass(repr=False)
+class VanishingLesson(LessonResult):
+    topic = "vanishing-gradients"
+
     n_rows: int
     depth: int
     width: int

@@ -26,6 +26,7 @@ from nnlite.config import (
     check_network_size,
     check_seed,
 )
+from nnlite.display import Displayable
 from nnlite.errors import ConfigError, DataError, DivergenceError, LearnerWarning
 from nnlite.kernels import codes, get_backend, memory_for
 from nnlite.layers import Dense, Dropout
@@ -79,9 +80,12 @@ class Callback:
         """
 
 
-@dataclass
-class History:
+@dataclass(repr=False)
+class History(Displayable):
     """Per-epoch figures of a ``fit``: lists indexed by epoch (from 0).
+
+    In a notebook it shows its curves and a table, one row per epoch
+    (``nnlite.ui.notebook.HistoryView``).
 
     ``health``: each layer's health at each epoch's end (``nnlite.health``), one float64
     array of shape (layers, ``len(health.FIGURES)``) per epoch, its columns the figures
@@ -102,6 +106,12 @@ class History:
     diagnosis: list[str] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)  # α of each epoch's last step
     health: list[np.ndarray] = field(default_factory=list)  # (layers, figures) per epoch
+
+    view_kind = "history"
+
+    def __repr__(self) -> str:  # one line: the lists and health arrays can be long
+        last = f", loss={self.loss[-1]:.4g}" if self.loss else ""
+        return f"History(epochs={len(self.loss)}{last})"
 
     @property
     def history(self) -> dict[str, list[float]]:
@@ -816,17 +826,31 @@ class Sequential:
                 record[key] = float(value)
         return record
 
-    def summary(self) -> list[tuple[str, str, int]]:
-        """(layer, W shape, parameters) per layer."""
+    def summary(self) -> Summary:
+        """(layer, W shape, parameters) per layer, as a ``Summary`` (a list with ``.total``)."""
         self._require_built()
-        return [
+        return Summary(
             (repr(layer), f"{layer.W.shape[0]}×{layer.W.shape[1]}", layer.W.size + layer.b.size)
             for layer in self.layers
-        ]
+        )
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(x) for x in self.stack)
         return f"Sequential([{inner}], loss={self.loss!r})"
+
+
+class Summary(Displayable, list):
+    """``Sequential.summary()``: a list of (layer, W shape, parameters) per layer.
+
+    ``total``: the parameters of all layers. In a notebook (or ``rich.print``) it shows as
+    a table of the layers with the total (``nnlite.ui.notebook.SummaryView``).
+    """
+
+    view_kind = "summary"
+
+    @property
+    def total(self) -> int:
+        return int(sum(params for _, _, params in self))
 
 
 def _logs(stats: np.ndarray) -> dict[str, float]:

@@ -4,7 +4,9 @@ Owns: the tracer — it checks the options, builds the network (or Matt
 Mazur's published worked example, "A Step by Step Backpropagation Example"
 (2015)), and runs training one batch at a time while it watches — and the
 perceptron's trace. The events it yields are the dataclasses of
-``nnlite.events`` (re-exported here).
+``nnlite.events`` (re-exported here); ``run`` returns them as a ``Trace``, an
+iterator that also runs a step at a time (``Trace.step()`` → ``TraceStep``)
+and shows itself in a notebook (``nnlite.display``).
 
 How the numbers are made: a network trace does not train by itself. It runs
 the model's own training step (``models.Trainer.step``: the compiled
@@ -39,12 +41,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nnlite import activations, datasets, losses, runs
 from nnlite.config import CLIP_EPS
+from nnlite.display import Displayable
 from nnlite.errors import ConfigError
 from nnlite.events import (
     EVENTS,
@@ -62,6 +66,7 @@ from nnlite.events import (
     Unfused,
     Update,
     from_json,
+    starts_step,
 )
 from nnlite.kernels import codes, cpu, get_backend, memory_for, resolve_device
 from nnlite.layers import Dense, Dropout
@@ -72,7 +77,7 @@ from nnlite.schedules import Schedule
 __all__ = [  # the events, re-exported: ``nnlite.trace`` is where a learner meets them
     "EVENTS", "Activation", "Backward", "Event", "Forward", "Loss", "NetworkTrace",
     "NeuronMaps", "PerceptronEpoch", "PerceptronStep", "PerceptronTrace", "Step", "Unfused", "Update",
-    "from_json", "run",
+    "Trace", "TraceStep", "from_json", "run", "starts_step",
 ]  # fmt: skip
 
 MODELS = ("mlp", "perceptron")
@@ -116,6 +121,109 @@ MAZUR_NOTES = [
 
 
 # ---------------------------------------------------------------------------
+# A trace a step at a time: what a notebook (or any caller) takes from ``run``.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class TraceStep(Displayable):
+    """One step of a trace, as ``Trace.step()`` returns it.
+
+    ``events``: the step's events (the first step's begin with the trace's header);
+    ``number``: the step's number (a perceptron's: the epoch), 0 for a header with no step,
+    None once the trace had ended; ``header``: the trace's first event; ``taken``: the
+    steps taken so far; ``unit``: "step" or "epoch". In a notebook it shows the panels
+    ``nnlite trace`` prints for that step.
+    """
+
+    events: list[Event]
+    number: int | None
+    header: Event | None
+    taken: int
+    unit: str
+
+    view_kind = "trace-step"
+
+    def __repr__(self) -> str:
+        if self.number is None:
+            return f"TraceStep(ended after {self.taken} {self.unit}{'s' * (self.taken != 1)})"
+        return f"TraceStep({self.unit} {self.number}, {len(self.events)} events)"
+
+
+class Trace(Displayable):
+    """The events of a trace, run lazily: iterate over them, or take them a step at a time.
+
+    ``step()`` runs the next step and returns it (``TraceStep``; the first also holds the
+    header): in a notebook, running a cell with ``t.step()`` again shows the next step.
+    ``all()`` runs the rest and returns every event from the header on; a ``Trace`` left
+    at the end of a notebook cell does that and shows the whole trace. ``seen``: the
+    events taken so far; ``ended``: the trace has no more.
+    """
+
+    view_kind = "trace"
+
+    def __init__(self, events: Iterator[Event]) -> None:
+        self._events = events
+        self._held: Event | None = None  # the event that opens the next step, read early
+        self.seen: list[Event] = []
+        self.header: Event | None = None
+        self.ended = False
+        self.taken = 0
+
+    def __iter__(self) -> Trace:
+        return self
+
+    def __next__(self) -> Event:
+        if self._held is not None:
+            event, self._held = self._held, None
+            return event
+        try:
+            event = next(self._events)
+        except StopIteration:
+            self.ended = True
+            raise
+        if self.header is None:
+            self.header = event
+        self.seen.append(event)
+        return event
+
+    def close(self) -> None:
+        """Stop the trace (the model keeps what it has learnt so far)."""
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+        self.ended = True
+
+    def step(self) -> TraceStep:
+        """Run the next step (a perceptron's next epoch) and return its events."""
+        events: list[Event] = []
+        for event in self:
+            if starts_step(event) and any(starts_step(e) for e in events):
+                self._held = event
+                break
+            events.append(event)
+        unit = "epoch" if isinstance(self.header, PerceptronTrace) else "step"
+        opener = next((e for e in events if starts_step(e)), None)
+        if not events:
+            return TraceStep([], None, self.header, self.taken, unit)
+        if opener is None:
+            number = 0
+        else:
+            number = opener.step if isinstance(opener, Step) else opener.epoch
+            self.taken += 1
+        return TraceStep(events, number, self.header, self.taken, unit)
+
+    def all(self) -> list[Event]:
+        """Run the trace to its end; every event from the header on."""
+        for _ in self:
+            pass
+        return list(self.seen)
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self.seen)} events so far{', ended' if self.ended else ''})"
+
+
+# ---------------------------------------------------------------------------
 # Entry point.
 # ---------------------------------------------------------------------------
 
@@ -146,12 +254,14 @@ def run(
     l2: float = 0.0,
     dropout: float = 0.0,
     neurons: bool = False,
-) -> Iterator[Event]:
+) -> Trace:
     """Check the options and return the trace: an iterator of events, header first.
 
     ``None`` means "not given" (the default applies). The options are
     checked here, before anything runs; the steps run lazily, as the
-    iterator is consumed, so an interactive view can pause between them.
+    iterator is consumed, so an interactive view can pause between them. The
+    ``Trace`` returned also runs a step at a time (``step()``), and shows itself in a
+    notebook.
 
     Network (``model="mlp"``): ``dataset`` (default xor), ``layers`` (hidden
     sizes, default [2]), ``activation`` (hidden σ, default sigmoid),
@@ -197,14 +307,14 @@ def run(
             output=output, loss=loss, steps=steps, sample=sample, batch_size=batch_size,
             unfused=unfused or None, neurons=neurons or None, **beyond,
         )  # fmt: skip
-        return _perceptron(
+        return Trace(_perceptron(
             gate=_choice(gate if gate is not None else "and", ("and", "or", "nand", "xor"), "gate"),
             eta=_rate(DEFAULT_ETA if lr is None else lr),
             threshold=_finite(0.0 if threshold is None else threshold, "threshold"),
             max_epochs=_count(DEFAULT_PERCEPTRON_EPOCHS if epochs is None else epochs, "epochs"),
             dtype=dtype,
             device=device,
-        )
+        ))
     _refuse(
         "a network; the perceptron takes them: add model='perceptron'",
         gate=gate,
@@ -278,7 +388,7 @@ def run(
         header.optimizer, header.schedule = opt.as_dict(), schedule.as_dict()
         header.l1, header.l2, header.dropout = l1, l2, dropout
     maps = _neuron_mapper(net, X) if neurons else None
-    return _network_steps(net, X, Y, header, opt, schedule, maps)
+    return Trace(_network_steps(net, X, Y, header, opt, schedule, maps))
 
 
 def _neuron_mapper(net: Sequential, X: np.ndarray) -> Any:

@@ -163,6 +163,7 @@ def _imports(tree: ast.AST) -> set[str]:
 UI_DOORS = {
     "nnlite/models.py": {"nnlite.ui.fit_progress", "nnlite.ui.fit_progress.progress_callback"},
     "nnlite/keras/models.py": {"nnlite.ui.fit_progress", "nnlite.ui.model_summary"},
+    "nnlite/display.py": {"nnlite.ui.notebook", "nnlite.ui.notebook.view"},  # when shown
 }
 
 

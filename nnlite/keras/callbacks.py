@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nnlite import callbacks as _nn
+from nnlite.display import Displayable
 from nnlite.errors import ConfigError
 from nnlite.keras._cover import not_covered
 from nnlite.models import Callback as _CoreCallback
@@ -65,9 +66,12 @@ class Callback:
         pass
 
 
-class History(Callback):
+class History(Displayable, Callback):
     """What ``fit`` returns: ``history`` maps each figure to its list per epoch, ``epoch``
-    lists the epochs (from 0), ``params`` the fit's verbose, epochs and steps."""
+    lists the epochs (from 0), ``params`` the fit's verbose, epochs and steps. In a
+    notebook it shows its curves and a table, one row per epoch."""
+
+    view_kind = "history"
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
@@ -56,12 +56,10 @@ def print_summary(
         Text.assemble((" Trainable params: ", "bold"), f"{total:,} ({size})"),
         Text.assemble((" Non-trainable params: ", "bold"), f"0 ({byte_size(0)})"),
     ]
-    if print_fn is None:
-        out = console or terminal.console
-        for part in lines:
-            out.print(part)
+    if print_fn is None:  # one print: in a notebook, one output holds the whole summary
+        (console or terminal.console).print(Group(*lines))
         return
-    plain = Console(width=100, color_system=None, record=True, file=_Null())
+    plain = Console(width=100, color_system=None, record=True, file=_Null(), force_jupyter=False)
     for part in lines:
         plain.print(part)
     for line in plain.export_text().splitlines():

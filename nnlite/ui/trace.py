@@ -830,9 +830,7 @@ class TraceView:
 
 
 def _waits(event: tr.Event) -> bool:
-    return isinstance(event, tr.Step) or (
-        isinstance(event, tr.PerceptronStep) and event.sample == 0
-    )
+    return tr.starts_step(event)
 
 
 def _pause(console: Console, event: tr.Event) -> bool:
