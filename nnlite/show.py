@@ -44,7 +44,9 @@ def _labels(labels: Sequence[Any] | None, k: int) -> list[str] | None:
         return None
     names = [str(x) for x in labels]
     if len(names) < k:
-        raise ConfigError(f"labels names {len(names)} classes, the data has {k}", param="labels")
+        raise ConfigError(
+            f"labels has {len(names)} names but the data has {k} classes", param="labels"
+        )
     return names
 
 

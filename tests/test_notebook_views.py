@@ -364,7 +364,7 @@ def test_confusion_takes_one_hot_rows_and_says_what_is_wrong():
     assert shown.accuracy == 0.75 and pretty(shown) == "Confusion: 3 classes, 3/4 right"
     with pytest.raises(DataError, match="3 true labels but 2 predicted"):
         show_.confusion([0, 1, 2], [0, 1])
-    with pytest.raises(ConfigError, match="labels names 2 classes, the data has 3"):
+    with pytest.raises(ConfigError, match="labels has 2 names but the data has 3 classes"):
         show_.confusion([0, 1, 2], [0, 1, 2], labels=["a", "b"])
 
 
@@ -485,3 +485,27 @@ def test_every_view_prints_in_a_narrow_terminal(xor_model, digits_model):
         assert text.strip(), type(obj).__name__
         assert max(len(line) for line in text.splitlines()) <= 50
         assert "\n" not in pretty(obj)
+
+
+def test_the_readmes_notebook_example_runs_and_each_bare_expression_shows_a_view():
+    import ast
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## In a notebook", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    tree = ast.parse(code)
+    scope: dict = {}
+    kinds = []
+    for node in tree.body:
+        if isinstance(node, ast.Expr):  # what a cell ending with it would show
+            value = eval(compile(ast.Expression(node.value), "README", "eval"), scope)
+            html = value._repr_html_()
+            kinds.append(
+                re.match(
+                    r'<div class="nnlite-view nnlite-[\w-]+" data-kind="([\w-]+)"', html
+                ).group(1)
+            )
+        else:
+            exec(compile(ast.Module([node], []), "README", "exec"), scope)
+    assert kinds == ["history", "summary", "regions", "trace-step", "lesson"]

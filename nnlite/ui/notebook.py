@@ -223,6 +223,7 @@ class View:
     """How one object shows itself; ``kind`` names it in ``VIEWS`` and in the HTML."""
 
     kind: ClassVar[str] = "view"
+    RICH_IN_PAGE: ClassVar[bool] = True  # the page shows the rich renderables too
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj
@@ -246,7 +247,7 @@ class View:
         return f"<{type(self.obj).__name__}>"
 
     def html(self) -> str:
-        parts = self.renderables(WIDTH)
+        parts = self.renderables(WIDTH) if self.RICH_IN_PAGE else []
         body = self.extra_html() + (html_of(*parts, width=WIDTH) if parts else "")
         return (
             f'<div class="nnlite-view nnlite-{self.kind}" data-kind="{self.kind}"'
@@ -258,6 +259,7 @@ class HistoryView(View):
     """A fit's figures per epoch: curves (loss, accuracy) and a table, one row per epoch."""
 
     kind = "history"
+    RICH_IN_PAGE = False  # the page has its own table
     HEAD, TAIL = 5, 20  # a long fit's table: its first and last epochs
 
     def series(self) -> dict[str, list[float]]:
@@ -323,11 +325,8 @@ class HistoryView(View):
                 table.add_row(str(epochs[i]), *[_g(vs[i]) if i < len(vs) else "" for vs in series.values()])  # fmt: skip
         return [table]
 
-    def html(self) -> str:  # the page has its own table: no rich part
-        return (
-            f'<div class="nnlite-view nnlite-{self.kind}" data-kind="{self.kind}"'
-            f' data-epochs="{len(self._epochs())}">{self.extra_html()}</div>'
-        )
+    def attrs(self) -> dict[str, Any]:
+        return {"epochs": len(self._epochs())}
 
 
 class SummaryView(View):
@@ -354,13 +353,13 @@ class SummaryView(View):
         return {"total": self.obj.total}
 
 
-def _trace_console_parts(events: Sequence[Any], header: Any, width: int) -> list[Any]:
-    """The trace's panels for ``events`` as ``nnlite trace`` draws them (a recorded console)."""
+def _trace_parts(events: Sequence[Any], header: Any, width: int) -> list[Any]:
+    """The trace's panels for ``events``, as ``nnlite trace`` prints them (``TraceView``)."""
     from nnlite import events as tr
     from nnlite.ui import trace as trace_view
 
-    console = record(width=width)
-    view = trace_view.TraceView(console)
+    collected = _Collector(width)
+    view = trace_view.TraceView(collected)  # type: ignore[arg-type]
     if header is not None and (not events or events[0] is not header):
         if isinstance(header, tr.PerceptronTrace):
             view.perceptron = header
@@ -369,17 +368,18 @@ def _trace_console_parts(events: Sequence[Any], header: Any, width: int) -> list
     for event in events:
         view.show(event)
     view.finish()
-    return [_Recorded(console)]
+    return collected.parts
 
 
-class _Recorded:
-    """What a recording console drew, drawn again (so a view can hand it on as a renderable)."""
+class _Collector:
+    """Stands in for the console a ``TraceView`` prints to: keeps what it is given."""
 
-    def __init__(self, console: Console) -> None:
-        self.segments = list(console._record_buffer)
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.parts: list[Any] = []
 
-    def __rich_console__(self, console: Console, options: Any) -> Any:
-        yield from self.segments
+    def print(self, *objects: Any, **_: Any) -> None:
+        self.parts.extend(objects)
 
 
 class TraceStepView(View):
@@ -404,7 +404,7 @@ class TraceStepView(View):
                     f"The trace has ended ({s.taken} {s.unit}{'s' * (s.taken != 1)}).", style="dim"
                 )
             ]
-        return _trace_console_parts(s.events, s.header, width)
+        return _trace_parts(s.events, s.header, width)
 
 
 class TraceView(View):
@@ -417,8 +417,7 @@ class TraceView(View):
         return f"Trace: {len(t.seen)} events so far" + (", ended" if t.ended else "")
 
     def renderables(self, width: int = WIDTH) -> list[RenderableType]:
-        events = self.obj.all()
-        return _trace_console_parts(events, None, width)
+        return _trace_parts(self.obj.all(), None, width)
 
     def attrs(self) -> dict[str, Any]:
         return {"events": len(self.obj.all())}
@@ -442,11 +441,8 @@ class EventView(View):
             for f in fields(self.obj)
             if isinstance(getattr(self.obj, f.name), np.ndarray)
         ]
-        return (
-            [Text(self.line(), style="bold"), trace_view.equation(*blocks)]
-            if blocks
-            else [Text(self.line(), style="bold")]
-        )
+        title = Text(self.line(), style="bold")
+        return [title, trace_view.equation(*blocks)] if blocks else [title]
 
 
 class LessonView(View):
@@ -529,6 +525,7 @@ class DigitsView(View):
     """Digit pictures with the label, the prediction and the three likeliest classes."""
 
     kind = "digits"
+    RICH_IN_PAGE = False  # pictures only: the terminal's block characters add nothing
     SIDE = 84  # a picture's longer side in screen pixels, about (28 × 3 for MNIST)
 
     def scale(self) -> int:
@@ -579,12 +576,6 @@ class DigitsView(View):
             f'{title}<div style="display: flex; flex-wrap: wrap; gap: 12px">{"".join(cards)}</div>'
         )
 
-    def html(self) -> str:  # pictures only: the terminal's block characters add nothing
-        return (
-            f'<div class="nnlite-view nnlite-{self.kind}" data-kind="{self.kind}"'
-            f"{_attrs(self.attrs())}>{self.extra_html()}</div>"
-        )
-
     def renderables(self, width: int = WIDTH) -> list[RenderableType]:
         from nnlite.ui import digits as digit_view
 
@@ -609,6 +600,7 @@ class RegionsView(View):
     """The plane of a 2-input network's data, coloured by the class it predicts there."""
 
     kind = "regions"
+    RICH_IN_PAGE = False  # the picture, not the terminal's half-blocks
     PIXELS = 240  # the picture's side
     COLS = 64  # the terminal picture's columns
 
@@ -657,12 +649,6 @@ class RegionsView(View):
             f'alt="decision regions over x1 {lo1:.3g}…{hi1:.3g}, x2 {lo2:.3g}…{hi2:.3g}" '
             f'src="{uri}"/><div style="font-size: 12px">{legend}; x₁ {lo1:.3g} … {hi1:.3g} '
             f"(left → right), x₂ {lo2:.3g} … {hi2:.3g} (bottom → top)</div>"
-        )
-
-    def html(self) -> str:
-        return (
-            f'<div class="nnlite-view nnlite-{self.kind}" data-kind="{self.kind}"'
-            f"{_attrs(self.attrs())}>{self.extra_html()}</div>"
         )
 
     def renderables(self, width: int = WIDTH) -> list[RenderableType]:
