@@ -1,8 +1,8 @@
 """Trace mode: every number of a training step, as the step itself computed it.
 
-Owns: the tracer — it checks the options, builds the network (or Matt
-Mazur's published worked example, "A Step by Step Backpropagation Example"
-(2015)), and runs training one batch at a time while it watches — and the
+Owns: the tracer — it checks the options, builds the network (or copies the
+learner's own model, or Matt Mazur's published worked example, "A Step by
+Step Backpropagation Example" (2015)), and runs training one batch at a time while it watches — and the
 perceptron's trace. The events it yields are the dataclasses of
 ``nnlite.events`` (re-exported here); ``run`` returns them as a ``Trace``, an
 iterator that also runs a step at a time (``Trace.step()`` → ``TraceStep``)
@@ -49,7 +49,7 @@ import numpy as np
 from nnlite import activations, datasets, losses, runs
 from nnlite.config import CLIP_EPS
 from nnlite.display import Displayable
-from nnlite.errors import ConfigError
+from nnlite.errors import ConfigError, DataError
 from nnlite.events import (
     EVENTS,
     Activation,
@@ -254,6 +254,8 @@ def run(
     l2: float = 0.0,
     dropout: float = 0.0,
     neurons: bool = False,
+    x: Any = None,
+    y: Any = None,
 ) -> Trace:
     """Check the options and return the trace: an iterator of events, header first.
 
@@ -288,6 +290,15 @@ def run(
     most ``MAX_NEURON_UNITS`` units a hidden layer). Off by default, so a trace without it
     is unchanged.
 
+    Your own model (``model=`` a built ``Sequential``, nnlite's or ``nnlite.keras``'s, e.g.
+    after ``fit``) on your data ``x`` and ``y``: the trace starts from the model's weights
+    as they are now and takes its layers, loss, penalties and dropout from it; ``lr``,
+    ``steps``/``epochs``, ``sample``, ``batch_size``, ``optimizer``, ``lr_schedule``,
+    ``seed`` (dropout's masks), ``dtype``, ``device``, ``unfused`` and ``neurons`` as
+    above. An ``nnlite.keras`` model's compiled optimizer (with its schedule) is the
+    default, ``lr`` replacing its α; its state (Adam's moments) starts afresh. The trace
+    trains a copy: the model itself is not changed.
+
     Perceptron (``model="perceptron"``): ``gate`` (default and), ``lr`` (η,
     default 1), ``threshold`` (θ, default 0), ``epochs`` (give up after this
     many, default 20), ``dtype``, ``device``.
@@ -295,7 +306,11 @@ def run(
     Raises ``ConfigError`` (or ``DataError``, ``DeviceError``) with a
     one-line message for a bad option or combination.
     """
-    kind = _choice(model, MODELS, "model")
+    own = _own_network(model)  # the learner's own Sequential, or None
+    kind = "mlp" if own is not None else _choice(model, MODELS, "model")
+    if own is None:
+        _refuse(f"model={kind!r}; x and y go with your own model (model=<your Sequential>)",
+                x=x, y=y)  # fmt: skip
     beyond = {  # the options beyond plain SGD; 0 means not given
         "optimizer": optimizer, "lr_schedule": lr_schedule,
         "l1": l1 or None, "l2": l2 or None, "dropout": dropout or None,
@@ -320,7 +335,27 @@ def run(
         gate=gate,
         threshold=threshold,
     )
-    if example is not None:
+    if own is not None:
+        _refuse(
+            "your own model (it has its layers, loss, penalties and dropout)",
+            example=example, dataset=dataset, layers=layers, activation=activation,
+            output=output, loss=loss, l1=l1 or None, l2=l2 or None, dropout=dropout or None,
+        )  # fmt: skip
+        net, X, Y, ds_name, caught = _own(own, x, y, dtype, device)
+        compiled = getattr(model, "optimizer", None) if own is not model else None
+        if optimizer is None and compiled is not None:  # nnlite.keras: as compiled
+            opt, kschedule = compiled.to_nnlite()
+            opt = Optimizer(opt.name, **{**opt.values, **({} if lr is None else {"lr": lr})})
+            opt.validate()
+            schedule = _schedule(kschedule if lr_schedule is None else lr_schedule)
+        else:
+            opt, schedule = _optimizer(optimizer, lr), _schedule(lr_schedule)
+        l1, l2, dropout = _own_penalties(net)
+        notes, name, hold_biases = [OWN_NOTE], None, False
+        if opt.name != "sgd" or opt.values.get("momentum"):
+            notes.append(f"{opt.name}'s state (what it keeps between steps) starts from zero "
+                         "here, not from where fit left it")  # fmt: skip
+    elif example is not None:
         name = _choice(example, EXAMPLES, "example")
         _refuse(
             f"example={name!r} (it fixes the network, the data and the weights)",
@@ -341,6 +376,7 @@ def run(
             dataset, layers, activation, output, loss, dtype, device, seed, l1, l2, dropout
         )
         notes, name, hold_biases = [], None, False
+    if example is None:
         if unfused and (net.layers[-1].activation, net.loss) not in losses.FUSED:
             raise ConfigError(
                 "'unfused' shows the long way round beside a fused gradient, so it needs "
@@ -617,6 +653,97 @@ def _network(
     X = np.ascontiguousarray(ds.X, dtype=net.dtype)
     Y = net.targets(ds.y)
     return net, X, Y, ds.name, notes
+
+
+OWN_NOTE = (
+    "your own model, from its weights as they are now; the trace trains a copy, so the "
+    "model itself is not changed"
+)
+
+
+def _own_network(model: Any) -> Sequential | None:
+    """The learner's network behind ``model`` (a ``Sequential``, or ``nnlite.keras``'s), or None.
+
+    None for a name ("mlp", "perceptron"); a ``ConfigError`` for anything else, or for a
+    model with no weights yet.
+    """
+    if isinstance(model, str) or hasattr(model, "value"):  # a name (or the CLI's enum)
+        return None
+    net = getattr(model, "network", model)  # nnlite.keras holds its nnlite network there
+    if net is not None and not isinstance(net, Sequential):
+        raise ConfigError(
+            f"model must be 'mlp', 'perceptron' or your own Sequential model (nnlite's "
+            f"or nnlite.keras's), got {type(model).__name__}",
+            param="model",
+        )
+    if net is None or not net.built:
+        raise ConfigError(
+            "your model has no weights yet: fit it (or build it) first, then trace it",
+            param="model",
+        )
+    return net
+
+
+def _own(
+    own: Sequential, x: Any, y: Any, dtype: Any, device: Any
+) -> tuple[Sequential, np.ndarray, np.ndarray, str, list[str]]:
+    """A copy of the learner's network (same layers, loss and θ) and their data as rows."""
+    if x is None or y is None:
+        raise ConfigError(
+            "tracing your own model needs your data: give x= and y= (what you fit it on)",
+            param=("x", "y"),
+        )
+    stack = [
+        Dropout(layer.rate) if isinstance(layer, Dropout)
+        else Dense(layer.units, layer.activation, l1=layer.l1, l2=layer.l2)
+        for layer in own.stack
+    ]  # fmt: skip
+    net = Sequential(
+        stack,
+        loss=own.loss,
+        dtype=own.dtype if dtype is None else _default_dtype(dtype, device, example=False),
+        device=_name(device),
+    )
+    net.build(own.n_inputs)
+    net.set_parameters(own.theta.astype(net.dtype))
+    try:
+        X = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"x is not a numeric array: {exc}") from None
+    if X.ndim > 2:  # images: one row per sample, as Flatten (and nnlite.keras) makes them
+        X = X.reshape(X.shape[0], -1)
+    X = np.ascontiguousarray(net._inputs(X))
+    Y = net.targets(y)
+    if len(X) != len(Y):
+        raise DataError(f"x has {len(X)} samples but y has {len(Y)}")
+    if len(X) == 0:
+        raise DataError("x has no samples")
+    return net, X, Y, "your x, y", []
+
+
+def _own_penalties(net: Sequential) -> tuple[float, float, float]:
+    """(λ₁, λ₂, dropout p) of the learner's network, as one value each the trace can show.
+
+    The trace shows one λ₁ and one λ₂ for every layer, and one rate p of dropout after
+    every hidden layer (none on the inputs); other models are refused in one line.
+    """
+    records = net.architecture()["layers"]
+    l1s = {r.get("l1", 0.0) for r in records}
+    l2s = {r.get("l2", 0.0) for r in records}
+    drops = {r.get("dropout", 0.0) for r in records[1:]}
+    if records[0].get("dropout", 0.0):
+        raise ConfigError(
+            "the trace shows dropout after hidden layers, and your model drops its inputs "
+            "too: trace a model without Dropout before its first Dense layer",
+            param="model",
+        )
+    if len(l1s) > 1 or len(l2s) > 1 or len(drops) > 1:
+        raise ConfigError(
+            "the trace shows one l1, one l2 and one dropout rate for every layer, and your "
+            "model's layers have different ones",
+            param="model",
+        )
+    return float(l1s.pop()), float(l2s.pop()), float(drops.pop()) if drops else 0.0
 
 
 def _mazur(dtype: Any, device: Any) -> tuple[Sequential, np.ndarray, np.ndarray, str]:

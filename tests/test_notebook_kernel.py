@@ -48,7 +48,17 @@ DIGITS_VAL = 297  # the notebook holds out digits 1500..1796
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Cells appended to the lesson: the learner runs the trace cell again, then once more.
-AGAIN = [("trace-step-2", "t.step()"), ("trace-step-end", "end = t.step()\nprint(end.number)")]
+# Then: step 1 started from the trained model's W¹, which two steps later is still the
+# model's (the trace trained a copy), while the trace's own W¹ moved.
+AGAIN = [
+    ("trace-step-2", "t.step()"),
+    ("trace-step-end", "end = t.step()\nprint(end.number)"),
+    ("trace-own", "W1 = [e.W for e in t.seen if isinstance(e, nnlite.trace.Forward) and e.layer == 1]\n"
+                  "after = [e.after for e in t.seen if isinstance(e, nnlite.trace.Update)\n"
+                  "         and (e.layer, e.param) == (1, 'W')][-1]\n"
+                  "print(np.array_equal(W1[0], model.layers[0].W), "
+                  "np.array_equal(after, model.layers[0].W))"),
+]  # fmt: skip
 
 
 def _kernel_home(tmp: Path) -> Path:
@@ -240,11 +250,15 @@ def test_the_trace_cell_shows_one_step_each_time_it_runs(lesson):
     assert not _html(lesson["trace-make"])  # making the trace shows nothing yet
     first = _view(lesson["trace-step"], "trace-step")
     assert 'data-step="1"' in first.split(">", 1)[0] and "step 1 of 2" in _text(first)
-    assert "network 2-4-1 (tanh, sigmoid)" in _text(first)  # the header: the learner's shape
+    assert "network 2-4-1 (tanh, sigmoid)" in _text(first)  # the header: the learner's model
+    assert "data your x, y: 4 samples" in _text(first)
+    note = "your own model, from its weights as they are now; the trace trains a copy"
+    assert note in _text(first)
     second = _view(lesson["trace-step-2"], "trace-step")
     assert 'data-step="2"' in second.split(">", 1)[0] and "step 2 of 2" in _text(second)
     assert "step 1 of" not in _text(second)  # the next step, not the trace again
     assert _stdout(lesson["trace-step-end"]).strip() == "None"  # steps=2: then the end
+    assert _stdout(lesson["trace-own"]).split() == ["True", "False"]  # from its W; a copy
 
 
 def test_fit_verbose_1_leaves_one_finished_progress_display_per_epoch(lesson):

@@ -45,7 +45,7 @@ import cli
 from nnlite import Perceptron, Sequential, trace
 from nnlite.errors import DataError
 from nnlite.kernels import codes
-from nnlite.layers import Dense
+from nnlite.layers import Dense, Dropout
 from nnlite.ui import trace as ui_trace
 
 runner = CliRunner()
@@ -824,3 +824,109 @@ def test_the_rich_text_trace_fits_80_columns_and_names_each_formula(monkeypatch)
                     "--layers", "16", "--dropout", "0.2"))  # fmt: skip
     update = next(json.loads(line) for line in out.splitlines() if '"update"' in line)
     assert np.asarray(update["state_after"]["m"]).shape == (64, 16)  # full arrays in JSON
+
+
+# -- your own model: model=<a Sequential>, x=, y= ----------------------------------------
+
+
+def own_events(model, **options) -> list[dict]:
+    return [json.loads(event.to_line()) for event in trace.run(model=model, **options)]
+
+
+def test_your_own_models_trace_starts_from_its_weights_ends_where_fit_ends_and_leaves_it_alone():
+    from nnlite import datasets
+
+    ds = datasets.load("moons", seed=2)
+    X, y = ds.X[:30], ds.y[:30]
+    model = Sequential([Dense(5, "tanh"), Dense(1, "sigmoid")], loss="mse")
+    model.fit(X, y, epochs=3, batch_size=8, lr=0.3, seed=4)
+    theta = model.theta.copy()
+    events = own_events(model, x=X, y=y, lr=0.2, batch_size=7, epochs=2)
+    header = events[0]
+    assert header["dims"] == [2, 5, 1] and header["loss"] == "mse" and header["n_samples"] == 30
+    assert header["steps"] == 2 * 5 and header["dtype"] == "float32"
+    assert any("the model itself is not changed" in note for note in header["notes"])
+    assert recompute(events) == 10 * (2 * 2 + 2 + 2 + 2 * 2)  # each number, in float64
+    first = [e for e in events if e["kind"] == "forward" and e["step"] == 1]
+    for layer, e in zip(model.layers, first):  # the model's weights as fit left them
+        np.testing.assert_array_equal(np.asarray(e["W"], np.float32), layer.W)
+        np.testing.assert_array_equal(np.asarray(e["b"], np.float32), layer.b)
+    np.testing.assert_array_equal(model.theta, theta)  # the trace trained a copy
+    # The same two epochs of fit from the same weights, in order: bit for bit the trace's.
+    model.fit(X, y, epochs=2, batch_size=7, lr=0.2, shuffle=False)
+    last = {(e["layer"], e["param"]): e["after"] for e in events if e["kind"] == "update"}
+    for k, layer in enumerate(model.layers, start=1):
+        np.testing.assert_array_equal(np.asarray(last[(k, "W")], np.float32), layer.W)
+        np.testing.assert_array_equal(np.asarray(last[(k, "b")], np.float32), layer.b)
+
+
+def test_your_own_model_with_dropout_and_penalties_traces_them():
+    from nnlite import datasets
+
+    ds = datasets.load("blobs", seed=0)
+    X, y = ds.X[:12], ds.y[:12]
+    model = Sequential(
+        [Dense(4, "relu", l1=1e-3, l2=1e-2), Dropout(0.4), Dense(3, "relu", l1=1e-3, l2=1e-2),
+         Dropout(0.4), Dense(ds.n_classes, "softmax", l1=1e-3, l2=1e-2)],
+        loss="cce", dtype="float64",
+    )  # fmt: skip
+    model.build(X.shape[1], seed=5)
+    events = own_events(model, x=X, y=y, batch_size=3, steps=3, optimizer="adam:lr=0.01", seed=7)
+    header = events[0]
+    assert (header["l1"], header["l2"], header["dropout"]) == (1e-3, 1e-2, 0.4)
+    assert header["optimizer"]["name"] == "adam" and header["dims"] == [X.shape[1], 4, 3, 3]
+    assert any("adam's state" in note for note in header["notes"])
+    assert sum(e["kind"] == "forward" and "mask" in e for e in events) == 3 * 2
+    assert recompute(events) == 3 * (3 * 2 + 2 + 3 + 3 * 2)
+
+
+def test_a_keras_model_traces_with_its_compiled_optimizer_and_flattened_samples():
+    from nnlite import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(9, 2, 2))
+    y = rng.integers(0, 3, size=9)
+    model = keras.Sequential([
+        keras.Input(shape=(2, 2)), keras.layers.Flatten(),
+        keras.layers.Dense(3, activation="tanh"), keras.layers.Dense(3, activation="softmax"),
+    ])  # fmt: skip
+    model.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings():  # two epochs of random labels: at chance, as it should
+        warnings.simplefilter("ignore")
+        model.fit(x, y, epochs=2, batch_size=3, verbose=0)
+    events = own_events(model, x=x, y=y, batch_size=3, steps=2)
+    header = events[0]
+    assert header["dims"] == [4, 3, 3] and header["loss"] == "cce"
+    assert header["optimizer"]["name"] == "rmsprop" and header["lr"] == pytest.approx(0.01)
+    step1 = next(e for e in events if e["kind"] == "step")
+    np.testing.assert_allclose(step1["X"], x[:3].reshape(3, 4), rtol=1e-6)  # rows, as Flatten
+    assert recompute(events) == 2 * (2 * 2 + 2 + 2 + 2 * 2)
+    header = own_events(model, x=x, y=y, steps=1, lr=0.05)[0]  # lr replaces the compiled α
+    assert header["optimizer"]["name"] == "rmsprop" and header["lr"] == pytest.approx(0.05)
+
+
+def test_tracing_your_own_model_says_what_is_wrong_in_one_line():
+    from nnlite.errors import ConfigError
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    y = np.array([0, 1, 1, 0])
+    built = Sequential([Dense(2, "sigmoid"), Dense(1, "sigmoid")], loss="mse", n_inputs=2)
+    cases = [
+        (dict(model=built), ConfigError, "give x= and y="),
+        (dict(model=built, x=X, y=y, layers=[3]), ConfigError, "'layers' cannot be used with your own model"),
+        (dict(model=built, x=X, y=y, dropout=0.2), ConfigError, "'dropout' cannot be used with your own"),
+        (dict(x=X, y=y), ConfigError, "'x', 'y' cannot be used with model='mlp'"),
+        (dict(model=3), ConfigError, "your own Sequential model"),
+        (dict(model=Sequential([Dense(1)]), x=X, y=y), ConfigError, "no weights yet: fit it"),
+        (dict(model=built, x=X, y=y[:3]), DataError, "x has 4 samples but y has 3"),
+        (dict(model=built, x=X[:, :1], y=y), DataError, "X has 1 features but the network expects 2"),
+        (dict(model=Sequential([Dropout(0.2), Dense(1)], n_inputs=2), x=X, y=y), ConfigError,
+         "drops its inputs"),
+        (dict(model=Sequential([Dense(2, l2=0.1), Dense(1)], n_inputs=2), x=X, y=y), ConfigError,
+         "one l1, one l2 and one dropout rate"),
+    ]  # fmt: skip
+    for options, error, phrase in cases:
+        with pytest.raises(error) as caught:
+            trace.run(**options)
+        message = str(caught.value)
+        assert phrase in message and "\n" not in message, (options.keys(), message)
