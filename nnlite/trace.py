@@ -188,7 +188,8 @@ class Trace(Displayable):
         return event
 
     def close(self) -> None:
-        """Stop the trace (the model keeps what it has learnt so far)."""
+        """Stop the trace (its network keeps what it has learnt so far; your own model traced
+        with ``model=`` is never changed: the trace trains a copy)."""
         close = getattr(self._events, "close", None)
         if close is not None:
             close()
