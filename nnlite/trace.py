@@ -2,11 +2,11 @@
 
 Owns: the tracer — it checks the options, builds the network (or copies the
 learner's own model, or Matt Mazur's published worked example, "A Step by
-Step Backpropagation Example" (2015)), and runs training one batch at a time while it watches — and the
-perceptron's trace. The events it yields are the dataclasses of
-``nnlite.events`` (re-exported here); ``run`` returns them as a ``Trace``, an
-iterator that also runs a step at a time (``Trace.step()`` → ``TraceStep``)
-and shows itself in a notebook (``nnlite.display``).
+Step Backpropagation Example" (2015)), and runs training one batch at a time
+while it watches — and the perceptron's trace. The events it yields are the
+dataclasses of ``nnlite.events`` (re-exported here); ``run`` returns them as a
+``Trace``, an iterator that also runs a step at a time (``Trace.step()`` →
+``TraceStep``) and shows itself in a notebook (``nnlite.display``).
 
 How the numbers are made: a network trace does not train by itself. It runs
 the model's own training step (``models.Trainer.step``: the compiled
@@ -342,7 +342,8 @@ def run(
             example=example, dataset=dataset, layers=layers, activation=activation,
             output=output, loss=loss, l1=l1 or None, l2=l2 or None, dropout=dropout or None,
         )  # fmt: skip
-        net, X, Y, ds_name, caught = _own(own, x, y, dtype, device)
+        net, X, Y = _own(own, x, y, dtype, device)
+        ds_name, caught = "your x, y", []
         compiled = getattr(model, "optimizer", None) if own is not model else None
         if optimizer is None and compiled is not None:  # nnlite.keras: as compiled
             opt, kschedule = compiled.to_nnlite()
@@ -687,7 +688,7 @@ def _own_network(model: Any) -> Sequential | None:
 
 def _own(
     own: Sequential, x: Any, y: Any, dtype: Any, device: Any
-) -> tuple[Sequential, np.ndarray, np.ndarray, str, list[str]]:
+) -> tuple[Sequential, np.ndarray, np.ndarray]:
     """A copy of the learner's network (same layers, loss and θ) and their data as rows."""
     if x is None or y is None:
         raise ConfigError(
@@ -719,7 +720,7 @@ def _own(
         raise DataError(f"x has {len(X)} samples but y has {len(Y)}")
     if len(X) == 0:
         raise DataError("x has no samples")
-    return net, X, Y, "your x, y", []
+    return net, X, Y
 
 
 def _own_penalties(net: Sequential) -> tuple[float, float, float]:
